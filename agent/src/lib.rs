@@ -1,0 +1,18 @@
+//! edge-agent: a telemetry agent for battery-powered gateways that reach the
+//! cloud through a u-blox LEXI-R10 cellular module.
+//!
+//! The parts, in the order data flows through them (see ARCHITECTURE.md):
+//!
+//! - [`config`]: the TOML file plus `EDGE_AGENT_*` environment overrides,
+//!   validated into typed settings; errors name the key, the source and the line.
+//! - [`modem`]: the LEXI-R10 seen from the host. [`modem::at`] is the AT engine
+//!   (a pure codec over byte slices, a client that owns the serial port and
+//!   fans URCs out); the files beside it hold one typed struct per AT command,
+//!   grouped by the application note's chapters, and the boot sequence.
+//!
+//! Still to come, each in its own folder: `plugin_host/` (sensor plugins),
+//! `queue/` (durable store-and-forward), `uplink/` (MQTT/HTTP through the
+//! module), `power/` (sleep votes, upload windows).
+
+pub mod config;
+pub mod modem;

@@ -1,0 +1,2 @@
+//! The LEXI-R10 seen from the host.
+pub mod at;

@@ -1,0 +1,1 @@
+//! The project's integration tests: one binary, test names read as sentences.
