@@ -1,0 +1,169 @@
+//! What a typed AT command tells the engine, and what the engine hands back.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use super::codec::{Expect, Line, PayloadSpec, Prompt};
+use super::error::ParseError;
+
+/// One AT command with its typed answer. Each implementation is one struct
+/// whose doc comment names the application-note section it follows.
+pub trait AtCommand {
+    type Response;
+
+    /// The command line without the terminating CR, e.g. `AT+CEREG?`.
+    fn text(&self) -> String;
+
+    /// The prefix of its information lines (`+CEREG`), so that a URC with
+    /// the same prefix can be told from the answer.
+    fn response_prefix(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Information lines that carry counted payloads.
+    fn payload(&self) -> Option<PayloadSpec> {
+        None
+    }
+
+    /// The bytes to send after the module's data prompt.
+    fn data(&self) -> Option<(Prompt, &[u8])> {
+        None
+    }
+
+    /// The command's own deadline; `None` uses the client's default.
+    fn timeout(&self) -> Option<Duration> {
+        None
+    }
+
+    fn parse(&self, response: &Response) -> Result<Self::Response, ParseError>;
+}
+
+/// Everything a command produced before its `OK`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Response {
+    pub lines: Vec<Line>,
+    /// The bytes of a `CONNECT` stream, if the command opened one.
+    pub stream: Option<Vec<u8>>,
+}
+
+impl Response {
+    /// The first line with `prefix`.
+    pub fn line<'a>(&'a self, prefix: &'a str) -> Result<&'a Line, ParseError> {
+        self.lines_with(prefix)
+            .next()
+            .ok_or_else(|| ParseError::missing(&format!("`{prefix}:` line")))
+    }
+
+    pub fn lines_with<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a Line> + 'a {
+        self.lines.iter().filter(move |l| {
+            l.prefix()
+                .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
+        })
+    }
+
+    /// The first line as trimmed text, for commands that answer one bare line
+    /// (`AT+CGMI` -> `u-blox`).
+    pub fn single_text(&self) -> Result<String, ParseError> {
+        let line = self
+            .lines
+            .first()
+            .ok_or_else(|| ParseError::missing("information line"))?;
+        Ok(line.display().trim().to_string())
+    }
+}
+
+/// The engine-facing description of a command to send.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub text: String,
+    pub expect: Expect,
+    pub data: Option<Vec<u8>>,
+    pub timeout: Option<Duration>,
+}
+
+impl Request {
+    pub fn from_command<C: AtCommand + ?Sized>(cmd: &C) -> Request {
+        let text = cmd.text();
+        let (prompt, data) = match cmd.data() {
+            Some((p, d)) => (Some(p), Some(d.to_vec())),
+            None => (None, None),
+        };
+        Request {
+            expect: Expect {
+                echo: text.as_bytes().to_vec(),
+                response_prefix: cmd.response_prefix().map(|p| Cow::Borrowed(p.as_bytes())),
+                payload: cmd.payload(),
+                prompt,
+            },
+            text,
+            data,
+            timeout: cmd.timeout(),
+        }
+    }
+}
+
+/// A command typed by a person (the `edge-agent at` console) or sent before
+/// a typed struct exists for it. Its answer prefix is guessed from the text:
+/// `AT+CEREG?` expects `+CEREG` lines.
+#[derive(Debug, Clone)]
+pub struct Raw {
+    pub text: String,
+    pub timeout: Option<Duration>,
+}
+
+impl Raw {
+    pub fn new(text: impl Into<String>) -> Raw {
+        Raw {
+            text: text.into(),
+            timeout: None,
+        }
+    }
+
+    pub fn with_timeout(mut self, timeout: Duration) -> Raw {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    fn guessed_prefix(&self) -> Option<String> {
+        let upper = self.text.trim().to_ascii_uppercase();
+        let rest = upper.strip_prefix("AT")?;
+        if !rest.starts_with('+') {
+            return None;
+        }
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '_'))
+            .unwrap_or(rest.len());
+        Some(rest[..end].to_string())
+    }
+
+    /// The request for this raw command, with the guessed answer prefix.
+    pub fn request(&self) -> Request {
+        let text = self.text.trim().to_string();
+        Request {
+            expect: Expect {
+                echo: text.as_bytes().to_vec(),
+                response_prefix: self.guessed_prefix().map(|p| Cow::Owned(p.into_bytes())),
+                payload: None,
+                prompt: None,
+            },
+            text,
+            data: None,
+            timeout: self.timeout,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_command_guesses_its_answer_prefix() {
+        let r = Raw::new("at+cereg?").request();
+        assert_eq!(r.expect.response_prefix.as_deref(), Some(&b"+CEREG"[..]));
+        let r = Raw::new("ATI").request();
+        assert_eq!(r.expect.response_prefix, None);
+        let r = Raw::new("AT+UMQTTC=1").request();
+        assert_eq!(r.expect.response_prefix.as_deref(), Some(&b"+UMQTTC"[..]));
+    }
+}

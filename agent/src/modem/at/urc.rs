@@ -1,0 +1,198 @@
+//! Unsolicited result codes, typed.
+//!
+//! One enum for every URC the agent acts on; anything else arrives as
+//! [`Urc::Other`] so subscribers and logs still see it. The client parses each
+//! URC line once, in its I/O task, and hands the same value to every
+//! subscriber.
+
+use super::codec::Line;
+use super::params::Fields;
+
+/// EPS registration status, `<stat>` of `+CEREG` (3GPP TS 27.007 §10.1.22).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegStatus {
+    NotSearching,
+    Home,
+    Searching,
+    Denied,
+    Unknown,
+    Roaming,
+    /// A value this code does not know (SMS-only, emergency, ...).
+    Other(u8),
+}
+
+impl RegStatus {
+    pub fn from_code(code: i64) -> RegStatus {
+        match code {
+            0 => RegStatus::NotSearching,
+            1 => RegStatus::Home,
+            2 => RegStatus::Searching,
+            3 => RegStatus::Denied,
+            4 => RegStatus::Unknown,
+            5 => RegStatus::Roaming,
+            n => RegStatus::Other(u8::try_from(n).unwrap_or(u8::MAX)),
+        }
+    }
+
+    /// Registered on the home network or roaming: packet data can flow.
+    pub fn is_registered(self) -> bool {
+        matches!(self, RegStatus::Home | RegStatus::Roaming)
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            RegStatus::NotSearching => "not registered, not searching",
+            RegStatus::Home => "registered, home network",
+            RegStatus::Searching => "searching",
+            RegStatus::Denied => "registration denied",
+            RegStatus::Unknown => "unknown",
+            RegStatus::Roaming => "registered, roaming",
+            RegStatus::Other(_) => "other",
+        }
+    }
+}
+
+/// Location details `+CEREG` reports with `<n>` >= 2.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CellLocation {
+    pub tac: Option<String>,
+    pub cell_id: Option<String>,
+    pub access_technology: Option<i64>,
+}
+
+/// A typed URC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Urc {
+    /// `+CEREG: <stat>[,"<tac>","<ci>",<AcT>]`: EPS registration changed.
+    Registration {
+        status: RegStatus,
+        location: CellLocation,
+    },
+    /// `+CSCON: <mode>`: the RRC connection went up (true) or idle (false).
+    /// The radio's active time is what the battery pays for.
+    SignallingConnection { connected: bool },
+    /// `+UUDNSRN: ...`: an asynchronous DNS answer (§2.4.2). The fields are
+    /// kept as text until the DNS command lands with its typed answer.
+    DnsResolved { fields: Vec<String> },
+    /// `+UUPING: <n>,<bytes>,"<host>","<ip>",<ttl>,<rtt>` (§2.4.1).
+    Ping {
+        sequence: u32,
+        bytes: u32,
+        host: String,
+        ip: String,
+        ttl: u32,
+        rtt_ms: i64,
+    },
+    /// `+UUPINGER: <code>`: the ping failed.
+    PingError { code: i64 },
+    /// Anything else, as the module sent it.
+    Other { line: String },
+}
+
+impl Urc {
+    /// Types a URC line. A line that does not have the shape its prefix
+    /// promises is kept as [`Urc::Other`], never dropped.
+    pub fn parse(line: &Line) -> Urc {
+        let typed = match line.prefix() {
+            Some(p) if p.eq_ignore_ascii_case(b"+CEREG") => parse_cereg(line),
+            Some(p) if p.eq_ignore_ascii_case(b"+CSCON") => Fields::parse(line, "+CSCON")
+                .and_then(|f| f.int(0))
+                .ok()
+                .map(|mode| Urc::SignallingConnection {
+                    connected: mode == 1,
+                }),
+            Some(p) if p.eq_ignore_ascii_case(b"+UUDNSRN") => Fields::parse(line, "+UUDNSRN")
+                .ok()
+                .map(|f| Urc::DnsResolved {
+                    fields: (0..f.len())
+                        .map(|i| match f.get(i) {
+                            Some(super::params::Field::Int(v)) => v.to_string(),
+                            _ => f.str(i).unwrap_or_default().to_string(),
+                        })
+                        .collect(),
+                }),
+            Some(p) if p.eq_ignore_ascii_case(b"+UUPING") => parse_ping(line),
+            Some(p) if p.eq_ignore_ascii_case(b"+UUPINGER") => Fields::parse(line, "+UUPINGER")
+                .and_then(|f| f.int(0))
+                .ok()
+                .map(|code| Urc::PingError { code }),
+            _ => None,
+        };
+        typed.unwrap_or_else(|| Urc::Other {
+            line: line.display().into_owned(),
+        })
+    }
+}
+
+fn parse_cereg(line: &Line) -> Option<Urc> {
+    let f = Fields::parse(line, "+CEREG").ok()?;
+    let status = RegStatus::from_code(f.int(0).ok()?);
+    let location = CellLocation {
+        tac: f.str(1).ok().filter(|s| !s.is_empty()).map(str::to_string),
+        cell_id: f.str(2).ok().filter(|s| !s.is_empty()).map(str::to_string),
+        access_technology: f.opt_int(3).ok().flatten(),
+    };
+    Some(Urc::Registration { status, location })
+}
+
+fn parse_ping(line: &Line) -> Option<Urc> {
+    let f = Fields::parse(line, "+UUPING").ok()?;
+    Some(Urc::Ping {
+        sequence: f.int_as(0).ok()?,
+        bytes: f.int_as(1).ok()?,
+        host: f.str(2).ok()?.to_string(),
+        ip: f.str(3).ok()?.to_string(),
+        ttl: f.int_as(4).ok()?,
+        rtt_ms: f.int(5).ok()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cereg_urc_with_location_is_typed() {
+        let urc = Urc::parse(&Line::text(br#"+CEREG: 5,"00C3","0001A2B3",7"#));
+        assert_eq!(
+            urc,
+            Urc::Registration {
+                status: RegStatus::Roaming,
+                location: CellLocation {
+                    tac: Some("00C3".into()),
+                    cell_id: Some("0001A2B3".into()),
+                    access_technology: Some(7),
+                },
+            }
+        );
+    }
+
+    #[test]
+    fn ping_urc_from_the_note_is_typed() {
+        let urc = Urc::parse(&Line::text(
+            br#"+UUPING: 1, 32, "www.google.com", "216.58.206.68", 115, 62"#,
+        ));
+        assert_eq!(
+            urc,
+            Urc::Ping {
+                sequence: 1,
+                bytes: 32,
+                host: "www.google.com".into(),
+                ip: "216.58.206.68".into(),
+                ttl: 115,
+                rtt_ms: 62,
+            }
+        );
+    }
+
+    #[test]
+    fn malformed_known_urc_is_kept_as_other() {
+        let urc = Urc::parse(&Line::text(b"+CEREG: banana"));
+        assert_eq!(
+            urc,
+            Urc::Other {
+                line: "+CEREG: banana".into()
+            }
+        );
+    }
+}
