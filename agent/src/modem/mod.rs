@@ -1,2 +1,14 @@
 //! The LEXI-R10 seen from the host.
+//!
+//! [`at`] is the AT engine. Beside it, one file per chapter of the
+//! application note holds the typed commands of that chapter ([`general`],
+//! [`psd`]; sockets, MQTT, HTTP, security and power follow as they land), and
+//! [`boot`] brings the module up. [`port`] opens the serial device.
+
 pub mod at;
+pub mod boot;
+pub mod general;
+pub mod port;
+pub mod psd;
+
+pub use boot::{boot, BootError, BootSettings, Identity, ModemInfo};

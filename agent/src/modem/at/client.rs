@@ -85,7 +85,7 @@ impl AtClient {
         P: AsyncRead + AsyncWrite + Send + 'static,
     {
         let (jobs, rx) = mpsc::channel(16);
-        let hub = Arc::new(UrcHub::default());
+        let hub = Arc::new(UrcHub::new());
         let needs_sync = Arc::new(AtomicBool::new(false));
         let task = tokio::spawn(run_port(
             port,
@@ -106,7 +106,7 @@ impl AtClient {
     /// Sends a typed command and parses its answer.
     pub async fn send<C: AtCommand + ?Sized>(&self, cmd: &C) -> Result<C::Response, AtError> {
         let request = Request::from_command(cmd);
-        let command = request.text.clone();
+        let command = request.label.clone();
         let response = self.execute(request).await?;
         cmd.parse(&response)
             .map_err(|source| AtError::Parse { command, source })
@@ -120,9 +120,7 @@ impl AtClient {
     /// Receives every URC from now on, until the port closes.
     pub fn subscribe(&self) -> UrcSubscription {
         let (tx, rx) = mpsc::unbounded_channel();
-        if let Ok(mut subscribers) = self.hub.subscribers.lock() {
-            subscribers.push(tx);
-        }
+        self.hub.add(tx);
         UrcSubscription { rx }
     }
 
@@ -130,7 +128,12 @@ impl AtClient {
     /// (the second one proves that a late answer to an earlier command did
     /// not stand in for the first).
     pub async fn sync(&self) -> Result<(), AtError> {
-        let window = self.options.sync_window;
+        self.sync_within(self.options.sync_window).await
+    }
+
+    /// [`AtClient::sync`] with its own window, e.g. for a module that is
+    /// rebooting and stays silent for seconds.
+    pub async fn sync_within(&self, window: Duration) -> Result<(), AtError> {
         let probe = Raw::new("AT").with_timeout(self.options.sync_attempt);
         let attempt = async {
             let mut in_a_row = 0;
@@ -165,7 +168,7 @@ impl AtClient {
 
     async fn execute(&self, request: Request) -> Result<Response, AtError> {
         if self.needs_sync.load(Ordering::Acquire) {
-            debug!("resynchronising with the module before {:?}", request.text);
+            debug!("resynchronising with the module before {:?}", request.label);
             self.sync().await?;
         }
         self.submit(request).await
@@ -217,15 +220,39 @@ impl UrcSubscription {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct UrcHub {
-    subscribers: Mutex<Vec<mpsc::UnboundedSender<Urc>>>,
+    /// `None` once the port has closed: subscriptions then end at once.
+    subscribers: Mutex<Option<Vec<mpsc::UnboundedSender<Urc>>>>,
 }
 
 impl UrcHub {
+    fn new() -> Self {
+        UrcHub {
+            subscribers: Mutex::new(Some(Vec::new())),
+        }
+    }
+
+    fn add(&self, tx: mpsc::UnboundedSender<Urc>) {
+        if let Ok(mut guard) = self.subscribers.lock() {
+            if let Some(subscribers) = guard.as_mut() {
+                subscribers.push(tx);
+            }
+        }
+    }
+
     fn publish(&self, urc: &Urc) {
-        if let Ok(mut subscribers) = self.subscribers.lock() {
-            subscribers.retain(|tx| tx.send(urc.clone()).is_ok());
+        if let Ok(mut guard) = self.subscribers.lock() {
+            if let Some(subscribers) = guard.as_mut() {
+                subscribers.retain(|tx| tx.send(urc.clone()).is_ok());
+            }
+        }
+    }
+
+    /// Drops every sender so each subscription's `recv` returns `None`.
+    fn close(&self) {
+        if let Ok(mut guard) = self.subscribers.lock() {
+            *guard = None;
         }
     }
 }
@@ -262,7 +289,7 @@ impl Engine {
     pub(crate) fn start(&mut self, request: &Request) {
         self.decoder.set_expect(Some(request.expect.clone()));
         self.inflight = Some(InFlight {
-            text: request.text.clone(),
+            text: request.label.clone(),
             lines: Vec::new(),
             stream: None,
             prompt: request.data.as_ref().and(request.expect.prompt),
@@ -450,7 +477,10 @@ async fn run_port<P>(
                 }
             }
             job = jobs.recv(), if serving.is_none() => {
-                let Some(job) = job else { return };
+                let Some(job) = job else {
+                    hub.close();
+                    return;
+                };
                 let earliest = last_quiet + options.command_gap;
                 serving = Some(Serving {
                     job,
@@ -465,7 +495,7 @@ async fn run_port<P>(
                 let after = request.timeout.unwrap_or(options.default_timeout);
                 let mut line = request.text.clone().into_bytes();
                 line.push(b'\r');
-                debug!(command = %request.text, "tx");
+                debug!(command = %request.label, "tx");
                 engine.start(request);
                 s.write_at = None;
                 s.deadline = Some(Instant::now() + after);
@@ -494,9 +524,9 @@ async fn run_port<P>(
                 needs_sync.store(true, Ordering::Release);
                 if let Some(s) = serving.take() {
                     let after = s.job.request.timeout.unwrap_or(options.default_timeout);
-                    warn!(command = %s.job.request.text, ?after, "no final result before the deadline");
+                    warn!(command = %s.job.request.label, ?after, "no final result before the deadline");
                     let _ = s.job.reply.send(Err(AtError::Timeout {
-                        command: s.job.request.text.clone(),
+                        command: s.job.request.label.clone(),
                         after,
                     }));
                 }
@@ -507,6 +537,7 @@ async fn run_port<P>(
     // The port is gone: fail the command in flight and every queued one, so
     // no caller waits forever.
     warn!(reason = %end, "AT engine stopped");
+    hub.close();
     if let Some(s) = serving.take() {
         let _ = s.job.reply.send(Err(clone_end(&end)));
     }

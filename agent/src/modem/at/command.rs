@@ -14,6 +14,12 @@ pub trait AtCommand {
     /// The command line without the terminating CR, e.g. `AT+CEREG?`.
     fn text(&self) -> String;
 
+    /// The command as logs and error messages show it. Commands that carry a
+    /// secret (a SIM PIN, a password) override this to mask it.
+    fn label(&self) -> String {
+        self.text()
+    }
+
     /// The prefix of its information lines (`+CEREG`), so that a URC with
     /// the same prefix can be told from the answer.
     fn response_prefix(&self) -> Option<&'static str> {
@@ -76,6 +82,8 @@ impl Response {
 #[derive(Debug, Clone)]
 pub struct Request {
     pub text: String,
+    /// What logs and errors show instead of `text` (secrets masked).
+    pub label: String,
     pub expect: Expect,
     pub data: Option<Vec<u8>>,
     pub timeout: Option<Duration>,
@@ -95,6 +103,7 @@ impl Request {
                 payload: cmd.payload(),
                 prompt,
             },
+            label: cmd.label(),
             text,
             data,
             timeout: cmd.timeout(),
@@ -146,6 +155,7 @@ impl Raw {
                 payload: None,
                 prompt: None,
             },
+            label: text.clone(),
             text,
             data: None,
             timeout: self.timeout,

@@ -19,4 +19,6 @@ pub use params::{Field, Fields};
 pub use urc::{RegStatus, Urc};
 
 #[cfg(test)]
+mod client_tests;
+#[cfg(test)]
 mod codec_tests;
