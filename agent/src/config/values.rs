@@ -193,13 +193,38 @@ fn validate_apn(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-text_setting!(
-    /// `modem.sim_pin`: 4 to 8 digits. Always held as a
-    /// [`Secret`](super::Secret); errors never quote it.
-    SimPin,
-    expecting = "a SIM PIN (4 to 8 digits, quoted)",
-    validate = validate_sim_pin
-);
+/// `modem.sim_pin`: 4 to 8 digits. Held as a [`Secret`](super::Secret);
+/// its `Debug` is masked too and errors never quote it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SimPin(String);
+
+impl SimPin {
+    /// The digits, for `AT+CPIN` only.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SimPin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SimPin({})", super::MASK)
+    }
+}
+
+impl TryFrom<String> for SimPin {
+    type Error = InvalidValue;
+
+    fn try_from(value: String) -> Result<Self, InvalidValue> {
+        validate_sim_pin(&value).map_err(InvalidValue)?;
+        Ok(SimPin(value))
+    }
+}
+
+impl<'de> Deserialize<'de> for SimPin {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        SimPin::try_from(text(d, "a SIM PIN (4 to 8 digits, quoted)")?).map_err(de::Error::custom)
+    }
+}
 
 fn validate_sim_pin(s: &str) -> Result<(), String> {
     if (4..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) {
@@ -486,7 +511,9 @@ mod tests {
 
     #[test]
     fn sim_pins_are_four_to_eight_digits_and_errors_do_not_quote_them() {
-        assert!(SimPin::try_from("0123".to_owned()).is_ok());
+        let pin = SimPin::try_from("0123".to_owned()).unwrap();
+        assert_eq!(pin.as_str(), "0123");
+        assert_eq!(format!("{pin:?}"), "SimPin(***)");
         assert!(SimPin::try_from("12345678".to_owned()).is_ok());
         for bad in ["123", "123456789", "12a4", ""] {
             let e = SimPin::try_from(bad.to_owned())
