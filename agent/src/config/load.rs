@@ -180,7 +180,9 @@ fn deserialize_all(
         }
     };
 
-    if config.modem.port.is_unset() {
+    // A port that was set but rejected (and so removed) is reported already.
+    let port_rejected = problems.iter().any(|p| p.key == "modem.port");
+    if config.modem.port.is_unset() && !port_rejected {
         problems.push(Problem {
             key: "modem.port".into(),
             origin: Origin::NotSet,

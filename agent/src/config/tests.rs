@@ -130,6 +130,7 @@ fn absent_keys_take_their_documented_defaults() {
 }
 
 #[test]
+#[cfg(feature = "sim")]
 fn the_simulator_nvm_dir_follows_data_dir() {
     let c = ok(
         "[agent]\ndata_dir = \"./demo-data\"\n[modem]\nport = \"sim\"\n",
@@ -140,6 +141,7 @@ fn the_simulator_nvm_dir_follows_data_dir() {
 }
 
 #[test]
+#[cfg(feature = "sim")]
 fn port_sim_selects_the_simulator_and_anything_else_is_a_device() {
     let sim = ok("[modem]\nport = \"sim\"\n", &[]).config.modem.port;
     assert_eq!(sim, ModemPort::Simulator);
@@ -156,7 +158,7 @@ fn port_sim_selects_the_simulator_and_anything_else_is_a_device() {
 #[test]
 fn an_environment_variable_overrides_a_nested_key_of_the_file() {
     let loaded = ok(
-        "[modem]\nport = \"sim\"\nbaud = 115200\n",
+        "[modem]\nport = \"/dev/ttyUSB0\"\nbaud = 115200\n",
         &[
             ("EDGE_AGENT_MODEM__BAUD", "9600"),
             ("EDGE_AGENT_MODEM__SIM__TIME_SCALE", "0.01"),
@@ -177,7 +179,7 @@ fn an_environment_variable_overrides_a_nested_key_of_the_file() {
         c.agent.device_id.as_ref().map(DeviceId::as_str),
         Some("356938035643809")
     );
-    assert_eq!(c.modem.port, ModemPort::Simulator);
+    assert_eq!(c.modem.port, ModemPort::Device("/dev/ttyUSB0".into()));
     let keys: Vec<_> = loaded
         .env_overrides
         .iter()
@@ -196,13 +198,21 @@ fn an_environment_variable_overrides_a_nested_key_of_the_file() {
 
 #[test]
 fn the_environment_can_supply_a_key_the_file_lacks() {
-    let c = ok("", &[("EDGE_AGENT_MODEM__PORT", "sim")]).config;
-    assert_eq!(c.modem.port, ModemPort::Simulator);
+    let c = ok("", &[("EDGE_AGENT_MODEM__PORT", "/dev/ttyACM0")]).config;
+    assert_eq!(c.modem.port, ModemPort::Device("/dev/ttyACM0".into()));
+}
+
+#[test]
+#[cfg(not(feature = "sim"))]
+fn port_sim_is_refused_by_a_build_without_the_simulator() {
+    let (p, _) = problem("[modem]\nport = \"sim\"\n", &[]);
+    assert_eq!(p.key, "modem.port");
+    assert!(p.message.contains("feature `sim`"), "{}", p.message);
 }
 
 #[test]
 fn an_unknown_key_in_the_file_is_named_with_file_and_line() {
-    let (p, path) = problem("[modem]\nport = \"sim\"\n\nbaudrate = 9600\n", &[]);
+    let (p, path) = problem("[modem]\nport = \"/dev/ttyUSB0\"\n\nbaudrate = 9600\n", &[]);
     assert_eq!(p.key, "modem.baudrate");
     assert_eq!(p.origin, at(&path, 4, 1));
     assert!(p.message.contains("unknown key"), "{}", p.message);
@@ -219,7 +229,7 @@ fn an_unknown_key_in_the_file_is_named_with_file_and_line() {
 
 #[test]
 fn an_unknown_table_and_an_unknown_key_in_an_inline_table_are_named() {
-    let f = file("[modme]\nport = 1\n[modem]\nport = \"sim\"\nsim = { speed = 2 }\n");
+    let f = file("[modme]\nport = 1\n[modem]\nport = \"/dev/ttyUSB0\"\nsim = { speed = 2 }\n");
     let all = problems(&f, &[]);
     let found: Vec<_> = all
         .iter()
@@ -236,7 +246,7 @@ fn an_unknown_table_and_an_unknown_key_in_an_inline_table_are_named() {
 
 #[test]
 fn a_wrong_type_in_the_file_is_named_with_file_line_and_column() {
-    let (p, path) = problem("[modem]\nport = \"sim\"\nbaud = \"fast\"\n", &[]);
+    let (p, path) = problem("[modem]\nport = \"/dev/ttyUSB0\"\nbaud = \"fast\"\n", &[]);
     assert_eq!(p.key, "modem.baud");
     assert_eq!(p.origin, at(&path, 3, 8));
     assert!(p.message.contains("invalid type"), "{}", p.message);
@@ -281,7 +291,7 @@ fn an_unknown_key_from_the_environment_names_the_variable() {
 #[test]
 fn a_bad_duration_says_what_was_wrong_and_shows_the_accepted_forms() {
     let (p, path) = problem(
-        "[modem]\nport = \"sim\"\nregistration_timeout = \"3 minutes\"\n",
+        "[modem]\nport = \"/dev/ttyUSB0\"\nregistration_timeout = \"3 minutes\"\n",
         &[],
     );
     assert_eq!(p.key, "modem.registration_timeout");
@@ -292,13 +302,16 @@ fn a_bad_duration_says_what_was_wrong_and_shows_the_accepted_forms() {
         p.message
     );
     assert!(p.message.contains("\"1m30s\""), "{}", p.message);
-    let (p, _) = problem("[modem]\nport = \"sim\"\ncommand_timeout = 0\n", &[]);
+    let (p, _) = problem(
+        "[modem]\nport = \"/dev/ttyUSB0\"\ncommand_timeout = 0\n",
+        &[],
+    );
     assert!(p.message.contains("zero"), "{}", p.message);
 }
 
 #[test]
 fn a_bad_baud_rate_is_named_and_the_allowed_rates_listed() {
-    let (p, path) = problem("[modem]\nport = \"sim\"\nbaud = 100000\n", &[]);
+    let (p, path) = problem("[modem]\nport = \"/dev/ttyUSB0\"\nbaud = 100000\n", &[]);
     assert_eq!(p.key, "modem.baud");
     assert_eq!(p.origin, at(&path, 3, 8));
     assert!(
@@ -312,7 +325,7 @@ fn a_bad_baud_rate_is_named_and_the_allowed_rates_listed() {
 #[test]
 fn a_bad_device_id_is_named_with_the_offending_character() {
     let (p, path) = problem(
-        "[agent]\ndevice_id = \"site/1\"\n[modem]\nport = \"sim\"\n",
+        "[agent]\ndevice_id = \"site/1\"\n[modem]\nport = \"/dev/ttyUSB0\"\n",
         &[],
     );
     assert_eq!(p.key, "agent.device_id");
@@ -323,7 +336,7 @@ fn a_bad_device_id_is_named_with_the_offending_character() {
 #[test]
 fn other_bad_values_are_named_with_their_keys() {
     let f = file(
-        "[agent]\nlog_level = \"verbose\"\n[modem]\nport = \"sim\"\napn = \"\"\n\
+        "[agent]\nlog_level = \"verbose\"\n[modem]\nport = \"/dev/ttyUSB0\"\napn = \"\"\n\
          pdp_type = \"IPV5\"\nmno_profile = 256\n[modem.sim]\ntime_scale = 0\n",
     );
     let keys: Vec<_> = problems(&f, &[]).into_iter().map(|p| p.key).collect();
@@ -342,7 +355,7 @@ fn other_bad_values_are_named_with_their_keys() {
 #[test]
 fn every_problem_is_reported_not_only_the_first() {
     let f = file(
-        "[agent]\ndevice_id = \"a b\"\n[modem]\nport = \"sim\"\nbaud = 1\nspeed = 2\n\
+        "[agent]\ndevice_id = \"a b\"\n[modem]\nport = \"/dev/ttyUSB0\"\nbaud = 1\nspeed = 2\n\
          command_timeout = \"soon\"\n",
     );
     let all = problems(&f, &[("EDGE_AGENT_MODEM__APN", "a\"b")]);
@@ -395,6 +408,14 @@ fn a_missing_port_is_named_with_where_to_set_it() {
 }
 
 #[test]
+fn a_rejected_port_is_reported_once_not_also_as_missing() {
+    let (p, path) = problem("[modem]\nport = \"\"\n", &[]);
+    assert_eq!(p.key, "modem.port");
+    assert_eq!(p.origin, at(&path, 2, 8));
+    assert!(p.message.contains("empty"), "{}", p.message);
+}
+
+#[test]
 fn the_secret_is_masked_in_debug_and_in_the_printed_effective_config() {
     let loaded = ok(FULL, &[("EDGE_AGENT_MODEM__BAUD", "9600")]);
     let debug = format!("{:?}", loaded.config);
@@ -407,7 +428,7 @@ fn the_secret_is_masked_in_debug_and_in_the_printed_effective_config() {
 
 #[test]
 fn the_effective_config_names_file_and_environment_and_reads_back_the_same() {
-    let f = file("[modem]\nport = \"sim\"\n");
+    let f = file("[modem]\nport = \"/dev/ttyUSB0\"\n");
     let loaded = load(&f, &[("EDGE_AGENT_MODEM__BAUD", "9600")]).unwrap();
     let printed = loaded.effective_toml().unwrap();
     let first_lines: Vec<_> = printed.lines().take(2).collect();
@@ -447,7 +468,7 @@ fn a_missing_file_is_its_own_error_naming_the_path() {
 
 #[test]
 fn a_toml_syntax_error_gives_file_line_and_column() {
-    let f = file("[modem]\nport = \"sim\"\nbaud = 9600 9600\n");
+    let f = file("[modem]\nport = \"/dev/ttyUSB0\"\nbaud = 9600 9600\n");
     match load(&f, &[]) {
         Err(e @ ConfigError::Syntax { .. }) => {
             let shown = e.to_string();
