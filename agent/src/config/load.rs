@@ -293,11 +293,7 @@ impl Sources<'_> {
             .get_metadata(found.tag())
             .is_some_and(|md| md.name == env::PROVIDER_NAME);
         if from_env {
-            let var = self
-                .env
-                .var_for(&dotted)
-                .map_or_else(|| env_var_for(&dotted), str::to_owned);
-            return Origin::Env { var };
+            return self.env_origin(&dotted);
         }
         let segments: Vec<&str> = key.iter().map(String::as_str).collect();
         let position = self.file.locate(&segments, target);
@@ -308,22 +304,26 @@ impl Sources<'_> {
         }
     }
 
-    /// A provider failed outright (not expected: the file was parsed already
-    /// and the environment provider cannot fail).
+    /// The variable that set `key` (or the table holding it).
+    fn env_origin(&self, key: &str) -> Origin {
+        let var = self
+            .env
+            .var_for(key)
+            .map_or_else(|| env_var_for(key), str::to_owned);
+        Origin::Env { var }
+    }
+
+    /// A provider failed outright. Not expected: the file was parsed already
+    /// and the environment provider cannot fail; kept so that nothing is lost.
     fn provider_problem(&self, error: &figment::Error) -> Problem {
+        let key = error.path.join(".");
         let from_env = error
             .metadata
             .as_ref()
             .is_some_and(|md| md.name == env::PROVIDER_NAME);
-        let key = error.path.join(".");
         Problem {
             origin: if from_env {
-                Origin::Env {
-                    var: self
-                        .env
-                        .var_for(&key)
-                        .map_or_else(|| env_var_for(&key), str::to_owned),
-                }
+                self.env_origin(&key)
             } else {
                 Origin::File {
                     path: self.path.to_path_buf(),
