@@ -1,1 +1,91 @@
-fn main() {}
+//! The `edge-agent` binary: parse the command line, load the configuration,
+//! set up logging, run the command. The only place that uses `anyhow`.
+
+mod cli;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use edge_agent::config::{Config, ConfigError, LoadedConfig, LogFilter};
+use tracing_subscriber::EnvFilter;
+
+use cli::{Cli, Command};
+
+/// Exit status for an invalid configuration or environment, as for a wrong
+/// command line (clap's own usage errors exit with 2 too).
+const EXIT_INVALID: u8 = 2;
+
+fn main() -> ExitCode {
+    // On a usage error clap prints it and exits with 2; on --help, with 0.
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            if let Some(ConfigError::NotFound { .. }) = error.downcast_ref() {
+                eprintln!(
+                    "hint: pass --config FILE (configs/lexi-r10.toml is a commented example)"
+                );
+            }
+            let invalid = error.is::<ConfigError>() || error.is::<InvalidRustLog>();
+            ExitCode::from(if invalid { EXIT_INVALID } else { 1 })
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let loaded = Config::load_with_env(&cli.config, std::env::vars_os())?;
+    init_logging(&loaded.config.agent.log_level)?;
+    tracing::debug!(config = %loaded.path.display(), "configuration loaded");
+    match cli.command {
+        Command::Check => check(&loaded),
+    }
+}
+
+/// `edge-agent check`: print the effective configuration.
+fn check(loaded: &LoadedConfig) -> anyhow::Result<()> {
+    let text = loaded
+        .effective_toml()
+        .context("cannot render the effective configuration")?;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        // `edge-agent check | head` closing the pipe early is not a failure.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("cannot write to stdout")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `RUST_LOG` is set but is not a valid filter.
+#[derive(Debug, thiserror::Error)]
+#[error("RUST_LOG={value:?} is not a valid log filter: {reason}")]
+struct InvalidRustLog {
+    value: String,
+    reason: String,
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` when set, else by `agent.log_level`.
+fn init_logging(level: &LogFilter) -> anyhow::Result<()> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(value) if !value.trim().is_empty() => {
+            EnvFilter::try_new(&value).map_err(|e| InvalidRustLog {
+                reason: e.to_string(),
+                value,
+            })?
+        }
+        // Validated when the configuration was loaded.
+        _ => EnvFilter::try_new(level.as_str()).context("invalid agent.log_level")?,
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init()
+        .map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))
+}

@@ -1,1 +1,3 @@
 //! The project's integration tests: one binary, test names read as sentences.
+
+mod config_cli;

@@ -1,1 +1,225 @@
-//! Configuration: TOML file plus environment overrides.
+//! Configuration: a TOML file plus `EDGE_AGENT_*` environment overrides,
+//! validated into the typed settings below.
+//!
+//! - `mod.rs` (here): the settings, their defaults and why.
+//! - `load.rs`: file + environment → [`Config`], collecting every problem.
+//! - `env.rs`: the environment as a figment provider (`EDGE_AGENT_MODEM__BAUD`
+//!   sets `modem.baud`).
+//! - `locate.rs`: a dotted key → line and column in the file.
+//! - `error.rs`: [`ConfigError`]; each [`Problem`] names key, source and line.
+//! - `values.rs`, `duration.rs`, `secret.rs`: the validated value types.
+//!
+//! Every section and table rejects unknown keys: a misspelt key in a file
+//! that runs unattended for years must fail at start, not be ignored.
+
+mod duration;
+mod env;
+mod error;
+mod load;
+mod locate;
+mod secret;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use duration::{Duration, ParseDurationError, ACCEPTED_FORMS as DURATION_FORMS};
+pub use env::{env_var_for, ENV_PREFIX, ENV_SEPARATOR};
+pub use error::{ConfigError, Origin, Problem};
+pub use load::{EnvOverride, LoadedConfig};
+pub use secret::{Secret, MASK};
+pub use values::{Apn, Baud, DeviceId, InvalidValue, LogFilter, ModemPort, PdpType, SimPin};
+
+/// Where `edge-agent` looks for its config file unless told otherwise.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/edge-agent/config.toml";
+/// Default of `agent.data_dir`.
+pub const DEFAULT_DATA_DIR: &str = "/var/lib/edge-agent";
+/// Default of `modem.registration_timeout`.
+pub const DEFAULT_REGISTRATION_TIMEOUT: Duration = Duration::from_secs(180);
+/// Default of `modem.command_timeout`.
+pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default of `modem.sim.time_scale`.
+pub const DEFAULT_TIME_SCALE: f64 = 1.0;
+/// `modem.sim.nvm_dir` defaults to this directory inside `agent.data_dir`.
+pub const SIM_NVM_SUBDIR: &str = "sim-nvm";
+
+/// The whole configuration. Build it with [`Config::load`] or
+/// [`Config::load_with_env`]: deserializing it directly skips the checks that
+/// need the whole picture (the required `modem.port`) and leaves
+/// `modem.sim.nvm_dir` unresolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[agent]`: identity, storage and logging of the agent itself.
+    #[serde(default)]
+    pub agent: AgentConfig,
+    /// `[modem]`: how to reach the LEXI-R10 and how to attach to the network.
+    #[serde(default = "ModemConfig::unset")]
+    pub modem: ModemConfig,
+}
+
+/// `[agent]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// `agent.device_id`: the name this gateway reports under (it becomes part
+    /// of MQTT topics). Default: not set, meaning the module's IMEI, read at
+    /// run time, which is unique without any per-device configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<DeviceId>,
+
+    /// `agent.data_dir`: where the agent keeps its state (the durable queue,
+    /// the simulator's NVM). Default `/var/lib/edge-agent`, the FHS place for
+    /// a daemon's persistent state. Relative paths are relative to the
+    /// working directory.
+    #[serde(default = "default_data_dir", deserialize_with = "values::dir")]
+    pub data_dir: PathBuf,
+
+    /// `agent.log_level`: a `tracing` filter such as `"info"` or
+    /// `"info,edge_agent::modem=debug"`. Default `"info"`: start-up, network
+    /// and upload events without per-command chatter. `RUST_LOG`, when set,
+    /// replaces it at run time.
+    #[serde(default)]
+    pub log_level: LogFilter,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig {
+            device_id: None,
+            data_dir: default_data_dir(),
+            log_level: LogFilter::default(),
+        }
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from(DEFAULT_DATA_DIR)
+}
+
+/// `[modem]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModemConfig {
+    /// `modem.port`: the module's serial device (e.g. `/dev/ttyUSB0`), or
+    /// `"sim"` for the LEXI-R10 simulator in-process over a pty. Required:
+    /// there is no device name that is right on every gateway.
+    #[serde(default = "ModemPort::unset")]
+    pub port: ModemPort,
+
+    /// `modem.baud`: serial speed. Default 115200, the module's factory
+    /// setting, so a new module answers without first being reconfigured.
+    #[serde(default)]
+    pub baud: Baud,
+
+    /// `modem.apn`: the access point name for the data context. Default: not
+    /// set, meaning the APN stored in the module is left as it is (many SIMs
+    /// work with the network-provided one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apn: Option<Apn>,
+
+    /// `modem.pdp_type`: `"IP"`, `"IPV6"` or `"IPV4V6"`. Default `"IPV4V6"`:
+    /// dual stack works on IPv4-only, IPv6-only and dual networks alike.
+    #[serde(default)]
+    pub pdp_type: PdpType,
+
+    /// `modem.mno_profile`: the module's mobile network operator profile
+    /// (`AT+UMNOPROF`, e.g. 90 global, 100 Europe), 0..=255. Default: not set,
+    /// meaning the module keeps its profile; changing it reboots the radio.
+    #[serde(
+        default,
+        deserialize_with = "values::mno_profile",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mno_profile: Option<u8>,
+
+    /// `modem.sim_pin`: the SIM's PIN, 4 to 8 digits, a [`Secret`]. Default:
+    /// not set, for SIMs without a PIN (the usual case for IoT SIMs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim_pin: Option<Secret<SimPin>>,
+
+    /// `modem.registration_timeout`: how long to wait for network
+    /// registration before giving up on this attempt. Default 180 s: a cold
+    /// LTE attach with a network scan can take minutes.
+    #[serde(
+        default = "default_registration_timeout",
+        deserialize_with = "duration::positive"
+    )]
+    pub registration_timeout: Duration,
+
+    /// `modem.command_timeout`: the deadline for an AT command's final result
+    /// unless a command has its own. Default 10 s, u-blox's host library value.
+    #[serde(
+        default = "default_command_timeout",
+        deserialize_with = "duration::positive"
+    )]
+    pub command_timeout: Duration,
+
+    /// `[modem.sim]`: the simulator; only read when `port = "sim"`.
+    #[serde(default = "SimConfig::unresolved")]
+    pub sim: SimConfig,
+}
+
+impl ModemConfig {
+    /// Every default, and a port that `load` reports as missing.
+    fn unset() -> Self {
+        ModemConfig {
+            port: ModemPort::unset(),
+            baud: Baud::default(),
+            apn: None,
+            pdp_type: PdpType::default(),
+            mno_profile: None,
+            sim_pin: None,
+            registration_timeout: DEFAULT_REGISTRATION_TIMEOUT,
+            command_timeout: DEFAULT_COMMAND_TIMEOUT,
+            sim: SimConfig::unresolved(),
+        }
+    }
+}
+
+fn default_registration_timeout() -> Duration {
+    DEFAULT_REGISTRATION_TIMEOUT
+}
+
+fn default_command_timeout() -> Duration {
+    DEFAULT_COMMAND_TIMEOUT
+}
+
+/// `[modem.sim]`: the in-process LEXI-R10 simulator (`modem.port = "sim"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimConfig {
+    /// `modem.sim.nvm_dir`: where the simulated module keeps its non-volatile
+    /// memory (profiles, certificates, files), so it survives restarts like a
+    /// real module's. Default `<agent.data_dir>/sim-nvm`, resolved at load.
+    #[serde(default, deserialize_with = "values::dir")]
+    pub nvm_dir: PathBuf,
+
+    /// `modem.sim.time_scale`: multiplies every simulated delay. Default 1.0,
+    /// the real module's timings; 0.01 makes a 6 s boot take 60 ms (demos,
+    /// tests).
+    #[serde(
+        default = "default_time_scale",
+        deserialize_with = "values::time_scale"
+    )]
+    pub time_scale: f64,
+}
+
+impl SimConfig {
+    /// Defaults, with `nvm_dir` empty until `load` derives it from
+    /// `agent.data_dir` (an empty path is never accepted from the config).
+    fn unresolved() -> Self {
+        SimConfig {
+            nvm_dir: PathBuf::new(),
+            time_scale: DEFAULT_TIME_SCALE,
+        }
+    }
+}
+
+fn default_time_scale() -> f64 {
+    DEFAULT_TIME_SCALE
+}

@@ -1,0 +1,51 @@
+//! What can be typed on the command line. `main.rs` carries it out.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use edge_agent::config::DEFAULT_CONFIG_PATH;
+
+/// The `edge-agent` command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "edge-agent",
+    version,
+    about = "Telemetry agent for battery-powered gateways behind a u-blox LEXI-R10 cellular module",
+    long_about = "Telemetry agent for battery-powered gateways behind a u-blox LEXI-R10 cellular module.\n\n\
+        Settings come from a TOML file (--config) and from EDGE_AGENT_* environment variables, which \
+        override the file: EDGE_AGENT_MODEM__BAUD=9600 sets modem.baud (`__` separates levels). \
+        RUST_LOG, when set, replaces agent.log_level. Logs go to stderr.\n\n\
+        Exit status: 0 success, 1 failure at run time, 2 invalid configuration or command line.",
+    after_help = "Run `edge-agent check` after editing the configuration."
+)]
+pub struct Cli {
+    /// The configuration file (TOML).
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        value_name = "FILE",
+        default_value = DEFAULT_CONFIG_PATH
+    )]
+    pub config: PathBuf,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the configuration and print it as the agent will use it.
+    #[command(
+        long_about = "Validate the configuration and print it as the agent will use it.\n\n\
+        Reads the file given by --config, applies EDGE_AGENT_* environment variables, fills in \
+        defaults and checks every value. On success prints the effective configuration as TOML \
+        on stdout, secrets shown as \"***\", after a comment naming the file and the keys the \
+        environment set; exit status 0. Otherwise prints every problem found on stderr, each with \
+        its key, where the value came from (file:line:column, or the environment variable) and \
+        what is allowed; exit status 2."
+    )]
+    Check,
+}

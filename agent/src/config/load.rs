@@ -1,0 +1,338 @@
+//! File + environment → [`Config`], reporting every problem at once.
+//!
+//! 1. Read the file (a missing file is its own error) and parse it with
+//!    `toml_edit`, which keeps spans (a syntax error stops here, with its line).
+//! 2. Merge it with the `EDGE_AGENT_*` variables in figment; the environment
+//!    wins. Every value keeps a tag naming its provider.
+//! 3. Deserialize. Serde stops at the first error, so after each error the
+//!    offending value is removed and deserialization runs again; each round
+//!    removes one value, so this ends, with every error collected. Validation
+//!    lives in the value types' `Deserialize`, so a bad baud rate is reported
+//!    the same way as a wrong type.
+//! 4. Checks that need the whole picture: the required `modem.port`, and
+//!    `modem.sim.nvm_dir` derived from `agent.data_dir`.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+use figment::error::Kind;
+use figment::providers::{Format, Toml};
+use figment::value::Value;
+use figment::Figment;
+
+use super::env::{self, EnvSource};
+use super::locate::{SourceMap, Target};
+use super::{env_var_for, Config, ConfigError, Origin, Problem, MASK, SIM_NVM_SUBDIR};
+
+/// A loaded configuration and where its values came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedConfig {
+    /// The validated settings.
+    pub config: Config,
+    /// The config file read.
+    pub path: PathBuf,
+    /// The keys that environment variables set, in variable-name order.
+    pub env_overrides: Vec<EnvOverride>,
+}
+
+/// A key set by an environment variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvOverride {
+    /// Dotted key, e.g. `modem.baud`.
+    pub key: String,
+    /// The variable, e.g. `EDGE_AGENT_MODEM__BAUD`.
+    pub var: String,
+}
+
+impl Config {
+    /// Loads `path` merged with the process's `EDGE_AGENT_*` environment
+    /// variables, which override the file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        Config::load_with_env(path, std::env::vars_os()).map(|loaded| loaded.config)
+    }
+
+    /// Loads `path` merged with the `EDGE_AGENT_*` variables among `env`
+    /// (name, value) pairs instead of the process environment: for tests, and
+    /// for callers that want to know which keys came from the environment.
+    pub fn load_with_env<I, K, V>(
+        path: impl AsRef<Path>,
+        env: I,
+    ) -> Result<LoadedConfig, ConfigError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<OsStr>,
+        V: AsRef<OsStr>,
+    {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                ConfigError::NotFound {
+                    path: path.to_path_buf(),
+                }
+            } else {
+                ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            }
+        })?;
+        let file = SourceMap::parse(path, &text)?;
+        let (env, mut problems) = EnvSource::new(env);
+        let figment = Figment::new().merge(Toml::string(&text)).merge(env.clone());
+        let sources = Sources {
+            path,
+            file: &file,
+            env: &env,
+            figment: &figment,
+        };
+
+        let config = match figment.find_value("") {
+            Ok(mut value) => deserialize_all(&mut value, &sources, &mut problems),
+            Err(errors) => {
+                problems.extend(errors.into_iter().map(|e| sources.provider_problem(&e)));
+                None
+            }
+        };
+        match config {
+            Some(config) if problems.is_empty() => Ok(LoadedConfig {
+                config,
+                path: path.to_path_buf(),
+                env_overrides: env
+                    .overrides()
+                    .map(|(key, var)| EnvOverride {
+                        key: key.to_owned(),
+                        var: var.to_owned(),
+                    })
+                    .collect(),
+            }),
+            _ => {
+                // In the order a person fixes them: down the file, then the
+                // environment, then what is missing.
+                problems.sort_by_key(|p| match &p.origin {
+                    Origin::File { line, column, .. } => {
+                        (0, line.unwrap_or(0), column.unwrap_or(0), String::new())
+                    }
+                    Origin::Env { var } => (1, 0, 0, var.clone()),
+                    Origin::NotSet => (2, 0, 0, p.key.clone()),
+                });
+                Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    problems,
+                })
+            }
+        }
+    }
+
+    /// The configuration as TOML, defaults included, secrets as `"***"`.
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        toml::to_string(self)
+    }
+}
+
+impl LoadedConfig {
+    /// What `edge-agent check` prints: a comment naming the file and the keys
+    /// the environment set, then [`Config::to_toml`].
+    pub fn effective_toml(&self) -> Result<String, toml::ser::Error> {
+        let from_env = if self.env_overrides.is_empty() {
+            String::from("none")
+        } else {
+            self.env_overrides
+                .iter()
+                .map(|o| format!("{} ({})", o.key, o.var))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        Ok(format!(
+            "# Effective configuration from {}, defaults filled in, secrets shown as \"{MASK}\".\n\
+             # Set by environment variables: {from_env}.\n\n{}",
+            self.path.display(),
+            self.config.to_toml()?
+        ))
+    }
+}
+
+/// Deserializes `value`, removing each offending value and retrying, until
+/// it succeeds or an error cannot be pinned to a value. Returns the config
+/// only when no error was found.
+fn deserialize_all(
+    value: &mut Value,
+    sources: &Sources<'_>,
+    problems: &mut Vec<Problem>,
+) -> Option<Config> {
+    let mut config = loop {
+        match value.deserialize::<Config>() {
+            Ok(config) => break config,
+            Err(errors) => {
+                let mut progressed = false;
+                for error in errors {
+                    let (key, target) = error_key(&error, value);
+                    problems.push(Problem {
+                        key: key.join("."),
+                        origin: sources.origin(&key, value, target),
+                        message: message(&error.kind),
+                    });
+                    progressed |= remove(value, &key);
+                }
+                if !progressed {
+                    return None;
+                }
+            }
+        }
+    };
+
+    // A port that was set but rejected (and so removed) is reported already.
+    let port_rejected = problems.iter().any(|p| p.key == "modem.port");
+    if config.modem.port.is_unset() && !port_rejected {
+        problems.push(Problem {
+            key: "modem.port".into(),
+            origin: Origin::NotSet,
+            message: format!(
+                "required key is missing: set `port` in the [modem] table of {} \
+                 (a device such as \"/dev/ttyUSB0\", or \"sim\" for the simulator), \
+                 or set {}",
+                sources.path.display(),
+                env_var_for("modem.port")
+            ),
+        });
+    }
+    if config.modem.sim.nvm_dir.as_os_str().is_empty() {
+        config.modem.sim.nvm_dir = config.agent.data_dir.join(SIM_NVM_SUBDIR);
+    }
+    problems.is_empty().then_some(config)
+}
+
+/// The full key an error is about, and what part of its entry to point at.
+fn error_key(error: &figment::Error, value: &Value) -> (Vec<String>, Target) {
+    let mut key = error.path.clone();
+    match &error.kind {
+        // figment 0.10.19 ends the path with the unknown key itself; older
+        // releases ended it at the table holding it. Append the key only if
+        // the path names that table.
+        Kind::UnknownField(field, _) => {
+            let names_table = value
+                .find_ref(&key.join("."))
+                .and_then(Value::as_dict)
+                .is_some_and(|d| d.contains_key(field));
+            if names_table || key.is_empty() {
+                key.push(field.clone());
+            }
+            (key, Target::Key)
+        }
+        // Raised by the table's deserializer: the path ends at the table.
+        Kind::MissingField(field) => {
+            key.push(field.to_string());
+            (key, Target::Value)
+        }
+        _ => (key, Target::Value),
+    }
+}
+
+/// What is wrong, in words for the person editing the file.
+fn message(kind: &Kind) -> String {
+    let one_of = |names: &[&str]| {
+        names
+            .iter()
+            .map(|name| format!("`{name}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match kind {
+        Kind::UnknownField(_, expected) => {
+            format!(
+                "unknown key; the keys allowed here are {}",
+                one_of(expected)
+            )
+        }
+        Kind::UnknownVariant(found, expected) => {
+            format!(
+                "unknown value `{found}`; expected one of {}",
+                one_of(expected)
+            )
+        }
+        Kind::MissingField(_) => "required key is missing".into(),
+        Kind::Message(message) => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Removes the value at `key`; false if there is none.
+fn remove(value: &mut Value, key: &[String]) -> bool {
+    let Some((last, parents)) = key.split_last() else {
+        return false;
+    };
+    let mut dict = match value {
+        Value::Dict(_, dict) => dict,
+        _ => return false,
+    };
+    for segment in parents {
+        dict = match dict.get_mut(segment) {
+            Some(Value::Dict(_, inner)) => inner,
+            _ => return false,
+        };
+    }
+    dict.remove(last).is_some()
+}
+
+/// Everything needed to say where a value came from.
+struct Sources<'a> {
+    path: &'a Path,
+    file: &'a SourceMap<'a>,
+    env: &'a EnvSource,
+    figment: &'a Figment,
+}
+
+impl Sources<'_> {
+    /// The origin of the value at `key`, as the merged `value` holds it.
+    fn origin(&self, key: &[String], value: &Value, target: Target) -> Origin {
+        let dotted = key.join(".");
+        let Some(found) = value.find_ref(&dotted).filter(|_| !key.is_empty()) else {
+            return Origin::NotSet;
+        };
+        let from_env = self
+            .figment
+            .get_metadata(found.tag())
+            .is_some_and(|md| md.name == env::PROVIDER_NAME);
+        if from_env {
+            return self.env_origin(&dotted);
+        }
+        let segments: Vec<&str> = key.iter().map(String::as_str).collect();
+        let position = self.file.locate(&segments, target);
+        Origin::File {
+            path: self.path.to_path_buf(),
+            line: position.map(|(line, _)| line),
+            column: position.map(|(_, column)| column),
+        }
+    }
+
+    /// The variable that set `key` (or the table holding it).
+    fn env_origin(&self, key: &str) -> Origin {
+        let var = self
+            .env
+            .var_for(key)
+            .map_or_else(|| env_var_for(key), str::to_owned);
+        Origin::Env { var }
+    }
+
+    /// A provider failed outright. Not expected: the file was parsed already
+    /// and the environment provider cannot fail; kept so that nothing is lost.
+    fn provider_problem(&self, error: &figment::Error) -> Problem {
+        let key = error.path.join(".");
+        let from_env = error
+            .metadata
+            .as_ref()
+            .is_some_and(|md| md.name == env::PROVIDER_NAME);
+        Problem {
+            origin: if from_env {
+                self.env_origin(&key)
+            } else {
+                Origin::File {
+                    path: self.path.to_path_buf(),
+                    line: None,
+                    column: None,
+                }
+            },
+            key,
+            message: error.kind.to_string(),
+        }
+    }
+}
