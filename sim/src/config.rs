@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::error::SimError;
 
-/// [lib]/[model] defaults, see each field.
+/// `[lib]`/`[model]` defaults, see each field.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
     /// Where the module's NVM lives (one JSON file); created if missing.
@@ -19,33 +19,33 @@ pub struct SimConfig {
     /// 15 digits, answered by `AT+CGSN` and `ATI`. Default: the note's §6.1.1
     /// example `357862090033897`.
     pub imei: String,
-    /// The network name in `+COPS?`. [model] default `sim-net`.
+    /// The network name in `+COPS?`. `[model]` default `sim-net`.
     pub operator: String,
     /// A SIM PIN to enter with `AT+CPIN` after every boot; `None`: no PIN.
     pub sim_pin: Option<String>,
-    /// [model] the network assigns only this IPv4 address (to context 1).
+    /// `[model]` the network assigns only this IPv4 address (to context 1).
     pub assigned_address: Ipv4Addr,
     /// The only names `+UDNSRN`/`+UPING` can resolve besides literal
     /// addresses and `localhost`. Never the host's resolver: tests run offline.
     pub dns: BTreeMap<String, IpAddr>,
-    /// [lib] ubxlib waits ~6 s after power-on before the first `AT`.
+    /// `[lib]` ubxlib waits ~6 s after power-on before the first `AT`.
     pub boot_time: Duration,
-    /// [model] from radio on to registered (stat 2 -> stat 1).
+    /// `[model]` from radio on to registered (stat 2 -> stat 1).
     pub registration_time: Duration,
-    /// [model] from `+UDNSRN` (or a `+UPING` of a name) to its answer.
+    /// `[model]` from `+UDNSRN` (or a `+UPING` of a name) to its answer.
     pub dns_time: Duration,
-    /// [model] the round-trip time of every simulated ping, also the spacing
+    /// `[model]` the round-trip time of every simulated ping, also the spacing
     /// between `+UUPING` URCs.
     pub ping_rtt: Duration,
-    /// [model] RRC goes idle after this long without traffic.
+    /// `[model]` RRC goes idle after this long without traffic.
     pub rrc_inactivity: Duration,
-    /// [model] bytes sent when boot completes (e.g. `vec![0]`, as one u-blox
-    /// module was seen to send a NUL). [lib] LEXI-R10 sends no boot URC, so
+    /// `[model]` bytes sent when boot completes (e.g. `vec![0]`, as one u-blox
+    /// module was seen to send a NUL). `[lib]` LEXI-R10 sends no boot URC, so
     /// the default is `None`.
     pub boot_greeting: Option<Vec<u8>>,
-    /// [model] tracking area code in `+CEREG` (4 hex digits).
+    /// `[model]` tracking area code in `+CEREG` (4 hex digits).
     pub tac: u16,
-    /// [model] cell identity in `+CEREG` (8 hex digits).
+    /// `[model]` cell identity in `+CEREG` (8 hex digits).
     pub cell_id: u32,
 }
 

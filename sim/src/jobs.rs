@@ -32,7 +32,7 @@ pub enum Job {
     /// Reverse look-up of the address `addr`, answered after `delay`.
     Reverse { addr: String, delay: Duration },
     /// Resolve `host` (taking `resolve_delay`), then `count` echo replies,
-    /// one every `rtt`. [model] no ICMP is sent: the replies are simulated.
+    /// one every `rtt`. `[model]` no ICMP is sent: the replies are simulated.
     Ping {
         host: String,
         resolve_delay: Duration,

@@ -20,11 +20,11 @@ pub const NVM_VERSION: u32 = 1;
 /// The file inside `nvm_dir`.
 pub const FILE_NAME: &str = "lexi-sim-nvm.json";
 
-/// [model] the MNO profiles `+UMNOPROF` accepts.
+/// `[model]` the MNO profiles `+UMNOPROF` accepts.
 pub const MNO_PROFILES: &[u16] = &[
     0, 1, 2, 3, 4, 5, 6, 19, 21, 28, 31, 39, 90, 100, 101, 102, 103, 104, 201, 206, 210, 211,
 ];
-/// [model] the factory MNO profile (90: global).
+/// `[model]` the factory MNO profile (90: global).
 pub const FACTORY_MNO_PROFILE: u16 = 90;
 /// Context ids `+CGDCONT` accepts (§2.1: up to 15 defined).
 pub const CIDS: std::ops::RangeInclusive<u8> = 1..=15;
@@ -36,14 +36,14 @@ pub struct NvmImage {
     pub version: u32,
     /// Stored by `+UMNOPROF`, in effect from the next boot (§2.3).
     pub mno_profile: u16,
-    /// `+CGDCONT` definitions by cid. [model] stored in NVM.
+    /// `+CGDCONT` definitions by cid. `[model]` stored in NVM.
     pub contexts: BTreeMap<u8, PdpContext>,
     /// `+UDCONF=19`, in effect from the next boot (§2.3.1).
     pub default_pdp: DefaultPdp,
 }
 
 impl Default for NvmImage {
-    /// Factory state: [model] profile 90, context 1 defined as `IPV4V6` with
+    /// Factory state: `[model]` profile 90, context 1 defined as `IPV4V6` with
     /// an empty APN, default PDP `1,0`.
     fn default() -> Self {
         NvmImage {
@@ -128,7 +128,7 @@ impl PdpType {
         }
     }
 
-    /// [model] accepted in any letter case.
+    /// `[model]` accepted in any letter case.
     pub fn parse(text: &str) -> Option<Self> {
         match text.to_ascii_uppercase().as_str() {
             "IP" => Some(PdpType::Ip),
@@ -149,14 +149,14 @@ pub struct DefaultPdp {
 }
 
 impl Default for DefaultPdp {
-    /// [model] factory `1,0`.
+    /// `[model]` factory `1,0`.
     fn default() -> Self {
         DefaultPdp { cid: 1, ip_type: 0 }
     }
 }
 
 impl DefaultPdp {
-    /// [model] cid 1..=15, ip type 0 (IPv4) or 1 (IPv6), the two the note names.
+    /// `[model]` cid 1..=15, ip type 0 (IPv4) or 1 (IPv6), the two the note names.
     pub fn valid(cid: u8, ip_type: u8) -> bool {
         CIDS.contains(&cid) && ip_type <= 1
     }

@@ -5,7 +5,7 @@
 //! the previous character. Echo is not done here: the module echoes every byte
 //! before it reaches the assembler, so this type stays a plain buffer.
 
-/// [model] The longest command line the simulated module keeps. The note gives
+/// `[model]` The longest command line the simulated module keeps. The note gives
 /// no number; the longest line we expect is a `+USECPRF` session blob of a few
 /// kB, so 8 kB is generous. A longer line is truncated and answered `ERROR`.
 pub const MAX_LINE: usize = 8 * 1024;

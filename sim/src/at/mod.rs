@@ -1,4 +1,4 @@
-//! The module side of the AT interface: bytes to lines ([`line`]), lines to
+//! The module side of the AT interface: bytes to lines ([`mod@line`]), lines to
 //! commands ([`parse`]), and the framing of everything sent back ([`reply`]).
 //!
 //! Independent of the agent's codec on purpose (see the crate doc).

@@ -4,7 +4,7 @@
 //! a shared parser would hide a shared bug.
 //!
 //! Grammar accepted (V.250 subset):
-//! - the line starts with `AT` in any case; [model] bytes before the first
+//! - the line starts with `AT` in any case; `[model]` bytes before the first
 //!   `AT` (NUL, noise after a wake-up) are skipped; a line with no `AT` and
 //!   nothing printable is ignored, one with printable text is answered `ERROR`;
 //! - spaces outside quotes are ignored (V.250 §5.2.1), so the note's
@@ -12,11 +12,11 @@
 //! - commands are separated by `;`, a trailing `;` is allowed, an empty command
 //!   in the middle is not;
 //! - a basic command is a letter (or `&` and a letter) and optional digits
-//!   (`E0`, `I9`); [model] several basic commands run together (`ATE0V1`) are
+//!   (`E0`, `I9`); `[model]` several basic commands run together (`ATE0V1`) are
 //!   not supported and answer `ERROR`;
 //! - an extended command is `+NAME` then nothing (action), `?` (read), `=?`
 //!   (test) or `=` and comma-separated parameters; a parameter is omitted
-//!   (empty), bare (`12`) or quoted (`"apn"`); [model] no escapes inside quotes.
+//!   (empty), bare (`12`) or quoted (`"apn"`); `[model]` no escapes inside quotes.
 
 /// One parameter as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +66,7 @@ impl Params {
     }
 
     /// A quoted string, or `None` when omitted; a bare token is an error
-    /// ([model] strings must be quoted, so a host that forgets the quotes
+    /// (`[model]` strings must be quoted, so a host that forgets the quotes
     /// finds out here rather than on a real module that may be lenient).
     pub fn string(&self, i: usize) -> Result<Option<&str>, BadParam> {
         match self.get(i) {

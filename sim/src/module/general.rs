@@ -7,11 +7,11 @@ use super::{bad_param, unsupported, Module};
 use crate::at::parse::Form;
 use crate::at::reply::{CmeError, CmeeMode, Fail};
 
-/// [model] the product name the module reports.
+/// `[model]` the product name the module reports.
 pub const MODEL: &str = "LEXI-R10401D";
-/// [model] the firmware revision the module reports.
+/// `[model]` the firmware revision the module reports.
 pub const REVISION: &str = "01.24";
-/// [lib] ubxlib reads the firmware version from `ATI9`, e.g. `01.24,A01.00`.
+/// `[lib]` ubxlib reads the firmware version from `ATI9`, e.g. `01.24,A01.00`.
 pub const ATI9: &str = "01.24,A01.00";
 
 impl Module {
@@ -25,7 +25,7 @@ impl Module {
         Ok(())
     }
 
-    /// `ATI` [model] identification lines; `ATI9` [lib] firmware version.
+    /// `ATI` `[model]` identification lines; `ATI9` `[lib]` firmware version.
     pub(super) fn ati(&mut self, value: Option<&str>, info: &mut Vec<String>) -> Result<(), Fail> {
         match value {
             None | Some("0") => {
@@ -68,7 +68,7 @@ impl Module {
         identification(form, info, REVISION)
     }
 
-    /// [lib] the IMEI alone, no `+CGSN:` prefix.
+    /// `[lib]` the IMEI alone, no `+CGSN:` prefix.
     pub(super) fn cgsn(
         &mut self,
         form: &Form,

@@ -3,13 +3,13 @@
 //! Both answer `OK` at once and report later through a job (see
 //! [`crate::jobs`]). The URC forms:
 //! - `+UUDNSRN: "<address or name>"` on success, the field layout of the
-//!   note's `+UDNSRN: "216.239.59.147"`; [model] `+UUDNSRN: ""` on failure
+//!   note's `+UDNSRN: "216.239.59.147"`; `[model]` `+UUDNSRN: ""` on failure
 //!   (unknown name, not registered).
 //! - `+UUPING: <i>,<size>,"<host>","<ip>",<ttl>,<rtt>` per reply, without the
 //!   spaces the note's table shows (they are the note's typesetting: a module
 //!   sends none, like every other answer in the note);
-//!   `+UUPINGER: 8` [lib: cannot resolve host],
-//!   `+UUPINGER: 17` [lib: PSD or CSD connection not established].
+//!   `+UUPINGER: 8` `[lib: cannot resolve host]`,
+//!   `+UUPINGER: 17` `[lib: PSD or CSD connection not established]`.
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -19,12 +19,12 @@ use crate::at::parse::Form;
 use crate::at::reply::{CmeError, Fail};
 use crate::jobs::{Job, JobEvent, JobId};
 
-/// [lib] `+UUPINGER` code: the host name could not be resolved.
+/// `[lib]` `+UUPINGER` code: the host name could not be resolved.
 const PING_ERR_UNRESOLVED: u8 = 8;
-/// [lib] `+UUPINGER` code: no PSD/CSD connection.
+/// `[lib]` `+UUPINGER` code: no PSD/CSD connection.
 const PING_ERR_NO_PDP: u8 = 17;
 
-/// [model] `+UPING` parameter defaults and ranges (u-blox AT manual family).
+/// `[model]` `+UPING` parameter defaults and ranges (u-blox AT manual family).
 const PING_COUNT_DEFAULT: i64 = 4;
 const PING_COUNT: std::ops::RangeInclusive<i64> = 1..=64;
 const PING_SIZE_DEFAULT: i64 = 32;

@@ -1,16 +1,16 @@
 //! The simulated LEXI-R10 as a pure state machine:
 //! `handle(input, now) -> effects`, plus [`Module::next_deadline`] for timers.
 //!
-//! No I/O and no clock here: the I/O task ([`crate::runner`]) passes in the
+//! No I/O and no clock here: the I/O task (`runner.rs`) passes in the
 //! bytes from the host, timer ticks, job events and control messages with the
 //! current time, and carries out the returned [`Effect`]s in order (send bytes,
 //! start jobs, save NVM). That makes every behaviour unit-testable with a
 //! made-up clock.
 //!
-//! The commands live in one file per chapter: [`general`] (identification,
-//! echo, errors), [`simcard`] (PIN), [`network`] (radio, registration, RRC),
-//! [`pdp`] (contexts, MNO profile, default PDP), [`ip`] (DNS, ping), and
-//! [`power`] (boot, reboot, power cut).
+//! The commands live in one file per chapter: `general` (identification,
+//! echo, errors), `simcard` (PIN), `network` (radio, registration, RRC),
+//! `pdp` (contexts, MNO profile, default PDP), `ip` (DNS, ping), and
+//! `power` (boot, reboot, power cut).
 
 mod general;
 mod ip;
@@ -146,6 +146,9 @@ enum PendingJob {
     },
 }
 
+/// Upper bound of timers handled in one tick (see `on_tick`).
+const MAX_TIMERS_PER_TICK: usize = 64;
+
 /// A simulated LEXI-R10.
 #[derive(Debug)]
 pub struct Module {
@@ -275,7 +278,12 @@ impl Module {
     }
 
     fn on_tick(&mut self, now: Instant) {
-        for kind in self.timers.take_due(now) {
+        // Bounded: no handler re-arms its own kind at `now`, but a zero
+        // time scale must not be able to turn a slip into a busy loop.
+        for _ in 0..MAX_TIMERS_PER_TICK {
+            let Some(kind) = self.timers.pop_due(now) else {
+                break;
+            };
             match kind {
                 TimerKind::Boot => self.boot_complete(now),
                 TimerKind::Registration => self.registration_attempt_ends(now),
@@ -412,7 +420,7 @@ impl Module {
 }
 
 /// The standard reply for a form a command does not have.
-/// [model] `+CME ERROR: operation not supported` (test forms `=?` included).
+/// `[model]` `+CME ERROR: operation not supported` (test forms `=?` included).
 fn unsupported() -> Result<(), Fail> {
     Err(CmeError::OPERATION_NOT_SUPPORTED.into())
 }

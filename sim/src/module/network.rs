@@ -1,14 +1,14 @@
 //! The radio: `+CFUN`, `+COPS`, `+CEREG`, `+CSCON`, and the registration
 //! and RRC models behind them.
 //!
-//! Registration [model]: whenever the radio is on (`CFUN=1`), operator
+//! Registration `[model]`: whenever the radio is on (`CFUN=1`), operator
 //! selection is automatic (`COPS=0`) and the SIM is ready, the module searches
 //! (stat 2) and after `registration_time` ends in what the network condition
 //! says: home (1), roaming (5), denied (3), or keeps searching (no coverage).
 //! A change of the condition starts a new attempt. Registered means the
 //! default EPS bearer (cid 1) is up with the assigned address.
 //!
-//! RRC [model]: connected from registration and on any traffic (DNS, ping);
+//! RRC `[model]`: connected from registration and on any traffic (DNS, ping);
 //! idle after `rrc_inactivity` without traffic, and at once on deregistration.
 
 use std::time::Instant;
@@ -57,14 +57,14 @@ pub(super) struct Radio {
     /// `+CFUN` level: 0, 1 or 4 (16 is a reboot, never a state).
     pub cfun: u8,
     /// `+COPS=2` was given: stay deregistered until `+COPS=0`.
-    /// [model] volatile: every boot starts in automatic mode.
+    /// `[model]` volatile: every boot starts in automatic mode.
     pub deregistered_by_host: bool,
     pub stat: RegStat,
     pub rrc_connected: bool,
 }
 
 impl Default for Radio {
-    /// [model] the module boots with CFUN=1.
+    /// `[model]` the module boots with CFUN=1.
     fn default() -> Self {
         Radio {
             cfun: 1,
@@ -86,7 +86,7 @@ impl Radio {
     }
 }
 
-/// [model] the access technology in `+COPS`/`+CEREG`: 7, E-UTRAN (§2.3).
+/// `[model]` the access technology in `+COPS`/`+CEREG`: 7, E-UTRAN (§2.3).
 const ACT_EUTRAN: u8 = 7;
 
 impl Module {

@@ -105,7 +105,7 @@ impl Module {
     }
 
     /// `+CGDCONT: 1,"IP","apn_name","10.40.50.5",0,0,0,0,0` (§2.3). Before
-    /// attach the address is `0.0.0.0`. [model] only cid 1 (the default EPS
+    /// attach the address is `0.0.0.0`. `[model]` only cid 1 (the default EPS
     /// bearer) is activated, and the network assigns only IPv4: an `IPV4V6`
     /// context then reads as `"IP"` (as in §2.3), an `IPV6` one gets nothing.
     fn cgdcont_line(&self, cid: u8, ctx: &PdpContext) -> String {

@@ -1,12 +1,12 @@
 //! Power and boot: power-on, `AT+CFUN=16`, unannounced reset, power cut.
 //!
-//! While booting (`boot_time`, [lib] ~6 s) or off, everything the host sends
+//! While booting (`boot_time`, `[lib]` ~6 s) or off, everything the host sends
 //! is dropped and nothing is sent. A boot resets all volatile state (echo on,
 //! CMEE 0, CEREG/CSCON n = 0, SIM locked again if it has a PIN, pending DNS and
 //! pings cancelled, registration lost), keeps NVM, and puts the NVM settings
 //! that "take effect after reboot" (MNO profile, default PDP) into effect.
-//! [lib] LEXI-R10 sends no boot URC (ubxlib polls with `AT`); an optional
-//! [model] `boot_greeting` is sent when boot completes.
+//! `[lib]` LEXI-R10 sends no boot URC (ubxlib polls with `AT`); an optional
+//! `[model]` `boot_greeting` is sent when boot completes.
 
 use std::time::Instant;
 
@@ -47,7 +47,7 @@ impl Module {
     }
 
     /// Control handle: unannounced reset. Output still queued (an answer in
-    /// progress) is cut off. [model] a module without power stays off.
+    /// progress) is cut off. `[model]` a module without power stays off.
     pub(super) fn reset(&mut self, now: Instant) {
         if self.power == PowerState::Off {
             return;
@@ -63,7 +63,7 @@ impl Module {
         self.power = PowerState::Off;
     }
 
-    /// Control handle: PWR_ON. [model] ignored while the module is on.
+    /// Control handle: PWR_ON. `[model]` ignored while the module is on.
     pub(super) fn power_on(&mut self, now: Instant) {
         if self.power == PowerState::Off {
             self.begin_boot(now);

@@ -1,6 +1,6 @@
 //! The SIM: `+CPIN`.
 //!
-//! [model] no retry counter, no PUK: a wrong PIN answers CME 16 as often as
+//! `[model]` no retry counter, no PUK: a wrong PIN answers CME 16 as often as
 //! the host likes. A locked SIM keeps the module from registering.
 
 use std::time::Instant;

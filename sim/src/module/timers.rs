@@ -53,19 +53,18 @@ impl Timers {
         self.due.values().min().copied()
     }
 
-    /// Removes and returns the kinds due at `now`, earliest first.
-    pub fn take_due(&mut self, now: Instant) -> Vec<TimerKind> {
-        let mut due: Vec<(Instant, TimerKind)> = self
+    /// Removes and returns the earliest kind due at `now`. One at a time, so
+    /// a handler that re-arms a later timer (traffic restarting the RRC
+    /// inactivity timer) is not undone by a stale entry of the same tick.
+    pub fn pop_due(&mut self, now: Instant) -> Option<TimerKind> {
+        let (kind, _) = self
             .due
             .iter()
             .filter(|(_, at)| **at <= now)
-            .map(|(kind, at)| (*at, *kind))
-            .collect();
-        due.sort();
-        for (_, kind) in &due {
-            self.due.remove(kind);
-        }
-        due.into_iter().map(|(_, kind)| kind).collect()
+            .min_by_key(|(_, at)| **at)
+            .map(|(kind, at)| (*kind, *at))?;
+        self.due.remove(&kind);
+        Some(kind)
     }
 }
 
@@ -81,16 +80,28 @@ mod tests {
         timers.set(TimerKind::Boot, t0, Duration::from_millis(10));
         timers.set(TimerKind::Registration, t0, Duration::from_millis(1));
         assert_eq!(timers.next(), Some(t0 + Duration::from_millis(1)));
+        let at = t0 + Duration::from_millis(6);
+        assert_eq!(timers.pop_due(at), Some(TimerKind::Registration));
+        assert_eq!(timers.pop_due(at), Some(TimerKind::RrcIdle));
+        assert_eq!(timers.pop_due(at), None);
         assert_eq!(
-            timers.take_due(t0 + Duration::from_millis(6)),
-            vec![TimerKind::Registration, TimerKind::RrcIdle]
-        );
-        assert!(timers.take_due(t0 + Duration::from_millis(6)).is_empty());
-        assert_eq!(
-            timers.take_due(t0 + Duration::from_millis(10)),
-            vec![TimerKind::Boot]
+            timers.pop_due(t0 + Duration::from_millis(10)),
+            Some(TimerKind::Boot)
         );
         assert_eq!(timers.next(), None);
+    }
+
+    #[test]
+    fn a_timer_rearmed_by_an_earlier_one_is_not_popped_stale() {
+        let t0 = Instant::now();
+        let mut timers = Timers::default();
+        timers.set(TimerKind::Registration, t0, Duration::from_millis(1));
+        timers.set(TimerKind::RrcIdle, t0, Duration::from_millis(2));
+        let at = t0 + Duration::from_millis(3);
+        assert_eq!(timers.pop_due(at), Some(TimerKind::Registration));
+        // The handler restarts the inactivity timer from `at`.
+        timers.set(TimerKind::RrcIdle, at, Duration::from_millis(10));
+        assert_eq!(timers.pop_due(at), None);
     }
 
     #[test]

@@ -15,6 +15,6 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin> PortIo for T {}
 /// The module's end of the UART.
 pub type Port = Box<dyn PortIo>;
 
-/// [model] bytes the duplex pipe buffers in each direction, like a UART FIFO
+/// `[model]` bytes the duplex pipe buffers in each direction, like a UART FIFO
 /// plus driver buffer: generous, so only a host that stops reading blocks us.
 pub const DUPLEX_BUFFER: usize = 64 * 1024;
