@@ -114,3 +114,26 @@ async fn output_before_the_host_opens_the_port_is_kept_raw() {
     assert_eq!(host.read_until("BOOT\r\n").await, "\r\nBOOT\r\n");
     sim.shutdown();
 }
+
+#[tokio::test]
+async fn the_agents_serial_library_can_open_the_port() {
+    use tokio_serial::SerialPortBuilderExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, path) = Simulator::spawn_pty(fast_config(dir.path())).unwrap();
+    assert!(sim.wait_ready(PATIENCE).await);
+    let path = path.to_str().unwrap().to_string();
+    let port = tokio_serial::new(&path, 115_200)
+        .open_native_async()
+        .unwrap();
+    // serialport takes an exclusive lock: a second open fails.
+    assert!(tokio_serial::new(&path, 115_200)
+        .open_native_async()
+        .is_err());
+    let mut host = Host::new(port);
+    host.write(b"AT+CGMM\r").await;
+    assert_eq!(
+        host.read_until("OK\r\n").await,
+        "AT+CGMM\r\r\nLEXI-R10401D\r\n\r\nOK\r\n"
+    );
+    sim.shutdown();
+}
