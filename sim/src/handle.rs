@@ -100,7 +100,8 @@ impl SimHandle {
     }
 
     /// The next `commands` command lines answer `+CME ERROR: <cme_code>` in
-    /// the current `+CMEE` form (plain `ERROR` with CMEE 0). 0 disarms.
+    /// the current `+CMEE` form (plain `ERROR` with CMEE 0) and are not
+    /// carried out. A line with several `;` commands counts once. 0 disarms.
     pub fn fail_next(&self, commands: usize, cme_code: u16) {
         self.send(Request::Module(Control::FailNext { commands, cme_code }));
     }
