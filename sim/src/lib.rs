@@ -1,1 +1,54 @@
-//! lexi-sim: a simulator of the u-blox LEXI-R10 module's AT interface.
+//! lexi-sim: a simulator of the u-blox LEXI-R10 cellular module's AT
+//! interface, faithful enough to test the edge-agent end to end without
+//! hardware.
+//!
+//! Wire format ground truth: the vendor's application note
+//! (shared/reference, "LEXI-R10 series, Internet applications development
+//! guide"). Where the note is silent the code says `[model]` (our choice,
+//! easy to find and change) or `[lib]` (a fact from u-blox's host library
+//! ubxlib).
+//!
+//! **Invariant: independent of the agent.** Nothing here depends on
+//! `edge-agent`; the AT parsing on the module side is this crate's own, so a
+//! parser bug in the agent cannot be cancelled out by the same bug here.
+//!
+//! # Map
+//!
+//! From the wire inwards:
+//! - [`transport`]: the UART. A raw pty ([`transport::pty`]) for the agent's
+//!   serial code, or an in-process duplex pipe.
+//! - `runner` (private): the I/O task. Reads and writes the port, selects
+//!   over port, timers, job events and control requests; nothing else.
+//! - [`at`]: module-side AT syntax: bytes to lines ([`at::line`]), lines to
+//!   commands and parameters ([`at::parse`]), framing and `+CME ERROR`s
+//!   ([`at::reply`]).
+//! - [`module`]: the LEXI-R10 as a pure state machine,
+//!   `handle(input, now) -> effects`, one file per chapter of commands
+//!   (general, SIM, network, PDP, IP services, power).
+//! - [`jobs`]: work that completes later (DNS, ping; MQTT and HTTP clients in
+//!   later issues) runs as tasks and posts events back to the module.
+//! - [`dns`]: the simulated name service (a table, never the host resolver).
+//! - [`nvm`]: the module's NVM as a versioned JSON file, written atomically.
+//! - [`config`]: [`SimConfig`] and [`NetworkCondition`]; [`error`]: [`SimError`].
+//! - [`handle`]: [`Simulator::spawn_pty`] / [`Simulator::spawn_duplex`] and the
+//!   [`SimHandle`] tests steer it with (fault injection, reboot, power,
+//!   network, transcript).
+//!
+//! Time: every module-internal duration is multiplied by
+//! [`SimConfig::time_scale`]; control-handle delays are real time.
+
+pub mod at;
+pub mod config;
+pub mod dns;
+pub mod error;
+pub mod handle;
+pub mod jobs;
+pub mod module;
+pub mod nvm;
+mod runner;
+pub mod transport;
+
+pub use config::{NetworkCondition, SimConfig};
+pub use error::SimError;
+pub use handle::{SimHandle, Simulator};
+pub use module::{PowerState, RegStat, SimSnapshot};

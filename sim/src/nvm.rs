@@ -1,0 +1,314 @@
+//! The module's non-volatile memory: what survives a reboot or a restart of
+//! the simulator, as one versioned JSON file in `SimConfig::nvm_dir`.
+//!
+//! Growth: later issues add MQTT/HTTP profiles and certificates as new fields.
+//! `#[serde(default)]` on every struct lets an old file load into a newer
+//! simulator (missing fields take their factory value) and unknown fields are
+//! ignored, so a newer file still loads into an older simulator.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::SimError;
+
+/// Bumped when a field changes meaning (not when one is added).
+pub const NVM_VERSION: u32 = 1;
+/// The file inside `nvm_dir`.
+pub const FILE_NAME: &str = "lexi-sim-nvm.json";
+
+/// `[model]` the MNO profiles `+UMNOPROF` accepts.
+pub const MNO_PROFILES: &[u16] = &[
+    0, 1, 2, 3, 4, 5, 6, 19, 21, 28, 31, 39, 90, 100, 101, 102, 103, 104, 201, 206, 210, 211,
+];
+/// `[model]` the factory MNO profile (90: global).
+pub const FACTORY_MNO_PROFILE: u16 = 90;
+/// Context ids `+CGDCONT` accepts (§2.1: up to 15 defined).
+pub const CIDS: std::ops::RangeInclusive<u8> = 1..=15;
+
+/// Everything the module keeps across power cycles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NvmImage {
+    pub version: u32,
+    /// Stored by `+UMNOPROF`, in effect from the next boot (§2.3).
+    pub mno_profile: u16,
+    /// `+CGDCONT` definitions by cid. `[model]` stored in NVM.
+    pub contexts: BTreeMap<u8, PdpContext>,
+    /// `+UDCONF=19`, in effect from the next boot (§2.3.1).
+    pub default_pdp: DefaultPdp,
+}
+
+impl Default for NvmImage {
+    /// Factory state: `[model]` profile 90, context 1 defined as `IPV4V6` with
+    /// an empty APN, default PDP `1,0`.
+    fn default() -> Self {
+        NvmImage {
+            version: NVM_VERSION,
+            mno_profile: FACTORY_MNO_PROFILE,
+            contexts: BTreeMap::from([(
+                1,
+                PdpContext {
+                    pdp_type: PdpType::Ipv4v6,
+                    apn: String::new(),
+                },
+            )]),
+            default_pdp: DefaultPdp::default(),
+        }
+    }
+}
+
+impl NvmImage {
+    /// Drops what a hand-edited or foreign file may hold that the module
+    /// could never have stored, so the rest of the simulator can trust it.
+    fn sanitize(&mut self) {
+        if !MNO_PROFILES.contains(&self.mno_profile) {
+            tracing::warn!(
+                profile = self.mno_profile,
+                "NVM holds an unknown MNO profile; using the factory one"
+            );
+            self.mno_profile = FACTORY_MNO_PROFILE;
+        }
+        let before = self.contexts.len();
+        self.contexts.retain(|cid, ctx| {
+            CIDS.contains(cid)
+                && ctx
+                    .apn
+                    .bytes()
+                    .all(|b| (0x20..0x7F).contains(&b) && b != b'"')
+        });
+        if self.contexts.len() != before {
+            tracing::warn!("NVM held PDP contexts the module cannot have; dropped them");
+        }
+        if !DefaultPdp::valid(self.default_pdp.cid, self.default_pdp.ip_type) {
+            tracing::warn!("NVM holds an invalid +UDCONF=19 setting; using the factory one");
+            self.default_pdp = DefaultPdp::default();
+        }
+        self.version = NVM_VERSION;
+    }
+}
+
+/// One `+CGDCONT` definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PdpContext {
+    pub pdp_type: PdpType,
+    pub apn: String,
+}
+
+impl Default for PdpContext {
+    fn default() -> Self {
+        PdpContext {
+            pdp_type: PdpType::Ipv4v6,
+            apn: String::new(),
+        }
+    }
+}
+
+/// The `<PDP_type>` of `+CGDCONT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PdpType {
+    #[serde(rename = "IP")]
+    Ip,
+    #[serde(rename = "IPV6")]
+    Ipv6,
+    #[serde(rename = "IPV4V6")]
+    Ipv4v6,
+}
+
+impl PdpType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PdpType::Ip => "IP",
+            PdpType::Ipv6 => "IPV6",
+            PdpType::Ipv4v6 => "IPV4V6",
+        }
+    }
+
+    /// `[model]` accepted in any letter case.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.to_ascii_uppercase().as_str() {
+            "IP" => Some(PdpType::Ip),
+            "IPV6" => Some(PdpType::Ipv6),
+            "IPV4V6" => Some(PdpType::Ipv4v6),
+            _ => None,
+        }
+    }
+}
+
+/// `+UDCONF=19,<cid>,<ip type>`: the context and IP type internal clients use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DefaultPdp {
+    pub cid: u8,
+    /// 0 IPv4, 1 IPv6 (§2.3.1, §6.1.5).
+    pub ip_type: u8,
+}
+
+impl Default for DefaultPdp {
+    /// `[model]` factory `1,0`.
+    fn default() -> Self {
+        DefaultPdp { cid: 1, ip_type: 0 }
+    }
+}
+
+impl DefaultPdp {
+    /// `[model]` cid 1..=15, ip type 0 (IPv4) or 1 (IPv6), the two the note names.
+    pub fn valid(cid: u8, ip_type: u8) -> bool {
+        CIDS.contains(&cid) && ip_type <= 1
+    }
+}
+
+/// The NVM file on disk.
+#[derive(Debug, Clone)]
+pub struct NvmStore {
+    dir: PathBuf,
+}
+
+impl NvmStore {
+    /// Creates `dir` if needed.
+    pub fn open(dir: &Path) -> Result<Self, SimError> {
+        fs::create_dir_all(dir).map_err(|source| SimError::NvmDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        Ok(NvmStore {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(FILE_NAME)
+    }
+
+    /// The stored image, or factory defaults when there is none or it cannot
+    /// be read (with a warning: a real module with corrupt NVM would also come
+    /// up in some default state rather than not at all).
+    pub fn load(&self) -> NvmImage {
+        let path = self.path();
+        let text = match fs::read(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return NvmImage::default(),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot read NVM; starting from factory defaults");
+                return NvmImage::default();
+            }
+        };
+        match serde_json::from_slice::<NvmImage>(&text) {
+            Ok(mut image) => {
+                if image.version > NVM_VERSION {
+                    tracing::warn!(
+                        version = image.version,
+                        "NVM file is from a newer simulator; reading the fields this one knows"
+                    );
+                }
+                image.sanitize();
+                image
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "corrupt NVM file; starting from factory defaults");
+                NvmImage::default()
+            }
+        }
+    }
+
+    /// Writes `image` atomically: a temporary file, fsync, rename, fsync of the
+    /// directory. A crash leaves either the old or the new file, never half.
+    pub fn save(&self, image: &NvmImage) -> io::Result<()> {
+        let text = serde_json::to_vec_pretty(image).map_err(io::Error::other)?;
+        let tmp = self.dir.join(format!(".{FILE_NAME}.tmp"));
+        {
+            let mut file = File::create(&tmp)?;
+            file.write_all(&text)?;
+            file.sync_all()?;
+        }
+        fs::rename(&tmp, self.path())?;
+        File::open(&self.dir)?.sync_all()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_file_is_factory() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = NvmStore::open(dir.path()).unwrap();
+        assert_eq!(store.load(), NvmImage::default());
+    }
+
+    #[test]
+    fn save_then_load_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = NvmStore::open(&dir.path().join("nested")).unwrap();
+        let mut image = NvmImage {
+            mno_profile: 100,
+            ..NvmImage::default()
+        };
+        image.contexts.insert(
+            3,
+            PdpContext {
+                pdp_type: PdpType::Ip,
+                apn: "iot.example".into(),
+            },
+        );
+        image.default_pdp = DefaultPdp { cid: 3, ip_type: 1 };
+        store.save(&image).unwrap();
+        assert_eq!(store.load(), image);
+        // No temporary file is left behind.
+        let names: Vec<_> = fs::read_dir(store.dir.clone())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from(FILE_NAME)]);
+    }
+
+    #[test]
+    fn corrupt_files_give_factory_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = NvmStore::open(dir.path()).unwrap();
+        for garbage in [
+            &b"{not json"[..],
+            b"",
+            b"\xff\xfe\x00",
+            b"[1,2,3]",
+            b"{\"mno_profile\": \"x\"}",
+        ] {
+            fs::write(store.path(), garbage).unwrap();
+            assert_eq!(store.load(), NvmImage::default(), "{garbage:?}");
+        }
+    }
+
+    #[test]
+    fn old_files_load_with_defaults_for_missing_fields_and_unknown_ones_are_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = NvmStore::open(dir.path()).unwrap();
+        fs::write(
+            store.path(),
+            br#"{"version":1,"mno_profile":100,"mqtt":{"future":true}}"#,
+        )
+        .unwrap();
+        let image = store.load();
+        assert_eq!(image.mno_profile, 100);
+        assert_eq!(image.contexts, NvmImage::default().contexts);
+    }
+
+    #[test]
+    fn impossible_values_are_sanitized() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = NvmStore::open(dir.path()).unwrap();
+        fs::write(
+            store.path(),
+            br#"{"version":1,"mno_profile":7777,"contexts":{"99":{"pdp_type":"IP","apn":"x"},"2":{"pdp_type":"IP","apn":"ok"}},"default_pdp":{"cid":0,"ip_type":9}}"#,
+        )
+        .unwrap();
+        let image = store.load();
+        assert_eq!(image.mno_profile, FACTORY_MNO_PROFILE);
+        assert_eq!(image.contexts.keys().copied().collect::<Vec<_>>(), vec![2]);
+        assert_eq!(image.default_pdp, DefaultPdp::default());
+    }
+}
