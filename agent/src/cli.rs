@@ -1,6 +1,7 @@
 //! What can be typed on the command line. `main.rs` carries it out.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use edge_agent::config::DEFAULT_CONFIG_PATH;
@@ -48,4 +49,46 @@ pub enum Command {
         what is allowed; exit status 2."
     )]
     Check,
+
+    /// Talk to the LEXI-R10 module.
+    #[command(subcommand)]
+    Modem(ModemCommand),
+
+    /// An interactive AT console through the agent's AT engine.
+    #[command(
+        long_about = "An interactive AT console through the agent's AT engine.\n\n\
+        Reads one AT command per line from stdin and prints the module's answer (information \
+        lines, then OK or the error) on stdout. URCs are printed as they arrive, prefixed with \
+        \"urc: \". The console first makes sure the module answers AT; it changes no setting by \
+        itself. Data-prompt commands (AT+USOWR=..., AT+UMQTTC=9,...) are not supported here. \
+        End with Ctrl-D (or end of input).\n\n\
+        Example: printf 'ATI\\nAT+CEREG?\\n' | edge-agent at --config configs/demo.toml"
+    )]
+    At {
+        /// After the last command, keep printing URCs this long (e.g. 2s),
+        /// for commands whose result comes later (AT+UDNSRN, AT+UPING).
+        #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+        linger: Duration,
+    },
+}
+
+/// `edge-agent modem ...`.
+#[derive(Debug, Subcommand)]
+pub enum ModemCommand {
+    /// Boot the module and print model, firmware, IMEI, registration and address.
+    #[command(
+        long_about = "Boot the module and print model, firmware, IMEI, registration and \
+        assigned address.\n\n\
+        Runs the agent's boot sequence: sync, ATE0, AT+CMEE=2, identification, SIM PIN, MNO \
+        profile and APN (written only when they differ from what the module holds), then waits \
+        for registration up to modem.registration_timeout. Exit status 0 when registered, 1 \
+        otherwise."
+    )]
+    Info,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    text.parse::<edge_agent::config::Duration>()
+        .map(|d| d.get())
+        .map_err(|e| e.to_string())
 }

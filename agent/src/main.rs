@@ -2,6 +2,7 @@
 //! set up logging, run the command. The only place that uses `anyhow`.
 
 mod cli;
+mod console;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -11,7 +12,8 @@ use clap::Parser;
 use edge_agent::config::{Config, ConfigError, LoadedConfig, LogFilter};
 use tracing_subscriber::EnvFilter;
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, ModemCommand};
+use edge_agent::modem::{self, BootSettings, ModemLink};
 
 /// Exit status for an invalid configuration or environment, as for a wrong
 /// command line (clap's own usage errors exit with 2 too).
@@ -41,7 +43,50 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     tracing::debug!(config = %loaded.path.display(), "configuration loaded");
     match cli.command {
         Command::Check => check(&loaded),
+        Command::Modem(ModemCommand::Info) => runtime()?.block_on(modem_info(&loaded)),
+        Command::At { linger } => runtime()?.block_on(console::run(&loaded, linger)),
     }
+}
+
+/// One thread is plenty for a serial line and a few timers, and it is what a
+/// battery gateway can afford.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// `edge-agent modem info`: boot the module and say who and where it is.
+async fn modem_info(loaded: &LoadedConfig) -> anyhow::Result<()> {
+    let modem_config = &loaded.config.modem;
+    let link = ModemLink::open(modem_config).await?;
+    let settings = BootSettings::from_config(modem_config);
+    let info = modem::boot(&link.client, &settings)
+        .await
+        .with_context(|| format!("cannot bring up the module on {}", link.path.display()))?;
+    let id = &info.identity;
+    let unknown = || "(none)".to_string();
+    println!("port:         {}", link.path.display());
+    println!("manufacturer: {}", id.manufacturer);
+    println!("model:        {}", id.model);
+    println!("firmware:     {}", id.firmware);
+    println!("IMEI:         {}", id.imei);
+    println!("registration: {}", info.registration.describe());
+    println!(
+        "operator:     {}",
+        info.operator.clone().unwrap_or_else(unknown)
+    );
+    println!(
+        "address:      {}",
+        info.address.clone().unwrap_or_else(unknown)
+    );
+    if info.reconfigured {
+        println!(
+            "note:         the module's MNO profile or APN was updated to match the configuration"
+        );
+    }
+    Ok(())
 }
 
 /// `edge-agent check`: print the effective configuration.

@@ -404,38 +404,9 @@ impl<'de> Deserialize<'de> for ModemPort {
     }
 }
 
-/// `modem.pdp_type`: the IP version(s) requested for the data context
-/// (`AT+CGDCONT`'s `<PDP_type>`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-pub enum PdpType {
-    /// IPv4 only.
-    #[serde(rename = "IP")]
-    Ip,
-    /// IPv6 only.
-    #[serde(rename = "IPV6")]
-    Ipv6,
-    /// Dual stack: the network picks; works on both kinds of networks.
-    #[default]
-    #[serde(rename = "IPV4V6")]
-    Ipv4v6,
-}
-
-impl PdpType {
-    /// The spelling used in the config and in `AT+CGDCONT`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            PdpType::Ip => "IP",
-            PdpType::Ipv6 => "IPV6",
-            PdpType::Ipv4v6 => "IPV4V6",
-        }
-    }
-}
-
-impl fmt::Display for PdpType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The PDP type of `modem.pdp_type` is the AT layer's own type, so the
+/// config and `AT+CGDCONT` cannot spell it differently.
+pub use crate::modem::psd::PdpType;
 
 /// `deserialize_with` for `modem.mno_profile`: an integer 0..=255.
 pub(crate) fn mno_profile<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {

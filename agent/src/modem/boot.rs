@@ -37,7 +37,7 @@ use super::psd::{
 pub struct BootSettings {
     pub apn: Option<String>,
     pub pdp_type: PdpType,
-    pub mno_profile: Option<u16>,
+    pub mno_profile: Option<u8>,
     pub sim_pin: Option<String>,
     pub registration_timeout: Duration,
     /// How long a rebooting module may stay silent (boot takes ~6 s).
@@ -102,7 +102,7 @@ pub enum BootError {
     #[error("the SIM reports {0:?}")]
     SimState(String),
     #[error("MNO profile {wanted} was written but the module reports {found} after reboot")]
-    ProfileNotApplied { wanted: u16, found: u16 },
+    ProfileNotApplied { wanted: u8, found: u8 },
     #[error("not registered after {after:?} (last status: {})", .last.describe())]
     RegistrationTimeout { after: Duration, last: RegStatus },
 }
@@ -180,7 +180,7 @@ async fn unlock_sim(at: &AtClient, settings: &BootSettings) -> Result<(), BootEr
 async fn ensure_mno_profile(
     at: &AtClient,
     settings: &BootSettings,
-    wanted: u16,
+    wanted: u8,
 ) -> Result<bool, BootError> {
     let current = at.send(&ReadMnoProfile).await?;
     if current == wanted {

@@ -209,7 +209,7 @@ impl AtCommand for ReadFunctionality {
 /// `AT+UMNOPROF=<n>`: the operator profile (bands, MTU, ...). Stored in NVM;
 /// only with the radio off and effective after a reboot (§2.3).
 #[derive(Debug, Clone, Copy)]
-pub struct SetMnoProfile(pub u16);
+pub struct SetMnoProfile(pub u8);
 
 impl AtCommand for SetMnoProfile {
     type Response = ();
@@ -226,14 +226,14 @@ impl AtCommand for SetMnoProfile {
 pub struct ReadMnoProfile;
 
 impl AtCommand for ReadMnoProfile {
-    type Response = u16;
+    type Response = u8;
     fn text(&self) -> String {
         "AT+UMNOPROF?".into()
     }
     fn response_prefix(&self) -> Option<&'static str> {
         Some("+UMNOPROF")
     }
-    fn parse(&self, r: &Response) -> Result<u16, ParseError> {
+    fn parse(&self, r: &Response) -> Result<u8, ParseError> {
         Fields::parse(r.line("+UMNOPROF")?, "+UMNOPROF")?.int_as(0)
     }
 }

@@ -8,7 +8,9 @@
 pub mod at;
 pub mod boot;
 pub mod general;
+pub mod link;
 pub mod port;
 pub mod psd;
 
 pub use boot::{boot, BootError, BootSettings, Identity, ModemInfo};
+pub use link::{LinkError, ModemLink};

@@ -13,16 +13,24 @@ fn ok(_: &Response) -> Result<(), ParseError> {
     Ok(())
 }
 
-/// `<PDP_type>` of `+CGDCONT`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `<PDP_type>` of `+CGDCONT`, and of `modem.pdp_type` in the config.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PdpType {
+    /// IPv4 only.
+    #[serde(rename = "IP")]
     Ip,
+    /// IPv6 only.
+    #[serde(rename = "IPV6")]
     Ipv6,
+    /// Dual stack: the network picks; works on both kinds of networks.
+    #[default]
+    #[serde(rename = "IPV4V6")]
     Ipv4v6,
 }
 
 impl PdpType {
-    pub fn as_str(self) -> &'static str {
+    /// The spelling of the config and of `AT+CGDCONT`.
+    pub const fn as_str(self) -> &'static str {
         match self {
             PdpType::Ip => "IP",
             PdpType::Ipv6 => "IPV6",

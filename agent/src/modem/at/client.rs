@@ -137,8 +137,10 @@ impl AtClient {
         let probe = Raw::new("AT").with_timeout(self.options.sync_attempt);
         let attempt = async {
             let mut in_a_row = 0;
+            let mut request = probe.request();
+            request.probe = true;
             loop {
-                match self.submit(probe.request()).await {
+                match self.submit(request.clone()).await {
                     Ok(_) => {
                         in_a_row += 1;
                         if in_a_row == 2 {
@@ -184,15 +186,23 @@ impl AtClient {
     }
 }
 
+/// A URC as typed, with the line the module sent (for consoles and logs).
+type Published = (Urc, Arc<str>);
+
 /// URCs for one subscriber, in the order the module sent them.
 #[derive(Debug)]
 pub struct UrcSubscription {
-    rx: mpsc::UnboundedReceiver<Urc>,
+    rx: mpsc::UnboundedReceiver<Published>,
 }
 
 impl UrcSubscription {
     /// The next URC; `None` once the port has closed.
     pub async fn recv(&mut self) -> Option<Urc> {
+        self.rx.recv().await.map(|(urc, _)| urc)
+    }
+
+    /// The next URC with the line exactly as the module sent it.
+    pub async fn recv_line(&mut self) -> Option<(Urc, Arc<str>)> {
         self.rx.recv().await
     }
 
@@ -204,7 +214,7 @@ impl UrcSubscription {
         mut pick: impl FnMut(&Urc) -> Option<T>,
     ) -> Option<T> {
         let search = async {
-            while let Some(urc) = self.rx.recv().await {
+            while let Some((urc, _)) = self.rx.recv().await {
                 if let Some(v) = pick(&urc) {
                     return Some(v);
                 }
@@ -216,14 +226,14 @@ impl UrcSubscription {
 
     /// A URC already received, without waiting.
     pub fn try_recv(&mut self) -> Option<Urc> {
-        self.rx.try_recv().ok()
+        self.rx.try_recv().ok().map(|(urc, _)| urc)
     }
 }
 
 #[derive(Debug)]
 struct UrcHub {
     /// `None` once the port has closed: subscriptions then end at once.
-    subscribers: Mutex<Option<Vec<mpsc::UnboundedSender<Urc>>>>,
+    subscribers: Mutex<Option<Vec<mpsc::UnboundedSender<Published>>>>,
 }
 
 impl UrcHub {
@@ -233,7 +243,7 @@ impl UrcHub {
         }
     }
 
-    fn add(&self, tx: mpsc::UnboundedSender<Urc>) {
+    fn add(&self, tx: mpsc::UnboundedSender<Published>) {
         if let Ok(mut guard) = self.subscribers.lock() {
             if let Some(subscribers) = guard.as_mut() {
                 subscribers.push(tx);
@@ -241,10 +251,11 @@ impl UrcHub {
         }
     }
 
-    fn publish(&self, urc: &Urc) {
+    fn publish(&self, urc: Urc, line: &str) {
+        let line: Arc<str> = Arc::from(line);
         if let Ok(mut guard) = self.subscribers.lock() {
             if let Some(subscribers) = guard.as_mut() {
-                subscribers.retain(|tx| tx.send(urc.clone()).is_ok());
+                subscribers.retain(|tx| tx.send((urc.clone(), Arc::clone(&line))).is_ok());
             }
         }
     }
@@ -260,7 +271,8 @@ impl UrcHub {
 /// What the engine asks the I/O loop to do after an item.
 #[derive(Debug)]
 pub(crate) enum Output {
-    Urc(Urc),
+    /// A URC, typed, and its line as received.
+    Urc(Urc, String),
     /// The command finished; its answer or error.
     Complete(Result<Response, AtError>),
     /// The module prompted: write the pending data after the prompt delay.
@@ -312,7 +324,7 @@ impl Engine {
             Item::Urc(line) => {
                 let urc = Urc::parse(&line);
                 trace!(?urc, "URC");
-                Some(Output::Urc(urc))
+                Some(Output::Urc(urc, line.display().into_owned()))
             }
             Item::Garbage(bytes) => {
                 warn!(bytes = ?String::from_utf8_lossy(&bytes), "ignoring noise from the module");
@@ -453,7 +465,7 @@ async fn run_port<P>(
                         last_quiet = Instant::now();
                     }
                     match engine.handle(item) {
-                        Some(Output::Urc(urc)) => hub.publish(&urc),
+                        Some(Output::Urc(urc, line)) => hub.publish(urc, &line),
                         Some(Output::Complete(result)) => {
                             if let Some(s) = serving.take() {
                                 let _ = s.job.reply.send(result);
@@ -524,7 +536,11 @@ async fn run_port<P>(
                 needs_sync.store(true, Ordering::Release);
                 if let Some(s) = serving.take() {
                     let after = s.job.request.timeout.unwrap_or(options.default_timeout);
-                    warn!(command = %s.job.request.label, ?after, "no final result before the deadline");
+                    if s.job.request.probe {
+                        debug!(?after, "no answer to AT yet");
+                    } else {
+                        warn!(command = %s.job.request.label, ?after, "no final result before the deadline");
+                    }
                     let _ = s.job.reply.send(Err(AtError::Timeout {
                         command: s.job.request.label.clone(),
                         after,

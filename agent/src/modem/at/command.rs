@@ -87,6 +87,9 @@ pub struct Request {
     pub expect: Expect,
     pub data: Option<Vec<u8>>,
     pub timeout: Option<Duration>,
+    /// A sacrificial `AT` of a resync: expected to go unanswered while the
+    /// module boots or sleeps, so its timeout is not worth a warning.
+    pub probe: bool,
 }
 
 impl Request {
@@ -107,6 +110,7 @@ impl Request {
             text,
             data,
             timeout: cmd.timeout(),
+            probe: false,
         }
     }
 }
@@ -159,6 +163,7 @@ impl Raw {
             text,
             data: None,
             timeout: self.timeout,
+            probe: false,
         }
     }
 }
