@@ -1,3 +1,5 @@
 //! The project's integration tests: one binary, test names read as sentences.
 
 mod config_cli;
+mod modem_cli;
+mod modem_pty;

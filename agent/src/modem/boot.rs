@@ -214,8 +214,7 @@ pub async fn reboot(at: &AtClient, within: Duration) -> Result<(), AtError> {
 async fn ensure_apn(at: &AtClient, apn: &str, pdp_type: PdpType) -> Result<bool, BootError> {
     let contexts = at.send(&ReadPdpContexts).await?;
     let current = contexts.iter().find(|c| c.cid == 1);
-    let matches =
-        current.is_some_and(|c| c.apn == apn && PdpType::parse(&c.pdp_type) == Some(pdp_type));
+    let matches = current.is_some_and(|c| c.apn == apn && pdp_type.may_read_as(&c.pdp_type));
     if matches {
         return Ok(false);
     }

@@ -38,6 +38,18 @@ impl PdpType {
         }
     }
 
+    /// Whether a context defined with `self` may read back as `reported`.
+    /// After attach the module reports the type the network granted: a
+    /// context defined `IPV4V6` reads `"IP"` when only IPv4 was assigned
+    /// (§2.3), so that is no reason to write the context again.
+    pub fn may_read_as(self, reported: &str) -> bool {
+        match (self, PdpType::parse(reported)) {
+            (PdpType::Ipv4v6, Some(_)) => true,
+            (wanted, Some(found)) => wanted == found,
+            (_, None) => false,
+        }
+    }
+
     pub fn parse(text: &str) -> Option<PdpType> {
         match text.to_ascii_uppercase().as_str() {
             "IP" => Some(PdpType::Ip),
@@ -384,6 +396,16 @@ mod tests {
         assert_eq!(reg.location.tac.as_deref(), Some("00C3"));
         let reg = ReadRegistration.parse(&answer(&["+CEREG: 0,2"])).unwrap();
         assert_eq!(reg.status, RegStatus::Searching);
+    }
+
+    #[test]
+    fn a_dual_stack_context_may_read_back_as_the_type_the_network_granted() {
+        assert!(PdpType::Ipv4v6.may_read_as("IP"));
+        assert!(PdpType::Ipv4v6.may_read_as("IPV4V6"));
+        assert!(PdpType::Ip.may_read_as("IP"));
+        assert!(!PdpType::Ip.may_read_as("IPV6"));
+        assert!(!PdpType::Ipv6.may_read_as("IPV4V6"));
+        assert!(!PdpType::Ipv4v6.may_read_as("PPP"));
     }
 
     #[test]
