@@ -1,13 +1,10 @@
 //! The simulator over a real pty: raw bytes in, raw bytes out.
 
 // Test code: a panic is how a test fails (helpers outside #[test] fns too).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::time::Duration;
 
-use common::{fast_config, registered, Host, PtyHost, PATIENCE};
+use super::common::{fast_config, registered, Host, PtyHost, PATIENCE};
 use lexi_sim::{NetworkCondition, Simulator};
 
 async fn started(cfg: lexi_sim::SimConfig) -> (lexi_sim::SimHandle, Host<PtyHost>) {

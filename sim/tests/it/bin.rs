@@ -2,16 +2,13 @@
 //! on SIGTERM.
 
 // Test code: a panic is how a test fails (helpers outside #[test] fns too).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Host, PtyHost, PATIENCE};
+use super::common::{Host, PtyHost, PATIENCE};
 
 #[tokio::test]
 async fn prints_the_pty_path_answers_on_it_and_stops_on_sigterm() {

@@ -1,14 +1,11 @@
 //! The whole simulator (I/O task, jobs, NVM file) over an in-process duplex.
 
 // Test code: a panic is how a test fails (helpers outside #[test] fns too).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::net::IpAddr;
 use std::time::Duration;
 
-use common::{fast_config, registered, Host, PATIENCE};
+use super::common::{fast_config, registered, Host, PATIENCE};
 use lexi_sim::{SimHandle, Simulator};
 use tokio::io::DuplexStream;
 

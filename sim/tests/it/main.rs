@@ -1,0 +1,10 @@
+//! The simulator's integration tests, as one binary: over a duplex, over a
+//! real pty, and through the `lexi-sim` executable. They use only the
+//! simulator's public API, never the agent's code.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod bin;
+mod common;
+mod duplex;
+mod pty;
