@@ -10,9 +10,13 @@
 //!   fans URCs out); the files beside it hold one typed struct per AT command,
 //!   grouped by the application note's chapters, and the boot sequence.
 //!
+//! - [`reading`]: the [`reading::Reading`] every stage after the plugin host
+//!   handles.
+//!
 //! Still to come, each in its own folder: `plugin_host/` (sensor plugins),
 //! `queue/` (durable store-and-forward), `uplink/` (MQTT/HTTP through the
 //! module), `power/` (sleep votes, upload windows).
 
 pub mod config;
 pub mod modem;
+pub mod reading;
