@@ -5,12 +5,8 @@
 
 use std::time::Duration;
 
+use super::at::command::only_ok;
 use super::at::{AtCommand, Fields, ParseError, Response};
-
-/// Commands whose answer is just `OK`.
-fn ok(_: &Response) -> Result<(), ParseError> {
-    Ok(())
-}
 
 /// `AT`: is anybody there? The sacrificial command of wake-up and resync.
 #[derive(Debug, Clone, Copy)]
@@ -22,7 +18,7 @@ impl AtCommand for Attention {
         "AT".into()
     }
     fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        ok(r)
+        only_ok(r)
     }
 }
 
@@ -37,7 +33,7 @@ impl AtCommand for SetEcho {
         format!("ATE{}", u8::from(self.0))
     }
     fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        ok(r)
+        only_ok(r)
     }
 }
 
@@ -63,7 +59,7 @@ impl AtCommand for SetErrorFormat {
         format!("AT+CMEE={}", self.0 as u8)
     }
     fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        ok(r)
+        only_ok(r)
     }
 }
 
@@ -184,7 +180,7 @@ impl AtCommand for SetFunctionality {
         Some(Duration::from_secs(30))
     }
     fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        ok(r)
+        only_ok(r)
     }
 }
 
@@ -217,7 +213,7 @@ impl AtCommand for SetMnoProfile {
         format!("AT+UMNOPROF={}", self.0)
     }
     fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        ok(r)
+        only_ok(r)
     }
 }
 
@@ -291,20 +287,16 @@ impl AtCommand for EnterPin {
         "AT+CPIN=\"***\"".into()
     }
     fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        ok(r)
+        only_ok(r)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modem::at::Line;
 
     fn answer(lines: &[&str]) -> Response {
-        Response {
-            lines: lines.iter().map(|l| Line::text(l.as_bytes())).collect(),
-            stream: None,
-        }
+        Response::from_lines(lines)
     }
 
     #[test]

@@ -6,12 +6,9 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::at::command::only_ok;
 use super::at::urc::CellLocation;
 use super::at::{AtCommand, Fields, ParseError, RegStatus, Response};
-
-fn ok(_: &Response) -> Result<(), ParseError> {
-    Ok(())
-}
 
 /// `<PDP_type>` of `+CGDCONT`, and of `modem.pdp_type` in the config.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -85,7 +82,7 @@ impl AtCommand for DefinePdpContext {
         )
     }
     fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        ok(r)
+        only_ok(r)
     }
 }
 
@@ -195,7 +192,7 @@ impl AtCommand for SelectOperatorAutomatically {
         Some(Duration::from_secs(180))
     }
     fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        ok(r)
+        only_ok(r)
     }
 }
 
@@ -210,7 +207,7 @@ impl AtCommand for SetRegistrationReporting {
         format!("AT+CEREG={}", self.0)
     }
     fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        ok(r)
+        only_ok(r)
     }
 }
 
@@ -266,7 +263,7 @@ impl AtCommand for SetSignallingReporting {
         format!("AT+CSCON={}", u8::from(self.0))
     }
     fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        ok(r)
+        only_ok(r)
     }
 }
 
@@ -286,7 +283,7 @@ impl AtCommand for SetDefaultPdp {
         format!("AT+UDCONF=19,{},{}", self.cid, self.ip_type)
     }
     fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        ok(r)
+        only_ok(r)
     }
 }
 
@@ -329,7 +326,7 @@ impl AtCommand for StartDnsLookup {
         format!("AT+UDNSRN=0,\"{}\"", self.name)
     }
     fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        ok(r)
+        only_ok(r)
     }
 }
 
@@ -346,20 +343,16 @@ impl AtCommand for StartPing {
         format!("AT+UPING=\"{}\"", self.host)
     }
     fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        ok(r)
+        only_ok(r)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modem::at::Line;
 
     fn answer(lines: &[&str]) -> Response {
-        Response {
-            lines: lines.iter().map(|l| Line::text(l.as_bytes())).collect(),
-            stream: None,
-        }
+        Response::from_lines(lines)
     }
 
     #[test]

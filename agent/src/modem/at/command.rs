@@ -52,7 +52,21 @@ pub struct Response {
     pub stream: Option<Vec<u8>>,
 }
 
+/// The parser of commands whose whole answer is `OK`.
+pub fn only_ok(_: &Response) -> Result<(), ParseError> {
+    Ok(())
+}
+
 impl Response {
+    /// An answer made of these text lines, as the codec hands them over:
+    /// for testing a command's parser without a module.
+    pub fn from_lines(lines: &[&str]) -> Response {
+        Response {
+            lines: lines.iter().map(|l| Line::text(l.as_bytes())).collect(),
+            stream: None,
+        }
+    }
+
     /// The first line with `prefix`.
     pub fn line<'a>(&'a self, prefix: &'a str) -> Result<&'a Line, ParseError> {
         self.lines_with(prefix)
