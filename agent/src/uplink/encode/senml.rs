@@ -19,6 +19,12 @@
 //!
 //! # Base fields: the same bytes only once
 //!
+//! Record order carries no meaning in a pack (each record has its own time),
+//! so records are written grouped: readings without a unit first, then by
+//! unit, then by name (input order within a group). The packer reports
+//! sequence numbers separately. Base fields apply from their record on,
+//! until a later record sets them again (§4.1), which the groups use:
+//!
 //! - `bt` (base time) is the first reading's timestamp in seconds, in the
 //!   first record: an integer when it is a whole second, else the nearest
 //!   double. Each record's `t` is its offset from the first reading (negative
@@ -30,19 +36,16 @@
 //!   Precision: SenML times are doubles of seconds, so a consumer resolves a
 //!   time to about a quarter of a microsecond today (2 µs in 2262); whole
 //!   seconds stay exact.
-//! - `bn` (base name) is the longest common prefix of the records' names
-//!   (character by character, not cut at a separator: SenML just concatenates),
-//!   used only when it makes the pack smaller; a record whose name equals it
-//!   has no `n`. Typically `"<device>:"`, or the whole name when every reading
-//!   comes from one sensor.
-//! - `bu` (base unit) is the unit that saves the most bytes, used only when it
-//!   saves any (in practice: a unit shared by two or more records; ties go to
-//!   the smaller unit string). SenML has no way to say "no unit" once a base
-//!   unit applies, so when `bu` is used the records of readings *without* a
-//!   unit come first and `bu` is set in the first record that has one
-//!   (§4.1: a base field applies from its record on). Record order carries no
-//!   meaning in a pack (each record has its own time); the packer reports
-//!   sequence numbers separately.
+//! - Names, the cheapest of three ways: every record with its whole name in
+//!   `n`; or `bn` = the prefix common to all names (typically
+//!   `"<device>:"`) in the first record and the rest in `n`; or, when series
+//!   have several samples each (the usual batch), `bn` = the whole name at
+//!   the start of each group and no `n` at all, so a name is sent once per
+//!   message instead of once per reading.
+//! - `bu` (base unit) at the start of a unit's group when that is cheaper
+//!   than `u` in each of its records (two records or more, in practice).
+//!   SenML cannot take a base unit back, which is why readings without a
+//!   unit come first.
 //! - `bv`/`bs` (base value, base sum) are not used: adding a base value to a
 //!   float is not exact, and readings carry no sums. `bver` is left out
 //!   (version 10, the default).
@@ -79,7 +82,7 @@
 //!   the shortest text that reads back as the same double and cannot carry
 //!   NaN or ±∞: such readings are refused (`Unencodable::NonFinite`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::marker::PhantomData;
 
 use super::sink::{size_of, Out};
@@ -333,6 +336,11 @@ fn name_size<D: Dialect>(len: usize) -> usize {
     }
 }
 
+/// A `bn` field of `len` bytes (a name or a prefix of one).
+fn base_name_size<D: Dialect>(len: usize) -> usize {
+    size_of(|c| D::key(c, Label::BaseName)) + D::plain_text_len(len) + D::FIELD_SEP
+}
+
 /// What a pack spends on one unit.
 #[derive(Debug, Clone)]
 struct UnitStat {
@@ -341,7 +349,7 @@ struct UnitStat {
     count: usize,
     /// The `u` field (with separator) each of them carries without `bu`.
     field: usize,
-    /// The `bu` field (with separator) that would replace them.
+    /// The `bu` field (with separator) that can replace them.
     base_field: usize,
 }
 
@@ -355,30 +363,42 @@ impl UnitStat {
         }
     }
 
-    /// Bytes saved by making this the base unit, if any.
-    fn saving(&self, count: usize) -> Option<usize> {
-        (count * self.field).checked_sub(self.base_field)
+    /// Whether `count` records of this unit are cheaper with one `bu`.
+    fn uses_base(&self, count: usize) -> bool {
+        count * self.field > self.base_field
+    }
+
+    /// What `count` records of this unit spend on it.
+    fn cost(&self, count: usize) -> usize {
+        if self.uses_base(count) {
+            self.base_field
+        } else {
+            count * self.field
+        }
     }
 }
 
-/// The unit whose `bu` saves most bytes (ties: the smaller unit string),
-/// with the saving; `None` when no unit saves anything. `counts` yields each
-/// unit with its record count.
-fn best_unit<'a>(counts: impl Iterator<Item = (&'a UnitStat, usize)>) -> Option<(&'a str, usize)> {
-    let mut best: Option<(&str, usize)> = None;
-    for (stat, count) in counts {
-        let Some(saving) = stat.saving(count).filter(|s| *s > 0) else {
-            continue;
-        };
-        let better = match best {
-            None => true,
-            Some((unit, most)) => saving > most || (saving == most && stat.unit.as_str() < unit),
-        };
-        if better {
-            best = Some((&stat.unit, saving));
-        }
-    }
-    best
+/// How records are named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Naming {
+    /// Every record has its whole name in `n`.
+    Plain,
+    /// `bn` is the prefix of this many bytes common to every name, in the
+    /// first record; `n` holds the rest (left out when empty).
+    Common(usize),
+    /// Each group of records with one name (and unit) starts with `bn` set
+    /// to that name; no record has `n`.
+    PerGroup,
+}
+
+/// The base fields of a pack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Plan {
+    pub naming: Naming,
+    /// The first reading's timestamp, which `bt` holds in seconds.
+    pub first_ns: i64,
+    /// The units that get a `bu` at the start of their group.
+    pub base_units: Vec<String>,
 }
 
 /// A record as the sizer remembers it.
@@ -388,35 +408,64 @@ struct Entry {
     fixed: usize,
 }
 
-/// The base fields of a pack.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Plan {
-    /// Length of `bn`, a prefix of every name; 0 when `bn` is not used.
-    pub bn_len: usize,
-    /// The first reading's timestamp, which `bt` holds in seconds.
-    pub first_ns: i64,
-    pub bu: Option<String>,
+/// The sums a pack's size is made of.
+#[derive(Debug, Clone, Copy)]
+struct Totals {
+    records: usize,
+    fixed: usize,
+    /// Σ of `n` fields for [`Naming::Plain`], [`Naming::Common`] (without
+    /// its `bn`) and [`Naming::PerGroup`] (its `bn` fields).
+    names_plain: usize,
+    names_common: usize,
+    names_grouped: usize,
+    common: usize,
+    first_ns: i64,
+    /// Σ over units of what their records spend on them.
+    units: usize,
 }
 
-/// Sizes a growing pack exactly, without writing it: each reading costs
-/// O(1) plus O(units); a shrinking base name re-adds the name fields, O(n),
-/// which happens at most once per character of the first name.
+impl Totals {
+    /// The cheapest naming (ties: the simpler) and its bytes.
+    fn naming<D: Dialect>(&self) -> (Naming, usize) {
+        let mut best = (Naming::Plain, self.names_plain);
+        if self.common > 0 {
+            let common = self.names_common + base_name_size::<D>(self.common);
+            if common < best.1 {
+                best = (Naming::Common(self.common), common);
+            }
+        }
+        if self.names_grouped < best.1 {
+            best = (Naming::PerGroup, self.names_grouped);
+        }
+        best
+    }
+
+    fn size<D: Dialect>(&self) -> usize {
+        D::pack_frame(self.records)
+            + (self.records - 1) * D::RECORD_SEP
+            + self.fixed
+            + self.naming::<D>().1
+            + self.units
+            + field_size::<D>(Label::BaseTime, base_time(self.first_ns))
+    }
+}
+
+/// A group of records: one unit (or none) and one name.
+type GroupKey = (Option<String>, String);
+
+/// Sizes a growing pack exactly, without writing it. Each reading costs
+/// O(log n) (its group and unit looked up); a shrinking common prefix
+/// re-adds the `n` fields, O(n), at most once per byte of the first name.
 #[derive(Debug, Clone)]
 pub(crate) struct SenmlSizer<D> {
     device: Option<String>,
-    /// The first record's name; `bn` is a prefix of it.
+    /// The first record's name; the common prefix is a prefix of it.
     first_name: String,
-    /// The longest prefix common to every name.
-    common: usize,
     first_ns: i64,
     entries: Vec<Entry>,
+    groups: HashSet<GroupKey>,
     units: Vec<UnitStat>,
-    fixed: usize,
-    /// Σ of `n` fields without `bn`, and with `bn` = the common prefix.
-    names_plain: usize,
-    names_based: usize,
-    /// Σ of `u` fields without `bu`.
-    units_plain: usize,
+    totals: Totals,
     dialect: PhantomData<D>,
 }
 
@@ -426,10 +475,9 @@ pub(crate) struct SenmlCandidate {
     size: usize,
     name: Option<String>,
     entry: Entry,
-    common: usize,
-    names_based: usize,
-    first_ns: i64,
+    group: Option<GroupKey>,
     unit: Option<CandidateUnit>,
+    totals: Totals,
 }
 
 #[derive(Debug, Clone)]
@@ -449,14 +497,20 @@ impl<D: Dialect> SenmlSizer<D> {
         SenmlSizer {
             device: device.map(str::to_owned),
             first_name: String::new(),
-            common: 0,
             first_ns: 0,
             entries: Vec::new(),
+            groups: HashSet::new(),
             units: Vec::new(),
-            fixed: 0,
-            names_plain: 0,
-            names_based: 0,
-            units_plain: 0,
+            totals: Totals {
+                records: 0,
+                fixed: 0,
+                names_plain: 0,
+                names_common: 0,
+                names_grouped: 0,
+                common: 0,
+                first_ns: 0,
+                units: 0,
+            },
             dialect: PhantomData,
         }
     }
@@ -474,16 +528,14 @@ impl<D: Dialect> SenmlSizer<D> {
             name_len: p.name.len(),
             fixed: fixed_size::<D>(&p, first_ns),
         };
+        let old = &self.totals;
         let common = if first {
             entry.name_len
         } else {
-            common_prefix(
-                &self.first_name.as_bytes()[..self.common],
-                p.name.as_bytes(),
-            )
+            common_prefix(&self.first_name.as_bytes()[..old.common], p.name.as_bytes())
         };
-        let names_based = if first || common == self.common {
-            self.names_based + name_size::<D>(entry.name_len - common)
+        let names_common = if first || common == old.common {
+            old.names_common + name_size::<D>(entry.name_len - common)
         } else {
             self.entries
                 .iter()
@@ -491,48 +543,46 @@ impl<D: Dialect> SenmlSizer<D> {
                 .map(|e| name_size::<D>(e.name_len - common))
                 .sum()
         };
-        let unit = p
-            .unit
-            .map(|u| match self.units.iter().position(|s| s.unit == u) {
-                Some(i) => CandidateUnit::Known(i),
-                None => CandidateUnit::New(UnitStat::new::<D>(u)),
-            });
-        let unit_field = match &unit {
-            None => 0,
-            Some(CandidateUnit::Known(i)) => self.units[*i].field,
-            Some(CandidateUnit::New(stat)) => stat.field,
+        let first_name = first.then(|| p.name.clone());
+        let key: GroupKey = (p.unit.map(str::to_owned), p.name);
+        let group = (!self.groups.contains(&key)).then_some(key);
+        let names_grouped = old.names_grouped
+            + group
+                .as_ref()
+                .map_or(0, |(_, name)| base_name_size::<D>(name.len()));
+
+        let (unit, units) = match p.unit {
+            None => (None, old.units),
+            Some(u) => match self.units.iter().position(|s| s.unit == u) {
+                Some(i) => {
+                    let stat = &self.units[i];
+                    let units = old.units - stat.cost(stat.count) + stat.cost(stat.count + 1);
+                    (Some(CandidateUnit::Known(i)), units)
+                }
+                None => {
+                    let stat = UnitStat::new::<D>(u);
+                    let units = old.units + stat.cost(1);
+                    (Some(CandidateUnit::New(stat)), units)
+                }
+            },
         };
-        let counts = self
-            .units
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let added = matches!(unit, Some(CandidateUnit::Known(k)) if k == i);
-                (s, s.count + usize::from(added))
-            })
-            .chain(match &unit {
-                Some(CandidateUnit::New(stat)) => Some((stat, 1)),
-                _ => None,
-            });
-        let unit_saving = best_unit(counts).map_or(0, |(_, saving)| saving);
-        let size = Totals {
-            records: self.entries.len() + 1,
-            fixed: self.fixed + entry.fixed,
-            names_plain: self.names_plain + name_size::<D>(entry.name_len),
-            names_based,
+        let totals = Totals {
+            records: old.records + 1,
+            fixed: old.fixed + entry.fixed,
+            names_plain: old.names_plain + name_size::<D>(entry.name_len),
+            names_common,
+            names_grouped,
             common,
             first_ns,
-            units: self.units_plain + unit_field - unit_saving,
-        }
-        .size::<D>();
+            units,
+        };
         SenmlCandidate {
-            size,
-            name: first.then_some(p.name),
+            size: totals.size::<D>(),
+            name: first_name,
             entry,
-            common,
-            names_based,
-            first_ns,
+            group,
             unit,
+            totals,
         }
     }
 
@@ -541,40 +591,24 @@ impl<D: Dialect> SenmlSizer<D> {
         if let Some(name) = candidate.name {
             self.first_name = name;
         }
-        self.first_ns = candidate.first_ns;
-        self.common = candidate.common;
-        self.names_based = candidate.names_based;
-        self.names_plain += name_size::<D>(candidate.entry.name_len);
-        self.fixed += candidate.entry.fixed;
-        let stat = match candidate.unit {
-            None => None,
-            Some(CandidateUnit::Known(i)) => self.units.get_mut(i),
-            Some(CandidateUnit::New(stat)) => {
-                self.units.push(stat);
-                self.units.last_mut()
+        self.first_ns = candidate.totals.first_ns;
+        self.totals = candidate.totals;
+        if let Some(group) = candidate.group {
+            self.groups.insert(group);
+        }
+        match candidate.unit {
+            None => {}
+            Some(CandidateUnit::Known(i)) => {
+                if let Some(stat) = self.units.get_mut(i) {
+                    stat.count += 1;
+                }
             }
-        };
-        if let Some(stat) = stat {
-            stat.count += 1;
-            self.units_plain += stat.field;
+            Some(CandidateUnit::New(mut stat)) => {
+                stat.count = 1;
+                self.units.push(stat);
+            }
         }
         self.entries.push(candidate.entry);
-    }
-
-    fn base_unit(&self) -> Option<(&str, usize)> {
-        best_unit(self.units.iter().map(|s| (s, s.count)))
-    }
-
-    fn totals(&self) -> Totals {
-        Totals {
-            records: self.entries.len(),
-            fixed: self.fixed,
-            names_plain: self.names_plain,
-            names_based: self.names_based,
-            common: self.common,
-            first_ns: self.first_ns,
-            units: self.units_plain - self.base_unit().map_or(0, |(_, saving)| saving),
-        }
     }
 
     /// The size of the pack so far (0 when empty).
@@ -582,57 +616,22 @@ impl<D: Dialect> SenmlSizer<D> {
         if self.entries.is_empty() {
             0
         } else {
-            self.totals().size::<D>()
+            self.totals.size::<D>()
         }
     }
 
     /// The base fields the pack will use.
     pub(crate) fn plan(&self) -> Plan {
         Plan {
-            bn_len: if self.totals().uses_base_name::<D>() {
-                self.common
-            } else {
-                0
-            },
+            naming: self.totals.naming::<D>().0,
             first_ns: self.first_ns,
-            bu: self.base_unit().map(|(u, _)| u.to_owned()),
+            base_units: self
+                .units
+                .iter()
+                .filter(|s| s.uses_base(s.count))
+                .map(|s| s.unit.clone())
+                .collect(),
         }
-    }
-}
-
-/// The sums a pack's size is made of.
-struct Totals {
-    records: usize,
-    fixed: usize,
-    names_plain: usize,
-    names_based: usize,
-    common: usize,
-    first_ns: i64,
-    /// The `u` fields left after the base unit, plus its `bu` field.
-    units: usize,
-}
-
-impl Totals {
-    fn base_name_field<D: Dialect>(&self) -> usize {
-        size_of(|c| D::key(c, Label::BaseName)) + D::plain_text_len(self.common) + D::FIELD_SEP
-    }
-
-    fn uses_base_name<D: Dialect>(&self) -> bool {
-        self.common > 0 && self.names_based + self.base_name_field::<D>() < self.names_plain
-    }
-
-    fn size<D: Dialect>(&self) -> usize {
-        let names = if self.uses_base_name::<D>() {
-            self.names_based + self.base_name_field::<D>()
-        } else {
-            self.names_plain
-        };
-        D::pack_frame(self.records)
-            + (self.records - 1) * D::RECORD_SEP
-            + self.fixed
-            + names
-            + self.units
-            + field_size::<D>(Label::BaseTime, base_time(self.first_ns))
     }
 }
 
@@ -654,36 +653,44 @@ pub(crate) fn write<D: Dialect>(
     }
     let plan = sizer.plan();
     let prepared: Vec<Prepared<'_>> = readings.iter().map(|r| prepare(device, r)).collect();
-    // With a base unit, readings without a unit go first: SenML cannot take
-    // a base unit back (see the module docs).
-    let order: Vec<usize> = if plan.bu.is_some() {
-        let (without, with): (Vec<usize>, Vec<usize>) =
-            (0..prepared.len()).partition(|&i| prepared[i].unit.is_none());
-        without.into_iter().chain(with).collect()
-    } else {
-        (0..prepared.len()).collect()
-    };
+    // Readings without a unit first (a base unit cannot be taken back), then
+    // by unit and by name, so that each unit and each name is one run.
+    let mut order: Vec<usize> = (0..prepared.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&prepared[a], &prepared[b]);
+        (a.unit, &a.name).cmp(&(b.unit, &b.name))
+    });
 
     D::pack_start(out, prepared.len());
-    let mut bu_written = false;
+    let mut previous: Option<&Prepared<'_>> = None;
     for (position, &i) in order.iter().enumerate() {
         let p = &prepared[i];
+        let new_unit = previous.is_none_or(|q| q.unit != p.unit);
+        let new_group = new_unit || previous.is_some_and(|q| q.name != p.name);
         let mut fields = Fields::default();
-        if position == 0 {
-            if plan.bn_len > 0 {
-                fields.push(Label::BaseName, Val::Text(&p.name[..plan.bn_len]));
+        match plan.naming {
+            Naming::Common(len) if position == 0 => {
+                fields.push(Label::BaseName, Val::Text(&p.name[..len]));
             }
+            Naming::PerGroup if new_group => fields.push(Label::BaseName, Val::Text(&p.name)),
+            _ => {}
+        }
+        if position == 0 {
             fields.push(Label::BaseTime, base_time(plan.first_ns));
         }
-        if let (Some(bu), Some(_), false) = (&plan.bu, p.unit, bu_written) {
-            fields.push(Label::BaseUnit, Val::Text(bu));
-            bu_written = true;
+        let base_unit = p.unit.filter(|u| plan.base_units.iter().any(|b| b == u));
+        if let (Some(unit), true) = (base_unit, new_unit) {
+            fields.push(Label::BaseUnit, Val::Text(unit));
         }
-        let suffix = &p.name[plan.bn_len..];
-        if !suffix.is_empty() {
-            fields.push(Label::Name, Val::Text(suffix));
+        let n = match plan.naming {
+            Naming::Plain => &p.name[..],
+            Naming::Common(len) => &p.name[len..],
+            Naming::PerGroup => "",
+        };
+        if !n.is_empty() {
+            fields.push(Label::Name, Val::Text(n));
         }
-        if let Some(unit) = p.unit.filter(|u| plan.bu.as_deref() != Some(*u)) {
+        if let (Some(unit), None) = (p.unit, base_unit) {
             fields.push(Label::Unit, Val::Text(unit));
         }
         fields.push(p.value.0, p.value.1);
@@ -709,6 +716,7 @@ pub(crate) fn write<D: Dialect>(
             D::value(out, value);
         }
         D::record_end(out);
+        previous = Some(p);
     }
     D::pack_end(out);
     sizer.size()

@@ -7,10 +7,12 @@
 //! labels are. In diagnostic notation, the example of `senml_json.rs` is
 //!
 //! ```text
-//! [{-2: "gw-01:", -3: 1700000000, 0: "door/open", 4: false},
-//!  {-4: "Cel", 0: "bme280/temperature", 2: 21.53, 6: 5},
-//!  {0: "bme280/temperature", 2: 21.6, 6: 10.25}]
+//! [{-2: "gw-01:door/open", -3: 1700000000, 4: false},
+//!  {-2: "gw-01:bme280/temperature", -4: "Cel", 2: 21.53, 6: 5},
+//!  {2: 21.6, 6: 10.25}]
 //! ```
+//!
+//! (87 bytes; the JSON is 135.)
 //!
 //! Every item takes its preferred serialization (RFC 8949 §4.2): the shortest
 //! head; a number as an integer when it is whole and that is not longer,

@@ -1,12 +1,13 @@
 //! `senml-json`: SenML in JSON (RFC 8428 §5, `application/senml+json`).
 //!
 //! A pack is an array of objects with the text labels of Table 2, e.g. (three
-//! readings of one gateway, the first at 2023-11-14T22:13:20Z):
+//! readings of one gateway, the first at 2023-11-14T22:13:20Z; records are
+//! grouped, readings without a unit first, see `senml.rs`):
 //!
 //! ```text
-//! [{"bn":"gw-01:","bt":1700000000,"n":"door/open","vb":false},
-//!  {"bu":"Cel","n":"bme280/temperature","v":21.53,"t":5},
-//!  {"n":"bme280/temperature","v":21.6,"t":10.25}]
+//! [{"bn":"gw-01:door/open","bt":1700000000,"vb":false},
+//!  {"bn":"gw-01:bme280/temperature","bu":"Cel","v":21.53,"t":5},
+//!  {"v":21.6,"t":10.25}]
 //! ```
 //!
 //! (without the line breaks). Numbers are the shortest text that reads back
