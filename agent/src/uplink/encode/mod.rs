@@ -48,7 +48,7 @@ pub enum Encoding {
     #[default]
     #[serde(rename = "senml-cbor")]
     SenmlCbor,
-    /// SenML in JSON (RFC 8428 §5): readable, about twice the size.
+    /// SenML in JSON (RFC 8428 §5): readable, about 1.6 times the size.
     #[serde(rename = "senml-json")]
     SenmlJson,
     /// InfluxDB line protocol: for Telegraf/InfluxDB back ends.

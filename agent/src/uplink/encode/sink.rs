@@ -89,7 +89,9 @@ pub(crate) fn decimal(out: &mut impl Out, v: i64) {
 /// that round-trip), whichever is shorter, with a trailing `.0` dropped
 /// (`21` rather than `21.0`; both are the same number in JSON and in line
 /// protocol). `Display` never uses an exponent, so `1e300` would take 301
-/// characters; `LowerExp` turns `0.5` into `5e-1`. Ties go to `Display`.
+/// characters; `LowerExp` turns `0.5` into `5e-1`. Ties go to `Display`,
+/// unless its digits reach 19 characters (RFC 8428 §5 asks for mantissas
+/// shorter than that).
 /// Negative zero is written `-0.0`: a decoder would read `-0` as the integer 0.
 pub(crate) fn shortest_float(out: &mut impl Out, v: f64) {
     if v == 0.0 && v.is_sign_negative() {
@@ -105,7 +107,7 @@ pub(crate) fn shortest_float(out: &mut impl Out, v: f64) {
         b.strip_suffix(b".0").unwrap_or(b)
     });
     match plain {
-        Some(p) if p.len() <= exp.as_bytes().len() => out.put(p),
+        Some(p) if p.len() <= exp.as_bytes().len() && p.len() < 19 => out.put(p),
         _ => out.put(exp.as_bytes()),
     }
 }
@@ -130,6 +132,7 @@ mod tests {
         assert_eq!(float_text(1.5e-7), "1.5e-7");
         assert_eq!(float_text(123456789.0), "123456789");
         assert_eq!(float_text(1e21), "1e21");
+        assert_eq!(float_text(123456789012345680000.0), "1.2345678901234568e20");
         assert_eq!(float_text(f64::MIN_POSITIVE), "2.2250738585072014e-308");
         assert_eq!(float_text(5e-324), "5e-324");
         for v in [0.1, 1.0 / 3.0, 1e300, 5e-324, -123.456e-100, f64::MAX] {
