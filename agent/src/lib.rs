@@ -12,11 +12,14 @@
 //!
 //! - [`reading`]: the [`reading::Reading`] every stage after the plugin host
 //!   handles.
+//! - [`uplink`]: readings into messages: the encodings (SenML CBOR/JSON,
+//!   line protocol) and the batch packer that fills each message.
 //!
 //! Still to come, each in its own folder: `plugin_host/` (sensor plugins),
-//! `queue/` (durable store-and-forward), `uplink/` (MQTT/HTTP through the
-//! module), `power/` (sleep votes, upload windows).
+//! `queue/` (durable store-and-forward), the MQTT/HTTP clients of `uplink/`,
+//! `power/` (sleep votes, upload windows).
 
 pub mod config;
 pub mod modem;
 pub mod reading;
+pub mod uplink;

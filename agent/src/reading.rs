@@ -35,6 +35,19 @@ pub enum Value {
     Bytes(Vec<u8>),
 }
 
+/// Encoders take batches of `Reading`s or of `Sequenced` ones alike.
+impl AsRef<Reading> for Reading {
+    fn as_ref(&self) -> &Reading {
+        self
+    }
+}
+
+impl AsRef<Reading> for Sequenced {
+    fn as_ref(&self) -> &Reading {
+        &self.reading
+    }
+}
+
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -8,6 +8,7 @@
 //! - `locate.rs`: a dotted key → line and column in the file.
 //! - `error.rs`: [`ConfigError`]; each [`Problem`] names key, source and line.
 //! - `values.rs`, `duration.rs`, `secret.rs`: the validated value types.
+//! - `uplink.rs`: the `[uplink]` table (encoding and message limits).
 //!
 //! Every section and table rejects unknown keys: a misspelt key in a file
 //! that runs unattended for years must fail at start, not be ignored.
@@ -18,6 +19,7 @@ mod error;
 mod load;
 mod locate;
 mod secret;
+mod uplink;
 mod values;
 
 #[cfg(test)]
@@ -32,6 +34,10 @@ pub use env::{env_var_for, ENV_PREFIX, ENV_SEPARATOR};
 pub use error::{ConfigError, Origin, Problem};
 pub use load::{EnvOverride, LoadedConfig};
 pub use secret::{Secret, MASK};
+pub use uplink::{
+    UplinkConfig, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_READINGS, MAX_PAYLOAD_BYTES_RANGE,
+    MAX_READINGS_RANGE,
+};
 pub use values::{Apn, Baud, DeviceId, InvalidValue, LogFilter, ModemPort, PdpType, SimPin};
 
 /// Where `edge-agent` looks for its config file unless told otherwise.
@@ -60,6 +66,9 @@ pub struct Config {
     /// `[modem]`: how to reach the LEXI-R10 and how to attach to the network.
     #[serde(default = "ModemConfig::unset")]
     pub modem: ModemConfig,
+    /// `[uplink]`: how readings are encoded and packed into messages.
+    #[serde(default)]
+    pub uplink: UplinkConfig,
 }
 
 /// `[agent]`.

@@ -433,6 +433,20 @@ pub(crate) fn time_scale<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Erro
     }
 }
 
+/// An integer within `range`, for `deserialize_with` helpers; `expecting`
+/// says what is allowed (it ends every error message).
+pub(crate) fn integer_in<'de, D: Deserializer<'de>>(
+    d: D,
+    range: std::ops::RangeInclusive<usize>,
+    expecting: &'static str,
+) -> Result<usize, D::Error> {
+    let n = d.deserialize_any(IntegerVisitor { expecting })?;
+    usize::try_from(n)
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| de::Error::custom(format!("invalid value: {n}, expected {expecting}")))
+}
+
 /// `deserialize_with` for directory settings: a non-empty path.
 pub(crate) fn dir<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
     let s = text(d, "a directory path")?;
