@@ -12,11 +12,18 @@
 //!
 //! - [`reading`]: the [`reading::Reading`] every stage after the plugin host
 //!   handles.
+//! - [`queue`]: the durable store-and-forward queue: readings wait on disk,
+//!   under sequence numbers that survive restarts, until the uplink confirms
+//!   them; bounded by bytes and age, with dead letters.
+//! - [`store`]: the sled database the queue lives in, configured for a
+//!   battery host; moves a store it cannot open aside.
 //!
 //! Still to come, each in its own folder: `plugin_host/` (sensor plugins),
-//! `queue/` (durable store-and-forward), `uplink/` (MQTT/HTTP through the
-//! module), `power/` (sleep votes, upload windows).
+//! `uplink/` (MQTT/HTTP through the module), `power/` (sleep votes, upload
+//! windows).
 
 pub mod config;
 pub mod modem;
+pub mod queue;
 pub mod reading;
+pub mod store;
