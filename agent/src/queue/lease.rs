@@ -13,6 +13,7 @@
 //! a late release returns nothing (the readings belong to the new lease).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::reading::Sequenced;
@@ -94,18 +95,21 @@ struct Hold {
     deadline: Duration,
 }
 
+/// Lease ids come from one counter per process, so that a lease of a
+/// queue that was closed and reopened in the same process can never be
+/// taken for a lease of the new one.
+static NEXT_LEASE_ID: AtomicU64 = AtomicU64::new(1);
+
 /// The leased readings of a queue.
 #[derive(Debug, Default)]
 pub(crate) struct Leases {
     by_seq: BTreeMap<u64, Hold>,
-    next_id: u64,
 }
 
 impl Leases {
     /// A fresh lease id.
     pub(crate) fn next_id(&mut self) -> u64 {
-        self.next_id += 1;
-        self.next_id
+        NEXT_LEASE_ID.fetch_add(1, Ordering::Relaxed)
     }
 
     pub(crate) fn is_leased(&self, seq: u64) -> bool {
