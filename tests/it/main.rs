@@ -3,3 +3,4 @@
 mod config_cli;
 mod modem_cli;
 mod modem_pty;
+mod queue_cli;
