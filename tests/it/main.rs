@@ -4,3 +4,4 @@ mod config_cli;
 mod modem_cli;
 mod modem_pty;
 mod queue_cli;
+mod queue_crash;

@@ -350,12 +350,20 @@ impl Queue {
     /// Hands out up to `max_readings` of the oldest pending readings that
     /// are not leased, stopping before `max_bytes` of stored size (but
     /// always at least one reading, so an oversized one cannot block the
-    /// queue). An empty lease means there is nothing to send.
+    /// queue). Flushes first if anything is unflushed. An empty lease means
+    /// there is nothing to send.
     pub fn lease(&self, max_readings: usize, max_bytes: Option<u64>) -> Result<Lease, QueueError> {
         let mut st = self.lock();
         let now_ms = self.clock.unix_ms();
         let now = self.clock.monotonic();
         self.housekeep(&mut st, now_ms, now)?;
+        // A reading leaves only once it is on disk. With an interval sync,
+        // an unflushed reading could otherwise be sent, lost in a power cut,
+        // and its sequence number given again to another reading, which
+        // the consumer would then drop as a duplicate.
+        if st.dirty {
+            self.flush_locked(&mut st)?;
+        }
         let id = st.leases.next_id();
         if max_readings == 0 {
             return Ok(Lease::new(id, Vec::new(), Vec::new()));

@@ -421,3 +421,17 @@ fn inspecting_reads_without_expiring_and_a_missing_queue_is_an_error() {
     assert_eq!(pending_seqs(&q).len(), 2);
     assert_eq!(q.stats().unwrap().counters.expired, 0);
 }
+
+#[test]
+fn a_lease_flushes_first_so_no_unflushed_reading_leaves() {
+    let f = fixture();
+    let q = f.open(Options {
+        sync: SyncPolicy::Interval(ConfigDuration::from_secs(3_600)),
+        ..options()
+    });
+    f.clock.advance(Duration::from_secs(1));
+    assert!(!q.append(&readings(0..2)).unwrap().durable);
+    assert_eq!(q.lease(2, None).unwrap().len(), 2);
+    f.clock.advance(Duration::from_secs(3_600));
+    assert!(!q.flush_if_due().unwrap(), "the lease flushed already");
+}
