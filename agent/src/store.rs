@@ -261,12 +261,50 @@ pub type Entry = (Vec<u8>, Vec<u8>);
 
 /// The open store.
 pub struct Store {
-    db: sled::Db,
+    /// `None` only while dropping.
+    db: Option<sled::Db>,
     /// In [`TreeId::index`] order.
     trees: Vec<sled::Tree>,
     dir: PathBuf,
     moved_aside: Option<MovedAside>,
 }
+
+impl Drop for Store {
+    /// Closes sled and waits until it has let go of its lock. sled's I/O
+    /// threads hold its files a moment after the last handle is dropped, so
+    /// without this wait a store closed and reopened in the same process
+    /// (tests do that; an agent restarting its queue would) could find its
+    /// own lock still held and report "the agent is running".
+    fn drop(&mut self) {
+        self.trees.clear();
+        if let Some(db) = self.db.take() {
+            // While unwinding (a panic in sled, caught by `open_checked`),
+            // a second panic in the flush would abort the process.
+            if std::thread::panicking() {
+                return;
+            }
+            if let Err(e) = db.flush() {
+                tracing::error!("cannot flush the store while closing it: {e}");
+            }
+            drop(db);
+        }
+        let deadline = std::time::Instant::now() + LOCK_RELEASE_WAIT;
+        while ensure_unlocked(&self.dir).is_err() {
+            if std::time::Instant::now() >= deadline {
+                tracing::warn!(
+                    store = %self.dir.display(),
+                    "sled still holds the store's lock {:?} after closing it",
+                    LOCK_RELEASE_WAIT
+                );
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+}
+
+/// How long closing a store waits for sled to release its lock.
+const LOCK_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -398,8 +436,10 @@ impl Store {
 
     /// Writes everything committed so far to disk and fsyncs it.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db
-            .flush()
+        let Some(db) = &self.db else {
+            return Ok(());
+        };
+        db.flush()
             .map(drop)
             .map_err(StoreError::backend("flushing"))
     }
@@ -463,7 +503,7 @@ where
             .collect::<Result<Vec<_>, _>>()
             .map_err(StoreError::backend("opening a tree"))?;
         let store = Store {
-            db,
+            db: Some(db),
             trees,
             dir: dir.to_path_buf(),
             moved_aside: None,

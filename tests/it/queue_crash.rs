@@ -24,11 +24,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use edge_agent::queue::{OnFull, Options, Queue, SyncPolicy};
+use edge_agent::queue::{ManualClock, OnFull, Options, Queue, SyncPolicy};
 use edge_agent::reading::{Reading, Value};
+use edge_agent::store::OpenMode;
 
 /// Set (to the queue's directory) in the child process.
 const CHILD_ENV: &str = "EDGE_AGENT_TEST_QUEUE_CHILD";
@@ -36,6 +37,8 @@ const CHILD_ENV: &str = "EDGE_AGENT_TEST_QUEUE_CHILD";
 const SEED_ENV: &str = "EDGE_AGENT_TEST_QUEUE_SEED";
 /// The child's test, as the harness names it.
 const CHILD_TEST: &str = "queue_crash::the_append_and_ack_loop_keeps_its_invariants";
+/// The children's wall clock: 2025-01-01T00:00:00Z, standing still.
+const CLOCK_MS: u64 = 1_735_689_600_000;
 /// How many times the child is killed.
 const KILLS: u64 = 100;
 
@@ -89,7 +92,10 @@ fn reading(rng: &mut Rng, n: u64) -> Reading {
 /// event is reported after it is durable. Runs `iterations` times, or
 /// forever.
 fn child_loop(dir: &Path, seed: u64, iterations: Option<u64>, out: &mut dyn Write) {
-    let q = Queue::open(dir, options()).unwrap();
+    // A clock that stands still: sequence numbers never fall below the
+    // clock, and a moving one would hide a store that forgot its numbers.
+    let clock = Arc::new(ManualClock::new(CLOCK_MS));
+    let q = Queue::open_with(dir, options(), clock, OpenMode::Agent).unwrap();
     // The harness has written "test <name> ... " without a newline: end
     // that line so that every event starts one.
     writeln!(out).unwrap();
@@ -187,7 +193,8 @@ impl Ledger {
 
     /// Opens the queue as the agent would and checks it against the ledger.
     fn check(&mut self, dir: &Path) {
-        let q = Queue::open(dir, options()).unwrap();
+        let clock = Arc::new(ManualClock::new(CLOCK_MS));
+        let q = Queue::open_with(dir, options(), clock, OpenMode::Agent).unwrap();
         assert!(q.recovery().moved_aside.is_none(), "{:?}", q.recovery());
         assert_eq!(q.recovery().corrupt_moved, 0);
         let on_disk: BTreeSet<u64> = q.pending().map(|p| p.unwrap().seq).collect();
@@ -237,7 +244,8 @@ fn the_append_and_ack_loop_keeps_its_invariants() {
         ledger.check(&queue_dir);
     }
     // Without a crash, nothing but what was acked is gone.
-    let q = Queue::open(&queue_dir, options()).unwrap();
+    let clock = Arc::new(ManualClock::new(CLOCK_MS));
+    let q = Queue::open_with(&queue_dir, options(), clock, OpenMode::Agent).unwrap();
     let on_disk: BTreeSet<u64> = q.pending().map(|p| p.unwrap().seq).collect();
     let expected: BTreeSet<u64> = ledger.flushed.difference(&ledger.acked).copied().collect();
     assert_eq!(on_disk, expected);

@@ -298,6 +298,9 @@ impl Harness {
             .unwrap(),
         );
         self.model.leased.clear();
+        // Opening never numbers below the clock, in microseconds.
+        let floor = self.model.now_ms * 1_000;
+        self.model.counters.next_seq = self.model.counters.next_seq.max(floor);
         self.model.expire();
     }
 

@@ -13,11 +13,15 @@
 //!
 //! The next sequence number is the largest of: the persisted one, one past
 //! the largest key found anywhere (readings, dead letters, records moved
-//! aside), and, for a new store or unreadable counters, the current time in
-//! microseconds since the epoch. The last one keeps sequence numbers
-//! growing even across a store that had to be replaced (moved aside as
-//! damaged, or deleted by hand), as long as the old store never handed out
-//! more than one number per microsecond of its life.
+//! aside), and the current time in microseconds since the epoch. The last
+//! one keeps sequence numbers growing even when the store went back in
+//! time: replaced (moved aside as damaged, or deleted by hand), restored
+//! from a backup, or cut short by sled's recovery, which drops the log from
+//! the first damaged entry on (it cannot tell bit rot from a torn write),
+//! taking the latest counters with it. It holds as long as the clock is
+//! set and no store handed out more than one number per microsecond of its
+//! life; the price is a gap in the numbers at each start, which consumers
+//! must accept anyway (drops and expiry leave gaps too).
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -265,8 +269,6 @@ fn reconcile(
     if let Some(max) = scan.max_seq {
         next = next.max(max.saturating_add(1));
     }
-    if !trusted {
-        next = next.max(clock.unix_ms().saturating_mul(1_000));
-    }
+    next = next.max(clock.unix_ms().saturating_mul(1_000));
     c.next_seq = next;
 }

@@ -91,11 +91,19 @@ fn sequence_numbers_increase_across_batches_and_restarts() {
 }
 
 #[test]
-fn a_new_store_numbers_from_the_clock_in_microseconds() {
+fn sequence_numbers_never_fall_below_the_clock_in_microseconds() {
     let f = fixture();
     let q = f.open(options());
     let first = stored(&q.append(&readings(0..1)).unwrap())[0];
-    assert_eq!(first, NOW_MS * 1_000);
+    assert_eq!(first, NOW_MS * 1_000, "a new store numbers from the clock");
+    drop(q);
+    // A store that went back in time (here: replaced by an empty one)
+    // still numbers above everything handed out before.
+    std::fs::remove_dir_all(&f.path).unwrap();
+    f.clock.advance(Duration::from_millis(1));
+    let q = f.open(options());
+    let next = stored(&q.append(&readings(1..2)).unwrap())[0];
+    assert_eq!(next, (NOW_MS + 1) * 1_000);
 }
 
 #[test]
