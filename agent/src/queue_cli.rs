@@ -81,7 +81,7 @@ fn stats(queue: &Queue, as_json: bool, mut out: impl Write) -> anyhow::Result<()
     writeln!(out, "queue          {}", queue.dir().display())?;
     writeln!(
         out,
-        "pending        {} readings, {} ({used:.1}% of max_bytes = {}, dead letters included)",
+        "pending        {} readings, {}; with the dead letters {used:.1}% of max_bytes = {}",
         c.pending_count,
         human_bytes(c.pending_bytes),
         ByteSize::bytes(stats.max_bytes)
@@ -226,8 +226,22 @@ fn export(queue: &Queue, out: impl Write) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One line of `queue export`.
-fn reading_json(p: &Pending) -> Json {
+/// One line of `queue export`, fields in this order.
+#[derive(serde::Serialize)]
+struct ExportLine<'a> {
+    seq: u64,
+    enqueued_at_ms: u64,
+    source: &'a str,
+    name: &'a str,
+    unit: Option<&'a str>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    value: Json,
+    timestamp_ns: i64,
+    tags: &'a std::collections::BTreeMap<String, String>,
+}
+
+fn reading_json(p: &Pending) -> ExportLine<'_> {
     let r = &p.reading;
     let (kind, value) = match &r.value {
         Value::F64(v) if v.is_finite() => ("f64", json!(v)),
@@ -241,17 +255,17 @@ fn reading_json(p: &Pending) -> Json {
             json!(v.iter().map(|b| format!("{b:02x}")).collect::<String>()),
         ),
     };
-    json!({
-        "seq": p.seq,
-        "enqueued_at_ms": p.enqueued_at_ms,
-        "source": r.source,
-        "name": r.name,
-        "unit": r.unit,
-        "type": kind,
-        "value": value,
-        "timestamp_ns": r.timestamp_ns,
-        "tags": r.tags,
-    })
+    ExportLine {
+        seq: p.seq,
+        enqueued_at_ms: p.enqueued_at_ms,
+        source: &r.source,
+        name: &r.name,
+        unit: r.unit.as_deref(),
+        kind,
+        value,
+        timestamp_ns: r.timestamp_ns,
+        tags: &r.tags,
+    }
 }
 
 fn purge(queue: &Queue, mut out: impl Write) -> anyhow::Result<()> {

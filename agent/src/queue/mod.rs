@@ -60,8 +60,9 @@
 //! | value | tag `u8`: `0` f64 (`u64` BE of the IEEE-754 bits), `1` i64 (zigzag varint), `2` false, `3` true, `4` string (`str`), `5` bytes (varint length + bytes) |
 //! | tags | varint count, then count × (`str` key, `str` value), keys strictly increasing |
 //!
-//! Nothing may follow the last field. A realistic reading (five sensors,
-//! `bme280/temperature`, a unit, a tag) takes about 60–80 bytes.
+//! Nothing may follow the last field. A realistic reading
+//! (`bme280/temperature`, a unit, two tags) takes about 80 bytes, 88 with
+//! its key.
 //!
 //! **Dead-letter record**: version `u8` = 1, dead-lettered at `u64` BE ms,
 //! reason `str`, then the reading record exactly as it was stored.
