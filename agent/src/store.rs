@@ -293,7 +293,8 @@ impl Drop for Store {
             if std::time::Instant::now() >= deadline {
                 tracing::warn!(
                     store = %self.dir.display(),
-                    "sled still holds the store's lock {:?} after closing it",
+                    "the store's lock is still held {:?} after closing it (by sled's I/O \
+                     threads, or by another process that opened the store since)",
                     LOCK_RELEASE_WAIT
                 );
                 break;
@@ -304,7 +305,7 @@ impl Drop for Store {
 }
 
 /// How long closing a store waits for sled to release its lock.
-const LOCK_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+const LOCK_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

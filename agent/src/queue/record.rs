@@ -263,7 +263,10 @@ impl<'a> Reader<'a> {
     }
 
     fn byte(&mut self, what: &'static str) -> Result<u8, DecodeError> {
-        Ok(self.take(1, what)?[0])
+        self.take(1, what)?
+            .first()
+            .copied()
+            .ok_or(DecodeError::Truncated(what))
     }
 
     fn array(&mut self, what: &'static str) -> Result<[u8; 8], DecodeError> {

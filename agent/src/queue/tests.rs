@@ -443,3 +443,26 @@ fn a_lease_flushes_first_so_no_unflushed_reading_leaves() {
     f.clock.advance(Duration::from_secs(3_600));
     assert!(!q.flush_if_due().unwrap(), "the lease flushed already");
 }
+
+#[test]
+fn a_queue_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Queue>();
+    let f = fixture();
+    let q = Arc::new(f.open(options()));
+    let writer = {
+        let q = Arc::clone(&q);
+        std::thread::spawn(move || {
+            for i in 0..20 {
+                q.append(&readings(i..i + 1)).unwrap();
+            }
+        })
+    };
+    let mut acked = 0;
+    while acked < 20 {
+        let lease = q.lease(5, None).unwrap();
+        acked += q.ack(lease).unwrap();
+    }
+    writer.join().unwrap();
+    assert_eq!(q.stats().unwrap().counters.acked, 20);
+}
