@@ -2,7 +2,7 @@
 //!
 //! The child is this test binary itself, re-executed to run one test,
 //! [`the_append_and_ack_loop_keeps_its_invariants`], with
-//! `EDGE_AGENT_TEST_QUEUE_CHILD` set: it then appends and acks on the given
+//! `QUEUE_CRASH_TEST_CHILD_DIR` set: it then appends and acks on the given
 //! queue until killed, reporting on stdout (one line per event, written
 //! after the event is durable) every sequence number it appended and
 //! flushed, and every one it acked (announced before the ack too, since a
@@ -32,9 +32,9 @@ use edge_agent::reading::{Reading, Value};
 use edge_agent::store::OpenMode;
 
 /// Set (to the queue's directory) in the child process.
-const CHILD_ENV: &str = "EDGE_AGENT_TEST_QUEUE_CHILD";
+const CHILD_ENV: &str = "QUEUE_CRASH_TEST_CHILD_DIR";
 /// The child's random seed.
-const SEED_ENV: &str = "EDGE_AGENT_TEST_QUEUE_SEED";
+const SEED_ENV: &str = "QUEUE_CRASH_TEST_SEED";
 /// The child's test, as the harness names it.
 const CHILD_TEST: &str = "queue_crash::the_append_and_ack_loop_keeps_its_invariants";
 /// The children's wall clock: 2025-01-01T00:00:00Z, standing still.

@@ -16,7 +16,9 @@
 //! - Bounds: `queue.max_bytes` (dead letters go first, then
 //!   `queue.on_full` drops the oldest pending readings or rejects new ones),
 //!   `queue.max_age` (readings and dead letters expire), and
-//!   [`Queue::dead_letter`] for batches the server rejects for good.
+//!   [`Queue::dead_letter`] for batches the server rejects for good. The
+//!   bounds are hard: they apply to leased readings too (a lease's later
+//!   ack then removes only what is left of it).
 //! - A record that cannot be decoded is moved aside to the `corrupt` tree
 //!   and counted; a store sled cannot open is moved aside whole (see
 //!   [`crate::store`]). The agent never panics or crash-loops on its data.
@@ -40,7 +42,7 @@
 //! | `readings` | seq, `u64` big-endian (8 bytes) | reading record |
 //! | `dead_letters` | seq of the reading, `u64` big-endian | dead-letter record |
 //! | `meta` | `format` | one byte: the store's format version, `1` |
-//! | `meta` | `counters` | the counters (see `counters.rs`) |
+//! | `meta` | `counters` | version `u8` = 1, varint field count, then that many `u64` BE in the order of [`Counters::FIELDS`] |
 //! | `corrupt` | tree name, `0x00`, the raw key | the raw value, as found |
 //!
 //! Big-endian keys make sled's byte order numeric order: iteration from the
@@ -268,6 +270,12 @@ impl Queue {
     /// [`Appended`]). With `sync = "batch"` the batch is flushed before
     /// this returns.
     pub fn append(&self, readings: &[Reading]) -> Result<Appended, QueueError> {
+        if readings.is_empty() {
+            return Ok(Appended {
+                durable: true,
+                ..Appended::default()
+            });
+        }
         let mut st = self.lock();
         let now_ms = self.clock.unix_ms();
         let now = self.clock.monotonic();
@@ -443,8 +451,11 @@ impl Queue {
             st.dirty = true;
         }
         st.leases.forget(lease.seqs());
-        // Durable before returning: an acked reading must never come back.
-        self.flush_locked(&mut st)?;
+        // Durable before returning: an acked reading must never come back
+        // (nor one that expiry or a drop already removed, unflushed).
+        if st.dirty {
+            self.flush_locked(&mut st)?;
+        }
         tracing::debug!(lease = lease.id(), removed, "acked");
         Ok(removed)
     }
@@ -493,7 +504,9 @@ impl Queue {
             st.dirty = true;
         }
         st.leases.forget(lease.seqs());
-        self.flush_locked(&mut st)?;
+        if st.dirty {
+            self.flush_locked(&mut st)?;
+        }
         if let (Some(first), Some(last)) = (moved.first(), moved.last()) {
             tracing::warn!(
                 readings = moved.len(),
