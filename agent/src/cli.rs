@@ -70,6 +70,74 @@ pub enum Command {
         #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
         linger: Duration,
     },
+
+    /// Look into the durable queue of readings (no modem needed).
+    #[command(
+        subcommand,
+        long_about = "Look into the durable queue of readings; no modem needed.\n\n\
+        The queue lives in <agent.data_dir>/queue. These commands open it themselves, so they \
+        work only while the agent is stopped: a running agent holds the queue's lock, and then \
+        they say so and exit with status 1. They never expire, repair or move anything; only \
+        `purge` removes what it is asked to."
+    )]
+    Queue(QueueCommand),
+}
+
+/// `edge-agent queue ...`.
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// Pending readings and bytes, oldest age, dead letters, drop/expiry/corrupt counters.
+    #[command(
+        long_about = "Pending readings and bytes, oldest age, dead letters, drop/expiry/corrupt \
+        counters.\n\n\
+        Reads the queue's persisted counters and its oldest record; no scan, so it is instant \
+        whatever the backlog. \"leased\" is always 0 here: leases live only in the running \
+        agent's memory, and this command runs only while the agent is stopped (after a restart \
+        every leased reading is pending again). With --json prints one JSON object whose keys \
+        are stable: queue_dir, leased, oldest_seq, oldest_enqueued_at_ms, oldest_age_s, max_bytes, \
+        and every counter (next_seq, pending_count, pending_bytes, dead_count, dead_bytes, \
+        appended, acked, dropped, rejected, expired, dead_lettered, dead_dropped, dead_expired, \
+        dead_purged, corrupt)."
+    )]
+    Stats {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Print the oldest pending readings, one per line.
+    #[command(
+        long_about = "Print the oldest pending readings, one per line: sequence number, when it \
+        was sampled (UTC), source, name = value and unit, tags, and how long it has waited."
+    )]
+    Peek {
+        /// How many readings.
+        #[arg(short = 'n', long = "count", value_name = "N", default_value_t = 10)]
+        count: usize,
+    },
+
+    /// Print every pending reading as JSON lines on stdout, oldest first.
+    #[command(
+        long_about = "Print every pending reading as JSON lines on stdout, oldest first, \
+        streamed from disk (memory stays small whatever the backlog).\n\n\
+        Each line: {\"seq\", \"enqueued_at_ms\", \"source\", \"name\", \"unit\" (or null), \
+        \"type\" (f64, i64, bool, str, bytes), \"value\" (bytes as hex; a non-finite f64 as the \
+        string \"NaN\", \"inf\" or \"-inf\"), \"timestamp_ns\", \"tags\"}. Records that cannot be \
+        decoded are skipped with a warning on stderr. The queue is not changed."
+    )]
+    Export,
+
+    /// Remove stored dead letters.
+    #[command(
+        long_about = "Remove stored dead letters: readings the server rejected for good, kept \
+        for diagnosis. Asks no question; prints how many it removed. The counters keep the \
+        number purged (dead_purged)."
+    )]
+    Purge {
+        /// Remove every dead letter (required: the only kind of purge so far).
+        #[arg(long, required = true)]
+        dead_letters: bool,
+    },
 }
 
 /// `edge-agent modem ...`.

@@ -5,21 +5,26 @@
 //!
 //! - [`config`]: the TOML file plus `EDGE_AGENT_*` environment overrides,
 //!   validated into typed settings; errors name the key, the source and the line.
+//! - [`reading`]: the [`reading::Reading`] every stage after the plugin host
+//!   handles.
+//! - [`queue`]: the durable store-and-forward queue: readings wait on disk,
+//!   under sequence numbers that survive restarts, until the uplink confirms
+//!   them; bounded by bytes and age, with dead letters.
+//! - [`store`]: the sled database the queue lives in, configured for a
+//!   battery host; moves a store it cannot open aside.
+//! - [`uplink`]: readings into messages: the encodings (SenML CBOR/JSON,
+//!   line protocol) and the batch packer that fills each message.
 //! - [`modem`]: the LEXI-R10 seen from the host. [`modem::at`] is the AT engine
 //!   (a pure codec over byte slices, a client that owns the serial port and
 //!   fans URCs out); the files beside it hold one typed struct per AT command,
 //!   grouped by the application note's chapters, and the boot sequence.
 //!
-//! - [`reading`]: the [`reading::Reading`] every stage after the plugin host
-//!   handles.
-//! - [`uplink`]: readings into messages: the encodings (SenML CBOR/JSON,
-//!   line protocol) and the batch packer that fills each message.
-//!
 //! Still to come, each in its own folder: `plugin_host/` (sensor plugins),
-//! `queue/` (durable store-and-forward), the MQTT/HTTP clients of `uplink/`,
-//! `power/` (sleep votes, upload windows).
+//! the MQTT/HTTP clients of `uplink/`, `power/` (sleep votes, upload windows).
 
 pub mod config;
 pub mod modem;
+pub mod queue;
 pub mod reading;
+pub mod store;
 pub mod uplink;

@@ -3,6 +3,7 @@
 
 mod cli;
 mod console;
+mod queue_cli;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -45,6 +46,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check => check(&loaded),
         Command::Modem(ModemCommand::Info) => runtime()?.block_on(modem_info(&loaded)),
         Command::At { linger } => runtime()?.block_on(console::run(&loaded, linger)),
+        Command::Queue(command) => queue_cli::run(&loaded, &command),
     }
 }
 

@@ -3,3 +3,6 @@
 mod config_cli;
 mod modem_cli;
 mod modem_pty;
+mod queue_cli;
+mod queue_corruption;
+mod queue_crash;

@@ -7,7 +7,9 @@
 //!   sets `modem.baud`).
 //! - `locate.rs`: a dotted key → line and column in the file.
 //! - `error.rs`: [`ConfigError`]; each [`Problem`] names key, source and line.
-//! - `values.rs`, `duration.rs`, `secret.rs`: the validated value types.
+//! - `values.rs`, `duration.rs`, `size.rs`, `secret.rs`: the validated value
+//!   types. `queue.sync` and `queue.on_full` use the queue's own types
+//!   ([`SyncPolicy`], [`OnFull`]).
 //! - `uplink.rs`: the `[uplink]` table (encoding and message limits).
 //!
 //! Every section and table rejects unknown keys: a misspelt key in a file
@@ -19,6 +21,7 @@ mod error;
 mod load;
 mod locate;
 mod secret;
+mod size;
 mod uplink;
 mod values;
 
@@ -34,6 +37,7 @@ pub use env::{env_var_for, ENV_PREFIX, ENV_SEPARATOR};
 pub use error::{ConfigError, Origin, Problem};
 pub use load::{EnvOverride, LoadedConfig};
 pub use secret::{Secret, MASK};
+pub use size::{ByteSize, ParseSizeError, ACCEPTED_FORMS as SIZE_FORMS};
 pub use uplink::{
     UplinkConfig, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_READINGS, MAX_PAYLOAD_BYTES_RANGE,
     MAX_READINGS_RANGE,
@@ -52,6 +56,16 @@ pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_TIME_SCALE: f64 = 1.0;
 /// `modem.sim.nvm_dir` defaults to this directory inside `agent.data_dir`.
 pub const SIM_NVM_SUBDIR: &str = "sim-nvm";
+/// The durable queue lives in this directory inside `agent.data_dir`.
+pub const QUEUE_SUBDIR: &str = "queue";
+/// Default of `queue.max_bytes`.
+pub const DEFAULT_QUEUE_MAX_BYTES: ByteSize = ByteSize::mib(32);
+/// Default of `queue.max_age`.
+pub const DEFAULT_QUEUE_MAX_AGE: Duration = Duration::from_secs(30 * 86_400);
+/// Default of `queue.lease_timeout`.
+pub const DEFAULT_QUEUE_LEASE_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub use crate::queue::{OnFull, SyncPolicy};
 
 /// The whole configuration. Build it with [`Config::load`] or
 /// [`Config::load_with_env`]: deserializing it directly skips the checks that
@@ -66,9 +80,19 @@ pub struct Config {
     /// `[modem]`: how to reach the LEXI-R10 and how to attach to the network.
     #[serde(default = "ModemConfig::unset")]
     pub modem: ModemConfig,
+    /// `[queue]`: the durable store-and-forward queue of readings.
+    #[serde(default)]
+    pub queue: QueueConfig,
     /// `[uplink]`: how readings are encoded and packed into messages.
     #[serde(default)]
     pub uplink: UplinkConfig,
+}
+
+impl Config {
+    /// Where the durable queue lives: `<agent.data_dir>/queue`.
+    pub fn queue_dir(&self) -> PathBuf {
+        self.agent.data_dir.join(QUEUE_SUBDIR)
+    }
 }
 
 /// `[agent]`.
@@ -231,4 +255,81 @@ impl SimConfig {
 
 fn default_time_scale() -> f64 {
     DEFAULT_TIME_SCALE
+}
+
+/// `[queue]`: the durable store-and-forward queue (`<agent.data_dir>/queue`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueConfig {
+    /// `queue.sync`: `"batch"` flushes every appended batch to disk before
+    /// the append returns; a duration (e.g. `"5s"`) flushes at most that
+    /// often, so up to that much of the newest readings can be lost on power
+    /// loss. Default `"batch"`: plugins emit a batch per poll, seconds to
+    /// minutes apart, so a flush per batch costs little and loses nothing.
+    #[serde(default)]
+    pub sync: SyncPolicy,
+
+    /// `queue.max_bytes`: the most the queue's readings (pending and dead
+    /// letters, key plus encoded record) may take; sled's own overhead on
+    /// disk comes on top (see the README). Default `"32MiB"`: at ~80 bytes a
+    /// reading that is ~400,000 readings, 55 days of 5 sensors sampled every
+    /// minute, more than `max_age` keeps anyway, while staying a small part
+    /// of a gateway's flash.
+    #[serde(
+        default = "default_queue_max_bytes",
+        deserialize_with = "values::positive_size"
+    )]
+    pub max_bytes: ByteSize,
+
+    /// `queue.on_full`: `"drop_oldest"` or `"reject_new"`, what happens to a
+    /// reading that does not fit under `max_bytes`. Default `"drop_oldest"`:
+    /// after a long outage the newest readings say the most about the
+    /// gateway's present, and nothing upstream of the queue can hold them.
+    #[serde(default)]
+    pub on_full: OnFull,
+
+    /// `queue.max_age`: readings (and dead letters) enqueued longer ago than
+    /// this expire, counted and logged. Default `"30d"`: a month-old reading
+    /// is history, not telemetry, and a month covers any outage worth riding
+    /// out.
+    #[serde(
+        default = "default_queue_max_age",
+        deserialize_with = "duration::positive"
+    )]
+    pub max_age: Duration,
+
+    /// `queue.lease_timeout`: a batch handed to the uplink and neither
+    /// confirmed nor returned within this is handed out again. Default
+    /// `"120s"`: longer than an MQTT QoS 1 publish or an HTTP POST takes over
+    /// a slow LTE-M link with the module's own retries, short enough that a
+    /// lost confirmation delays a batch by minutes, not hours.
+    #[serde(
+        default = "default_queue_lease_timeout",
+        deserialize_with = "duration::positive"
+    )]
+    pub lease_timeout: Duration,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            sync: SyncPolicy::default(),
+            max_bytes: DEFAULT_QUEUE_MAX_BYTES,
+            on_full: OnFull::default(),
+            max_age: DEFAULT_QUEUE_MAX_AGE,
+            lease_timeout: DEFAULT_QUEUE_LEASE_TIMEOUT,
+        }
+    }
+}
+
+fn default_queue_max_bytes() -> ByteSize {
+    DEFAULT_QUEUE_MAX_BYTES
+}
+
+fn default_queue_max_age() -> Duration {
+    DEFAULT_QUEUE_MAX_AGE
+}
+
+fn default_queue_lease_timeout() -> Duration {
+    DEFAULT_QUEUE_LEASE_TIMEOUT
 }

@@ -487,3 +487,88 @@ fn a_malformed_variable_name_is_reported() {
     assert_eq!(p.origin, env_var("EDGE_AGENT_MODEM____BAUD"));
     assert!(p.message.contains("does not map to a key"), "{}", p.message);
 }
+
+#[test]
+fn the_queue_table_takes_sizes_durations_and_its_words() {
+    let c = ok(
+        "[modem]\nport = \"/dev/ttyUSB0\"\n[queue]\nsync = \"5s\"\nmax_bytes = \"64MiB\"\n\
+         on_full = \"reject_new\"\nmax_age = \"7d\"\nlease_timeout = \"1m30s\"\n",
+        &[],
+    )
+    .config;
+    assert_eq!(c.queue.sync, SyncPolicy::Interval(Duration::from_secs(5)));
+    assert_eq!(c.queue.max_bytes, ByteSize::mib(64));
+    assert_eq!(c.queue.on_full, OnFull::RejectNew);
+    assert_eq!(c.queue.max_age, Duration::from_secs(7 * 86_400));
+    assert_eq!(c.queue.lease_timeout, Duration::from_secs(90));
+    assert_eq!(c.queue_dir(), Path::new("/var/lib/edge-agent/queue"));
+
+    let d = ok(MINIMAL, &[]).config.queue;
+    assert_eq!(d, QueueConfig::default());
+    assert_eq!(d.sync, SyncPolicy::Batch);
+    assert_eq!(d.max_bytes, ByteSize::mib(32));
+    assert_eq!(d.on_full, OnFull::DropOldest);
+    assert_eq!(d.max_age, Duration::from_secs(30 * 86_400));
+    assert_eq!(d.lease_timeout, Duration::from_secs(120));
+}
+
+#[test]
+fn queue_sizes_come_from_the_environment_as_bytes_or_with_a_unit() {
+    let c = ok(
+        MINIMAL,
+        &[
+            ("EDGE_AGENT_QUEUE__MAX_BYTES", "1048576"),
+            ("EDGE_AGENT_QUEUE__SYNC", "batch"),
+        ],
+    )
+    .config;
+    assert_eq!(c.queue.max_bytes, ByteSize::mib(1));
+    let c = ok(MINIMAL, &[("EDGE_AGENT_QUEUE__MAX_BYTES", "2MiB")]).config;
+    assert_eq!(c.queue.max_bytes, ByteSize::mib(2));
+}
+
+#[test]
+fn bad_queue_values_are_named_with_their_line_and_what_is_allowed() {
+    let f = file(
+        "[modem]\nport = \"/dev/ttyUSB0\"\n[queue]\nsync = \"often\"\nmax_bytes = \"12mb\"\n\
+         on_full = \"drop_newest\"\nmax_age = \"0s\"\n",
+    );
+    let all = problems(&f, &[]);
+    let found: Vec<_> = all
+        .iter()
+        .map(|p| (p.key.as_str(), p.origin.clone()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("queue.sync", at(&f.path, 4, 8)),
+            ("queue.max_bytes", at(&f.path, 5, 13)),
+            ("queue.on_full", at(&f.path, 6, 11)),
+            ("queue.max_age", at(&f.path, 7, 11)),
+        ]
+    );
+    assert!(
+        all[0].message.contains("\"batch\" or a flush interval"),
+        "{}",
+        all[0].message
+    );
+    assert!(
+        all[1].message.contains("unknown unit \"mb\""),
+        "{}",
+        all[1].message
+    );
+    assert!(
+        all[2].message.contains("`drop_oldest`, `reject_new`"),
+        "{}",
+        all[2].message
+    );
+    assert!(
+        all[3].message.contains("zero duration"),
+        "{}",
+        all[3].message
+    );
+
+    let (p, _) = problem(MINIMAL, &[("EDGE_AGENT_QUEUE__MAX_BYTES", "100")]);
+    assert_eq!(p.key, "queue.max_bytes");
+    assert!(p.message.contains("at least 4KiB"), "{}", p.message);
+}

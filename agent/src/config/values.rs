@@ -447,6 +447,19 @@ pub(crate) fn integer_in<'de, D: Deserializer<'de>>(
         .ok_or_else(|| de::Error::custom(format!("invalid value: {n}, expected {expecting}")))
 }
 
+/// `deserialize_with` for `queue.max_bytes`: at least 4 KiB, so that a
+/// reading of realistic size always fits.
+pub(crate) fn positive_size<'de, D: Deserializer<'de>>(d: D) -> Result<super::ByteSize, D::Error> {
+    const MIN: u64 = 4 << 10;
+    let size = super::ByteSize::deserialize(d)?;
+    if size.get() < MIN {
+        return Err(de::Error::custom(format!(
+            "invalid value: {size} is too small, expected at least 4KiB"
+        )));
+    }
+    Ok(size)
+}
+
 /// `deserialize_with` for directory settings: a non-empty path.
 pub(crate) fn dir<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
     let s = text(d, "a directory path")?;
