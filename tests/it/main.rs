@@ -6,3 +6,4 @@ mod modem_pty;
 mod queue_cli;
 mod queue_corruption;
 mod queue_crash;
+mod queue_to_messages;
