@@ -332,10 +332,7 @@ impl Queue {
             c.appended += 1;
             out.seqs.push(Some(seq));
         }
-        writes.insert(TreeId::Meta, COUNTERS_KEY, c.encode());
-        self.store.commit(&writes)?;
-        st.counters = c;
-        st.dirty = true;
+        self.commit_counted(&mut st, &mut writes, c)?;
         st.leases.forget(dropped_seqs.iter().copied());
 
         out.durable = match self.options.sync {
@@ -445,10 +442,7 @@ impl Queue {
             }
         }
         if removed > 0 {
-            writes.insert(TreeId::Meta, COUNTERS_KEY, c.encode());
-            self.store.commit(&writes)?;
-            st.counters = c;
-            st.dirty = true;
+            self.commit_counted(&mut st, &mut writes, c)?;
         }
         st.leases.forget(lease.seqs());
         // Durable before returning: an acked reading must never come back
@@ -498,10 +492,7 @@ impl Queue {
             moved.push(seq);
         }
         if !moved.is_empty() {
-            writes.insert(TreeId::Meta, COUNTERS_KEY, c.encode());
-            self.store.commit(&writes)?;
-            st.counters = c;
-            st.dirty = true;
+            self.commit_counted(&mut st, &mut writes, c)?;
         }
         st.leases.forget(lease.seqs());
         if st.dirty {
@@ -556,6 +547,22 @@ impl Queue {
             return Ok(true);
         }
         Ok(false)
+    }
+
+    /// Commits `writes` together with the counters they change, in one
+    /// atomic write set, and adopts the counters: data and counters never
+    /// disagree on disk, whatever moment a power cut picks.
+    fn commit_counted(
+        &self,
+        st: &mut State,
+        writes: &mut WriteSet,
+        counters: Counters,
+    ) -> Result<(), QueueError> {
+        writes.insert(TreeId::Meta, COUNTERS_KEY, counters.encode());
+        self.store.commit(writes)?;
+        st.counters = counters;
+        st.dirty = true;
+        Ok(())
     }
 
     fn flush_locked(&self, st: &mut State) -> Result<(), QueueError> {
@@ -622,10 +629,7 @@ impl Queue {
             if writes.is_empty() {
                 break;
             }
-            writes.insert(TreeId::Meta, COUNTERS_KEY, c.encode());
-            self.store.commit(&writes)?;
-            st.counters = c;
-            st.dirty = true;
+            self.commit_counted(&mut st, &mut writes, c)?;
         }
         self.flush_locked(&mut st)?;
         if count > 0 {
@@ -668,10 +672,7 @@ impl Queue {
         let mut c = st.counters;
         let mut writes = WriteSet::new();
         let seqs = repairs.apply(&mut writes, &mut c, true);
-        writes.insert(TreeId::Meta, COUNTERS_KEY, c.encode());
-        self.store.commit(&writes)?;
-        st.counters = c;
-        st.dirty = true;
+        self.commit_counted(st, &mut writes, c)?;
         st.leases.forget(seqs);
         Ok(())
     }

@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 
 use super::counters::Counters;
 use super::record::{self, DecodeError};
-use super::{Appended, Options, Queue, QueueError, State, CLOCK_SET_AFTER_MS, COUNTERS_KEY};
+use super::{Appended, Options, Queue, QueueError, State, CLOCK_SET_AFTER_MS};
 use crate::config::ByteSize;
 use crate::store::{Entries, Store, TreeId, WriteSet};
 
@@ -242,10 +242,7 @@ impl Queue {
             if writes.is_empty() {
                 break;
             }
-            writes.insert(TreeId::Meta, COUNTERS_KEY, c.encode());
-            self.store.commit(&writes)?;
-            st.counters = c;
-            st.dirty = true;
+            self.commit_counted(st, &mut writes, c)?;
             if reached_young || seen < CHUNK {
                 break;
             }
