@@ -6,7 +6,7 @@
 //! - [`config`]: the TOML file plus `EDGE_AGENT_*` environment overrides,
 //!   validated into typed settings; errors name the key, the source and the line.
 //! - [`reading`]: the [`reading::Reading`] every stage after the plugin host
-//!   handles.
+//!   handles; [`heartbeat`]: the agent's own vital signs as readings.
 //! - [`queue`]: the durable store-and-forward queue: readings wait on disk,
 //!   under sequence numbers that survive restarts, until the uplink confirms
 //!   them; bounded by bytes and age, with dead letters.
@@ -23,6 +23,7 @@
 //! the MQTT/HTTP clients of `uplink/`, `power/` (sleep votes, upload windows).
 
 pub mod config;
+pub mod heartbeat;
 pub mod modem;
 pub mod queue;
 pub mod reading;

@@ -48,6 +48,8 @@ pub use values::{Apn, Baud, DeviceId, InvalidValue, LogFilter, ModemPort, PdpTyp
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/edge-agent/config.toml";
 /// Default of `agent.data_dir`.
 pub const DEFAULT_DATA_DIR: &str = "/var/lib/edge-agent";
+/// Default of `agent.heartbeat_interval`.
+pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(15 * 60);
 /// Default of `modem.registration_timeout`.
 pub const DEFAULT_REGISTRATION_TIMEOUT: Duration = Duration::from_secs(180);
 /// Default of `modem.command_timeout`.
@@ -118,6 +120,13 @@ pub struct AgentConfig {
     /// replaces it at run time.
     #[serde(default)]
     pub log_level: LogFilter,
+
+    /// `agent.heartbeat_interval`: how often the agent queues its own vital
+    /// signs (uptime, queue depth and losses, registration) as readings, so
+    /// a silent gateway can be told from a dead one. Default 15 min: one
+    /// small SenML record set per upload window is cheap; `"0s"` turns it off.
+    #[serde(default = "default_heartbeat_interval")]
+    pub heartbeat_interval: Duration,
 }
 
 impl Default for AgentConfig {
@@ -126,8 +135,13 @@ impl Default for AgentConfig {
             device_id: None,
             data_dir: default_data_dir(),
             log_level: LogFilter::default(),
+            heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
         }
     }
+}
+
+fn default_heartbeat_interval() -> Duration {
+    DEFAULT_HEARTBEAT_INTERVAL
 }
 
 fn default_data_dir() -> PathBuf {

@@ -1,0 +1,118 @@
+//! The agent's own vital signs as readings: a built-in source that runs
+//! before any plugin exists and stays afterwards, because a gateway that
+//! reports nothing must be told apart from one that has nothing to report.
+//!
+//! Every `agent.heartbeat_interval` the run loop takes a [`Vitals`] snapshot
+//! and queues [`readings`]; they travel like any sensor's readings (durable
+//! queue, batches, uplink), so a heartbeat that arrives also proves the path.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::modem::at::RegStatus;
+use crate::queue::Counters;
+use crate::reading::{Reading, Value};
+
+/// The `source` of every heartbeat reading.
+pub const SOURCE: &str = "agent";
+
+/// What the agent knows about itself at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct Vitals {
+    /// Time since the agent started.
+    pub uptime: Duration,
+    /// The queue's persisted counters, if the queue is open.
+    pub queue: Option<Counters>,
+    /// The module's last known EPS registration, if the modem is up.
+    pub registration: Option<RegStatus>,
+}
+
+/// The heartbeat readings for `vitals`, stamped `timestamp_ns`.
+///
+/// Names and units (SenML, RFC 8428 §12.1): `uptime` in `s`;
+/// `queue/pending` (count) and `queue/pending_bytes` in `B`; `queue/lost`,
+/// every reading the queue dropped, refused or expired since it was created
+/// (count; it only grows, so a rise between two heartbeats is news);
+/// `queue/dead_letters` (count); `modem/registered` (bool).
+pub fn readings(vitals: &Vitals, timestamp_ns: i64) -> Vec<Reading> {
+    let reading = |name: &str, unit: Option<&str>, value: Value| Reading {
+        source: SOURCE.to_string(),
+        name: name.to_string(),
+        unit: unit.map(str::to_string),
+        value,
+        timestamp_ns,
+        tags: BTreeMap::new(),
+    };
+    let count = |n: u64| Value::I64(i64::try_from(n).unwrap_or(i64::MAX));
+    let mut out = vec![reading("uptime", Some("s"), count(vitals.uptime.as_secs()))];
+    if let Some(c) = &vitals.queue {
+        out.push(reading("queue/pending", None, count(c.pending_count)));
+        out.push(reading(
+            "queue/pending_bytes",
+            Some("B"),
+            count(c.pending_bytes),
+        ));
+        let lost = c
+            .dropped
+            .saturating_add(c.rejected)
+            .saturating_add(c.expired);
+        out.push(reading("queue/lost", None, count(lost)));
+        out.push(reading("queue/dead_letters", None, count(c.dead_count)));
+    }
+    if let Some(status) = vitals.registration {
+        out.push(reading(
+            "modem/registered",
+            None,
+            Value::Bool(status.is_registered()),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value_of<'a>(readings: &'a [Reading], name: &str) -> Option<&'a Value> {
+        readings.iter().find(|r| r.name == name).map(|r| &r.value)
+    }
+
+    #[test]
+    fn a_heartbeat_reports_uptime_queue_depth_losses_and_registration() {
+        let counters = Counters {
+            pending_count: 42,
+            pending_bytes: 3_700,
+            dropped: 3,
+            rejected: 1,
+            expired: 2,
+            dead_count: 5,
+            ..Counters::default()
+        };
+        let vitals = Vitals {
+            uptime: Duration::from_secs(3_600),
+            queue: Some(counters),
+            registration: Some(RegStatus::Roaming),
+        };
+        let r = readings(&vitals, 1_790_000_000_000_000_000);
+        assert_eq!(r.len(), 6);
+        assert!(r
+            .iter()
+            .all(|r| r.source == SOURCE && r.timestamp_ns == 1_790_000_000_000_000_000));
+        assert_eq!(value_of(&r, "uptime"), Some(&Value::I64(3_600)));
+        assert_eq!(value_of(&r, "queue/pending"), Some(&Value::I64(42)));
+        assert_eq!(
+            value_of(&r, "queue/pending_bytes"),
+            Some(&Value::I64(3_700))
+        );
+        assert_eq!(value_of(&r, "queue/lost"), Some(&Value::I64(6)));
+        assert_eq!(value_of(&r, "queue/dead_letters"), Some(&Value::I64(5)));
+        assert_eq!(value_of(&r, "modem/registered"), Some(&Value::Bool(true)));
+    }
+
+    #[test]
+    fn what_the_agent_does_not_know_is_left_out_not_reported_as_zero() {
+        let r = readings(&Vitals::default(), 0);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].name, "uptime");
+    }
+}
