@@ -8,14 +8,18 @@
 //! - [`batch`]: the packer, which fills one message up to
 //!   `uplink.max_payload_bytes` and `uplink.max_readings` from a stream of
 //!   queued readings, and hands back readings that can never be sent.
+//! - [`drain`]: lease, pack, send through a [`drain::Transport`], then ack,
+//!   release or dead-letter by what the far end said.
 //!
-//! Still to come: the MQTT and HTTP uplinks through the module (issue 4).
+//! Still to come: the MQTT and HTTP transports through the module (issue 4).
 
 pub mod batch;
+pub mod drain;
 pub mod encode;
 
 #[cfg(test)]
 mod batch_tests;
 
 pub use batch::{Limits, Message, Packed, Packer, Packs, Reject, Rejected, Stop};
+pub use drain::{drain, DrainReport, SendError, Transport};
 pub use encode::{Candidate, EncodeError, Encoder, Encoding, Sizer, Unencodable};

@@ -1,0 +1,269 @@
+//! Draining the queue through a transport: lease the oldest readings, pack
+//! as many as fit in one message, send it, and settle the lease by what the
+//! far end said.
+//!
+//! - confirmed: ack exactly the readings the message carried, release the
+//!   rest of the lease (they start the next message);
+//! - failed for now (no session, no confirmation in time, connection lost):
+//!   release everything and stop; the readings stay pending and go out in a
+//!   later attempt (at-least-once: a message whose confirmation was lost may
+//!   arrive twice, and its sequence numbers let the consumer drop the copy);
+//! - rejected for good by the server: dead-letter exactly those readings;
+//! - a reading that can never be sent (larger than a message on its own, or
+//!   not representable in the encoding): dead-letter it alone.
+//!
+//! Invariant: nothing is removed from the queue before the transport
+//! confirmed it; every removal is an `ack` after a confirmation or a counted
+//! dead letter.
+
+use std::future::Future;
+
+use tracing::{debug, info, warn};
+
+use super::batch::{Packed, Packer};
+use crate::queue::{Queue, QueueError};
+
+/// How a message can fail to get through.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Try again later: nothing was confirmed (it may still have arrived).
+    #[error("not confirmed: {0}")]
+    Transient(String),
+    /// The server refused this message and always will (e.g. HTTP 4xx).
+    #[error("rejected by the server: {0}")]
+    Rejected(String),
+}
+
+/// Something that carries one message to the far end and says whether it
+/// arrived: the MQTT session through the module (a publish and its
+/// confirmation URC), later HTTP.
+pub trait Transport {
+    /// Sends `payload`; `Ok` only once the far end confirmed it.
+    fn send(&mut self, payload: &[u8]) -> impl Future<Output = Result<(), SendError>>;
+}
+
+/// What one drain did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DrainReport {
+    /// Messages confirmed.
+    pub messages: usize,
+    /// Readings acked (confirmed).
+    pub delivered: usize,
+    /// Readings moved to the dead letters.
+    pub dead_lettered: usize,
+    /// Why the drain stopped before the queue was empty, if it did.
+    pub stopped: Option<SendError>,
+}
+
+impl DrainReport {
+    /// The queue was emptied (of what was pending when the drain ran).
+    pub fn is_complete(&self) -> bool {
+        self.stopped.is_none()
+    }
+}
+
+/// Sends every pending reading through `transport`, message by message, until
+/// the queue is empty, the transport fails, or `max_messages` were sent (an
+/// upload window's budget; `None` for no limit).
+pub async fn drain<T: Transport>(
+    queue: &Queue,
+    packer: &Packer,
+    transport: &mut T,
+    max_messages: Option<usize>,
+) -> Result<DrainReport, QueueError> {
+    let mut report = DrainReport::default();
+    let max_readings = packer.limits().max_readings;
+    while max_messages.is_none_or(|m| report.messages < m) {
+        let lease = queue.lease(max_readings, None)?;
+        if lease.is_empty() {
+            break;
+        }
+        let mut readings = lease.readings().to_vec().into_iter().peekable();
+        match packer.pack(&mut readings) {
+            Packed::Empty => {
+                queue.release(lease);
+                break;
+            }
+            Packed::Rejected(rejected) => {
+                // The packer rejects only the reading it would have started
+                // the message with: the lease's first.
+                let (bad, rest) = lease.split_at(1);
+                queue.release(rest);
+                let reason = rejected.reason.to_string();
+                warn!(seq = rejected.reading.seq, %reason, "a reading can never be sent; dead-lettered");
+                report.dead_lettered += queue.dead_letter(bad, &reason)?;
+            }
+            Packed::Message(message) => {
+                let carried = message.seqs.len();
+                let (sent, rest) = lease.split_at(carried);
+                queue.release(rest);
+                match transport.send(&message.payload).await {
+                    Ok(()) => {
+                        report.delivered += queue.ack(sent)?;
+                        report.messages += 1;
+                        debug!(
+                            readings = carried,
+                            bytes = message.payload.len(),
+                            "message confirmed"
+                        );
+                    }
+                    Err(SendError::Rejected(reason)) => {
+                        warn!(readings = carried, %reason, "message rejected for good; dead-lettered");
+                        report.dead_lettered += queue.dead_letter(sent, &reason)?;
+                    }
+                    Err(e @ SendError::Transient(_)) => {
+                        queue.release(sent);
+                        info!(error = %e, "upload stopped; the readings stay queued");
+                        report.stopped = Some(e);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, VecDeque};
+
+    use super::*;
+    use crate::queue::Options;
+    use crate::reading::{Reading, Value};
+    use crate::uplink::{Encoder, Encoding, Limits};
+
+    /// Records what it was asked to send; answers from a script, then `Ok`.
+    #[derive(Default)]
+    struct Scripted {
+        answers: VecDeque<Result<(), SendError>>,
+        sent: Vec<Vec<u8>>,
+    }
+
+    impl Transport for Scripted {
+        async fn send(&mut self, payload: &[u8]) -> Result<(), SendError> {
+            self.sent.push(payload.to_vec());
+            self.answers.pop_front().unwrap_or(Ok(()))
+        }
+    }
+
+    fn reading(i: i64, value: Value) -> Reading {
+        Reading {
+            source: "bme280".into(),
+            name: "temperature".into(),
+            unit: Some("Cel".into()),
+            value,
+            timestamp_ns: 1_790_000_000_000_000_000 + i * 1_000_000_000,
+            tags: BTreeMap::new(),
+        }
+    }
+
+    fn setup(n: i64) -> (tempfile::TempDir, Queue, Packer) {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = Queue::open(dir.path(), Options::default()).unwrap();
+        let readings: Vec<Reading> = (0..n)
+            .map(|i| reading(i, Value::F64(20.0 + i as f64)))
+            .collect();
+        queue.append(&readings).unwrap();
+        let limits = Limits {
+            max_payload_bytes: 256,
+            max_readings: 10,
+        };
+        (
+            dir,
+            queue,
+            Packer::new(Encoder::new(Encoding::SenmlJson, Some("gw")), limits),
+        )
+    }
+
+    fn pending(queue: &Queue) -> u64 {
+        queue.stats().unwrap().counters.pending_count
+    }
+
+    #[tokio::test]
+    async fn a_confirmed_drain_empties_the_queue_in_full_messages() {
+        let (_dir, queue, packer) = setup(35);
+        let mut t = Scripted::default();
+        let report = drain(&queue, &packer, &mut t, None).await.unwrap();
+        assert!(report.is_complete());
+        assert_eq!(report.delivered, 35);
+        assert_eq!(report.messages, t.sent.len());
+        assert!(t.sent.iter().all(|m| m.len() <= 256));
+        assert_eq!(pending(&queue), 0);
+    }
+
+    #[tokio::test]
+    async fn an_unconfirmed_message_leaves_its_readings_queued_for_the_next_attempt() {
+        let (_dir, queue, packer) = setup(25);
+        let mut t = Scripted::default();
+        t.answers.push_back(Ok(()));
+        t.answers
+            .push_back(Err(SendError::Transient("no PUBACK".into())));
+        let report = drain(&queue, &packer, &mut t, None).await.unwrap();
+        assert_eq!(report.messages, 1);
+        assert_eq!(
+            report.stopped,
+            Some(SendError::Transient("no PUBACK".into()))
+        );
+        assert_eq!(pending(&queue), 25 - report.delivered as u64);
+        assert!(queue.leased_seqs().is_empty(), "nothing stays leased");
+
+        // The next attempt sends the same readings again, first.
+        let second = t.sent[1].clone();
+        let report = drain(&queue, &packer, &mut t, None).await.unwrap();
+        assert!(report.is_complete());
+        assert_eq!(t.sent[2], second);
+        assert_eq!(pending(&queue), 0);
+    }
+
+    #[tokio::test]
+    async fn a_message_rejected_for_good_is_dead_lettered_and_the_drain_goes_on() {
+        let (_dir, queue, packer) = setup(20);
+        let mut t = Scripted::default();
+        t.answers
+            .push_back(Err(SendError::Rejected("HTTP 422".into())));
+        let report = drain(&queue, &packer, &mut t, None).await.unwrap();
+        assert!(report.is_complete());
+        assert!(report.dead_lettered > 0);
+        assert_eq!(report.dead_lettered + report.delivered, 20);
+        let stats = queue.stats().unwrap();
+        assert_eq!(stats.counters.pending_count, 0);
+        assert_eq!(stats.counters.dead_count as usize, report.dead_lettered);
+    }
+
+    #[tokio::test]
+    async fn a_reading_that_can_never_be_sent_is_dead_lettered_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = Queue::open(dir.path(), Options::default()).unwrap();
+        // NaN has no SenML JSON form; the readings around it go out.
+        queue
+            .append(&[
+                reading(0, Value::F64(1.0)),
+                reading(1, Value::F64(f64::NAN)),
+                reading(2, Value::F64(3.0)),
+            ])
+            .unwrap();
+        let packer = Packer::new(
+            Encoder::new(Encoding::SenmlJson, None),
+            Limits {
+                max_payload_bytes: 1024,
+                max_readings: 10,
+            },
+        );
+        let mut t = Scripted::default();
+        let report = drain(&queue, &packer, &mut t, None).await.unwrap();
+        assert!(report.is_complete());
+        assert_eq!((report.delivered, report.dead_lettered), (2, 1));
+        assert_eq!(pending(&queue), 0);
+    }
+
+    #[tokio::test]
+    async fn a_message_budget_stops_the_drain_with_the_rest_still_queued() {
+        let (_dir, queue, packer) = setup(35);
+        let mut t = Scripted::default();
+        let report = drain(&queue, &packer, &mut t, Some(1)).await.unwrap();
+        assert_eq!(report.messages, 1);
+        assert_eq!(pending(&queue), 35 - report.delivered as u64);
+        assert!(queue.leased_seqs().is_empty());
+    }
+}
