@@ -23,6 +23,8 @@
 //! the MQTT/HTTP clients of `uplink/`, `power/` (sleep votes, upload windows).
 
 pub mod config;
+#[cfg(feature = "sim")]
+pub mod demo;
 pub mod heartbeat;
 pub mod modem;
 pub mod queue;
