@@ -1,6 +1,7 @@
 //! The project's integration tests: one binary, test names read as sentences.
 
 mod config_cli;
+#[cfg(feature = "sim")]
 mod demo_broker;
 mod modem_cli;
 mod modem_pty;
