@@ -1401,3 +1401,19 @@ fn a_failed_login_says_why() {
     );
     assert_eq!(h.send("AT+UMQTTER"), ok_with(&["+UMQTTER: 39,1"]));
 }
+
+#[test]
+fn a_reboot_ends_the_session_silently_and_late_events_are_ignored() {
+    let mut h = mqtt_ready();
+    let id = logged_in(&mut h);
+    h.control(Control::Reboot);
+    assert!(h.take_effects().contains(&Effect::CancelAllJobs));
+    let boot = h.timing().boot;
+    h.advance(boot);
+    h.send("ATE0");
+    assert_eq!(h.job(id, JobEvent::Mqtt(MqttEvent::LoggedOut)), "");
+    assert!(!h.m.snapshot().mqtt_connected);
+    h.send("AT+CMEE=1");
+    assert_eq!(h.send("AT+UMQTTC=0"), "\r\n+CME ERROR: 3\r\n");
+    assert_eq!(h.send("AT+UMQTT?"), ok_with(FACTORY_UMQTT));
+}
