@@ -47,6 +47,10 @@ pub struct SimConfig {
     pub tac: u16,
     /// `[model]` cell identity in `+CEREG` (8 hex digits).
     pub cell_id: u32,
+    /// `[model]` `+UMQTTC=1` gives up (`+UUMQTTC: 1,0`, `+UMQTTER: 33,1`)
+    /// when CONNACK has not come by then. Scaled like every module duration:
+    /// tests with a small `time_scale` should raise it.
+    pub mqtt_login_timeout: Duration,
 }
 
 impl SimConfig {
@@ -67,6 +71,7 @@ impl SimConfig {
             boot_greeting: None,
             tac: 0x2B67,
             cell_id: 0x0A1B_2C3D,
+            mqtt_login_timeout: Duration::from_secs(30),
         }
     }
 
@@ -112,6 +117,7 @@ impl SimConfig {
             dns: scale(self.dns_time),
             ping_rtt: scale(self.ping_rtt),
             rrc_inactivity: scale(self.rrc_inactivity),
+            mqtt_login: scale(self.mqtt_login_timeout),
         }
     }
 }
@@ -129,6 +135,7 @@ pub struct Timing {
     pub dns: Duration,
     pub ping_rtt: Duration,
     pub rrc_inactivity: Duration,
+    pub mqtt_login: Duration,
 }
 
 /// The radio environment the test puts the module in; drives `+CEREG`.

@@ -126,6 +126,19 @@ impl SimHandle {
         self.send(Request::Module(Control::SetNetwork(network)));
     }
 
+    /// The next `n` MQTT publishes (`+UMQTTC=2` or `9`) are written to the
+    /// broker but their completion URC (`+UUMQTTC: 2,1`) never comes. 0 disarms.
+    pub fn mqtt_never_confirm_next(&self, n: usize) {
+        self.send(Request::Module(Control::MqttNeverConfirmNext(n)));
+    }
+
+    /// The MQTT session drops now, as if the connection broke (the TCP
+    /// connection closes without DISCONNECT): `+UUMQTTC: 0,101`, and
+    /// publishes still in flight are never confirmed. Nothing without a session.
+    pub fn mqtt_drop_session(&self) {
+        self.send(Request::Module(Control::MqttDropSession));
+    }
+
     /// The UART goes away: the pty master (or the duplex end) is closed and the
     /// host reads EOF or an error. The module keeps running without a port.
     pub fn close_port(&self) {

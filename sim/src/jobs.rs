@@ -7,8 +7,12 @@
 //! ignores events for jobs it no longer knows (cancelled by a reboot), so a
 //! late event can never leak into the next boot.
 //!
-//! Today a job is a DNS look-up or a ping against the [`DnsTable`]; later
-//! issues add real MQTT (rumqttc) and HTTP (reqwest) sessions the same way.
+//! A job is a DNS look-up or a ping against the [`DnsTable`], or an MQTT
+//! session ([`mqtt`], a real rumqttc client). A running MQTT session also takes
+//! [`MqttCommand`]s from the module (`Effect::MqttCommand`); HTTP (reqwest)
+//! comes the same way in a later issue.
+
+pub mod mqtt;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -19,6 +23,7 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use crate::dns::DnsTable;
+pub use mqtt::{MqttCommand, MqttEvent, MqttFailure, MqttLogin, MqttWill};
 
 /// Names one started job; never reused within a simulator's life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -39,6 +44,8 @@ pub enum Job {
         count: u32,
         rtt: Duration,
     },
+    /// An MQTT session: login, then commands until logout or loss.
+    Mqtt(MqttLogin),
 }
 
 /// What a job reports back.
@@ -50,6 +57,8 @@ pub enum JobEvent {
     Reversed(Option<String>),
     /// Echo reply number `seq` (1-based) arrived.
     PingReply { seq: u32 },
+    /// An MQTT session reported.
+    Mqtt(MqttEvent),
 }
 
 /// Runs jobs as tokio tasks and posts their events.
@@ -59,6 +68,8 @@ pub struct JobRunner {
     events: mpsc::UnboundedSender<(JobId, JobEvent)>,
     /// Running tasks, so a reboot can stop them rather than let them run out.
     running: HashMap<JobId, AbortHandle>,
+    /// The command inputs of running MQTT sessions.
+    mqtt: HashMap<JobId, mpsc::UnboundedSender<MqttCommand>>,
 }
 
 impl JobRunner {
@@ -67,11 +78,26 @@ impl JobRunner {
             dns,
             events,
             running: HashMap::new(),
+            mqtt: HashMap::new(),
         }
     }
 
     pub fn start(&mut self, id: JobId, job: Job) {
         self.running.retain(|_, task| !task.is_finished());
+        self.mqtt.retain(|_, input| !input.is_closed());
+        if let Job::Mqtt(login) = job {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let task = tokio::spawn(mqtt::run(
+                id,
+                login,
+                Arc::clone(&self.dns),
+                self.events.clone(),
+                rx,
+            ));
+            self.mqtt.insert(id, tx);
+            self.running.insert(id, task.abort_handle());
+            return;
+        }
         let dns = Arc::clone(&self.dns);
         let events = self.events.clone();
         let task = tokio::spawn(async move {
@@ -85,6 +111,8 @@ impl JobRunner {
                     tokio::time::sleep(delay).await;
                     let _ = events.send((id, JobEvent::Reversed(dns.reverse(&addr))));
                 }
+                // Started above; never reached.
+                Job::Mqtt(_) => {}
                 Job::Ping {
                     host,
                     resolve_delay,
@@ -109,13 +137,23 @@ impl JobRunner {
         self.running.insert(id, task.abort_handle());
     }
 
+    /// Hands `command` to the running MQTT session `id`; a session that has
+    /// ended drops it (the module hears of the end through its event).
+    pub fn command(&mut self, id: JobId, command: MqttCommand) {
+        if let Some(input) = self.mqtt.get(&id) {
+            let _ = input.send(command);
+        }
+    }
+
     pub fn cancel(&mut self, id: JobId) {
+        self.mqtt.remove(&id);
         if let Some(task) = self.running.remove(&id) {
             task.abort();
         }
     }
 
     pub fn cancel_all(&mut self) {
+        self.mqtt.clear();
         for (_, task) in self.running.drain() {
             task.abort();
         }

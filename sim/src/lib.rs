@@ -24,9 +24,10 @@
 //!   ([`at::reply`]).
 //! - [`module`]: the LEXI-R10 as a pure state machine,
 //!   `handle(input, now) -> effects`, one file per chapter of commands
-//!   (general, SIM, network, PDP, IP services, power).
-//! - [`jobs`]: work that completes later (DNS, ping; MQTT and HTTP clients in
-//!   later issues) runs as tasks and posts events back to the module.
+//!   (general, SIM, network, PDP, IP services, MQTT, power).
+//! - [`jobs`]: work that completes later (DNS, ping, the MQTT client as a real
+//!   rumqttc session; HTTP in a later issue) runs as tasks and posts events
+//!   back to the module.
 //! - [`dns`]: the simulated name service (a table, never the host resolver).
 //! - [`nvm`]: the module's NVM as a versioned JSON file, written atomically.
 //! - [`config`]: [`SimConfig`] and [`NetworkCondition`]; [`error`]: [`SimError`].

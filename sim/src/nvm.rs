@@ -40,6 +40,9 @@ pub struct NvmImage {
     pub contexts: BTreeMap<u8, PdpContext>,
     /// `+UDCONF=19`, in effect from the next boot (§2.3.1).
     pub default_pdp: DefaultPdp,
+    /// The MQTT client profile stored by `+UMQTTNV=2` (§6.1.3); `None`: never
+    /// stored (`+UMQTTNV=1` then loads the factory profile).
+    pub mqtt: Option<MqttProfile>,
 }
 
 impl Default for NvmImage {
@@ -57,6 +60,7 @@ impl Default for NvmImage {
                 },
             )]),
             default_pdp: DefaultPdp::default(),
+            mqtt: None,
         }
     }
 }
@@ -87,7 +91,95 @@ impl NvmImage {
             tracing::warn!("NVM holds an invalid +UDCONF=19 setting; using the factory one");
             self.default_pdp = DefaultPdp::default();
         }
+        if self.mqtt.as_ref().is_some_and(|p| !p.valid()) {
+            tracing::warn!("NVM holds an MQTT profile the module cannot have; dropped it");
+            self.mqtt = None;
+        }
         self.version = NVM_VERSION;
+    }
+}
+
+/// The `+UMQTT` client profile (§6.1). Volatile in the module until stored
+/// with `+UMQTTNV=2`; the same type is what NVM holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MqttProfile {
+    /// Op 0; `None`: the IMEI (factory, §6.1.1).
+    pub client_id: Option<String>,
+    /// Op 1. `[model]` stored and read back, not used (the OS picks the port).
+    pub local_port: u16,
+    /// Op 2: a literal IP address; `[model]` setting it clears `server_name`.
+    pub server_ip: String,
+    /// Op 3: a name for DNS; `[model]` setting it clears `server_ip`.
+    pub server_name: String,
+    /// `[model]` ops 2 and 3 share one port (factory 1883, §6.1.1).
+    pub port: u16,
+    /// Op 4.
+    pub username: String,
+    pub password: String,
+    /// Op 6.
+    pub will_qos: u8,
+    /// Op 7.
+    pub will_retain: bool,
+    /// Op 8.
+    pub will_topic: String,
+    /// Op 9: the message as given; `will_hex` says it is hex text.
+    pub will_message: String,
+    pub will_hex: bool,
+    /// Op 10, seconds.
+    pub keep_alive: u16,
+    /// Op 11: `Some(security profile)` when secure.
+    pub secure: Option<u8>,
+    /// Op 12. `[model]` factory 1.
+    pub clean_session: bool,
+    /// Op 20: `<cid>,<ip type>`; factory `1,0` (§6.1.5).
+    pub pdp_cid: u8,
+    pub pdp_ip_type: u8,
+}
+
+impl Default for MqttProfile {
+    fn default() -> Self {
+        MqttProfile {
+            client_id: None,
+            local_port: 0,
+            server_ip: String::new(),
+            server_name: String::new(),
+            port: 1883,
+            username: String::new(),
+            password: String::new(),
+            will_qos: 0,
+            will_retain: false,
+            will_topic: String::new(),
+            will_message: String::new(),
+            will_hex: false,
+            keep_alive: 0,
+            secure: None,
+            clean_session: true,
+            pdp_cid: 1,
+            pdp_ip_type: 0,
+        }
+    }
+}
+
+impl MqttProfile {
+    /// What `+UMQTT` could have set: quotable strings, values in range.
+    pub fn valid(&self) -> bool {
+        let quotable = |t: &str| t.bytes().all(|b| (0x20..0x7F).contains(&b) && b != b'"');
+        let strings = [
+            self.client_id.as_deref().unwrap_or(""),
+            &self.server_ip,
+            &self.server_name,
+            &self.username,
+            &self.password,
+            &self.will_topic,
+            &self.will_message,
+        ];
+        strings.iter().all(|t| quotable(t))
+            && (self.server_ip.is_empty() || self.server_ip.parse::<std::net::IpAddr>().is_ok())
+            && self.port != 0
+            && self.will_qos <= 2
+            && DefaultPdp::valid(self.pdp_cid, self.pdp_ip_type)
+            && (!self.will_hex || crate::module::decode_hex(&self.will_message).is_some())
     }
 }
 

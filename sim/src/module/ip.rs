@@ -157,6 +157,10 @@ impl Module {
 
     /// A job reported back; unknown ids are stale (cancelled by a boot).
     pub(super) fn on_job(&mut self, id: JobId, event: JobEvent, now: Instant) {
+        let event = match event {
+            JobEvent::Mqtt(event) => return self.on_mqtt(id, event, now),
+            other => other,
+        };
         let Some(job) = self.jobs.get(&id).cloned() else {
             return;
         };
@@ -206,7 +210,8 @@ impl Module {
             }
             // An event that does not fit the job: ignore it.
             (PendingJob::Dns, JobEvent::PingReply { .. })
-            | (PendingJob::Ping { .. }, JobEvent::Reversed(_)) => {}
+            | (PendingJob::Ping { .. }, JobEvent::Reversed(_))
+            | (_, JobEvent::Mqtt(_)) => {}
         }
     }
 

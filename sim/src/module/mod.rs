@@ -9,11 +9,12 @@
 //!
 //! The commands live in one file per chapter: `general` (identification,
 //! echo, errors), `simcard` (PIN), `network` (radio, registration, RRC),
-//! `pdp` (contexts, MNO profile, default PDP), `ip` (DNS, ping), and
-//! `power` (boot, reboot, power cut).
+//! `pdp` (contexts, MNO profile, default PDP), `ip` (DNS, ping), `mqtt`
+//! (the embedded MQTT client), and `power` (boot, reboot, power cut).
 
 mod general;
 mod ip;
+mod mqtt;
 mod network;
 mod pdp;
 mod power;
@@ -31,9 +32,10 @@ use crate::at::line::{Line, LineAssembler};
 use crate::at::parse::{parse_line, Command, Form, ParsedLine};
 use crate::at::reply::{final_result, frame, CmeError, CmeeMode, Fail};
 use crate::config::{NetworkCondition, SimConfig, Timing};
-use crate::jobs::{Job, JobEvent, JobId};
+use crate::jobs::{Job, JobEvent, JobId, MqttCommand};
 use crate::nvm::{DefaultPdp, NvmImage};
 
+pub use mqtt::decode_hex;
 pub use network::RegStat;
 pub use power::PowerState;
 pub use snapshot::SimSnapshot;
@@ -67,6 +69,10 @@ pub enum Control {
     PowerOn,
     /// Changes the radio environment.
     SetNetwork(NetworkCondition),
+    /// The next `n` MQTT publishes are sent but never confirmed by URC.
+    MqttNeverConfirmNext(usize),
+    /// The MQTT session drops now: `+UUMQTTC: 0,101`.
+    MqttDropSession,
 }
 
 /// What the I/O task must do, in order.
@@ -81,6 +87,8 @@ pub enum Effect {
     StartJob(JobId, Job),
     CancelJob(JobId),
     CancelAllJobs,
+    /// Hand a command to a running MQTT session job.
+    MqttCommand(JobId, MqttCommand),
     /// Write this image to the NVM file (only emitted when it changed).
     SaveNvm(NvmImage),
     /// A command line as received, for the transcript.
@@ -128,6 +136,8 @@ struct InEffect {
 struct Faults {
     fail_next: Option<(usize, CmeError)>,
     delay_next: Option<Duration>,
+    /// Publishes still to leave unconfirmed (`mqtt_never_confirm_next`).
+    mqtt_never_confirm: usize,
 }
 
 /// A job the module is waiting on, and what to say when it reports.
@@ -171,6 +181,8 @@ pub struct Module {
     nvm_writes: u64,
     /// Set by `AT+CFUN=16`: boot once the final result is out.
     reboot_after_answer: bool,
+    /// The embedded MQTT client (volatile).
+    mqtt: mqtt::Client,
     /// Effects of the current `handle` call.
     out: Vec<Effect>,
     /// URCs raised while a command runs go out after its final result.
@@ -199,6 +211,10 @@ const EXTENDED: &[(&str, Handler)] = &[
     ("+UDCONF", Module::udconf),
     ("+UDNSRN", Module::udnsrn),
     ("+UPING", Module::uping),
+    ("+UMQTT", Module::umqtt),
+    ("+UMQTTNV", Module::umqttnv),
+    ("+UMQTTC", Module::umqttc),
+    ("+UMQTTER", Module::umqtter),
 ];
 
 impl Module {
@@ -225,6 +241,7 @@ impl Module {
             faults: Faults::default(),
             nvm_writes: 0,
             reboot_after_answer: false,
+            mqtt: mqtt::Client::default(),
             out: Vec::new(),
             urcs: Vec::new(),
         };
@@ -250,7 +267,10 @@ impl Module {
             Input::Job(id, event) => self.on_job(id, event, now),
             Input::Control(control) => self.on_control(control, now),
         }
-        self.flush_urcs();
+        // URCs wait while a binary publish reads its payload [model].
+        if !self.raw_input() {
+            self.flush_urcs();
+        }
         std::mem::take(&mut self.out)
     }
 
@@ -261,6 +281,11 @@ impl Module {
             // byte: `AT+CFUN=16` in the middle of a chunk starts a boot).
             if !self.is_ready() {
                 break;
+            }
+            if self.raw_input() {
+                // [model] payload bytes after the `>` prompt are not echoed.
+                self.raw_byte(byte, now);
+                continue;
             }
             if self.session.echo {
                 echo.push(byte);
@@ -302,6 +327,8 @@ impl Module {
             Control::PowerOff => self.power_off(),
             Control::PowerOn => self.power_on(now),
             Control::SetNetwork(condition) => self.set_network(condition, now),
+            Control::MqttNeverConfirmNext(n) => self.faults.mqtt_never_confirm = n,
+            Control::MqttDropSession => self.mqtt_drop_session(),
         }
     }
 
@@ -333,6 +360,15 @@ impl Module {
         };
         for text in &info {
             self.out.push(Effect::Send(frame(text)));
+        }
+        if self.raw_input() {
+            if result.is_ok() {
+                // `+UMQTTC=9`: the prompt instead of the final result, which
+                // comes once the payload is in (see `mqtt::raw_byte`).
+                self.out.push(Effect::Send(b"\r\n>".to_vec()));
+                return;
+            }
+            self.mqtt.raw = None;
         }
         let result_text = final_result(result, self.session.cmee);
         self.out.push(Effect::Send(frame(&result_text)));
@@ -415,6 +451,7 @@ impl Module {
             nvm: self.nvm.clone(),
             nvm_writes: self.nvm_writes,
             pending_jobs: self.jobs.len(),
+            mqtt_connected: matches!(self.mqtt.state, mqtt::State::Connected { .. }),
         }
     }
 }

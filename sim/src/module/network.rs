@@ -314,6 +314,7 @@ impl Module {
             self.radio.stat = stat;
             self.cereg_urc();
         }
+        self.mqtt_radio_lost();
         self.rrc_idle();
     }
 

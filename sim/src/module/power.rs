@@ -79,6 +79,8 @@ impl Module {
         self.urcs.clear();
         self.reboot_after_answer = false;
         self.jobs.clear();
+        // The MQTT session ends silently; the profile is volatile (§6.1.4).
+        self.mqtt = super::mqtt::Client::default();
         self.out.push(Effect::CancelAllJobs);
     }
 }

@@ -31,4 +31,6 @@ pub struct SimSnapshot {
     pub nvm_writes: u64,
     /// DNS look-ups and ping sessions still running.
     pub pending_jobs: usize,
+    /// An MQTT session is up (`+UUMQTTC: 1,1` sent, not ended since).
+    pub mqtt_connected: bool,
 }

@@ -60,13 +60,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Host<S> {
     /// Everything up to and including the first `needle`; panics (showing
     /// what came) if it does not come within [`PATIENCE`].
     pub async fn read_until(&mut self, needle: &str) -> String {
-        let needle = needle.as_bytes();
+        let got = self.read_until_bytes(needle.as_bytes()).await;
+        String::from_utf8_lossy(&got).into_owned()
+    }
+
+    /// [`Host::read_until`] for binary data: the bytes as they came.
+    pub async fn read_until_bytes(&mut self, needle: &[u8]) -> Vec<u8> {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
             if let Some(at) = find(&self.pending, needle) {
                 let rest = self.pending.split_off(at + needle.len());
-                let got = std::mem::replace(&mut self.pending, rest);
-                return String::from_utf8_lossy(&got).into_owned();
+                return std::mem::replace(&mut self.pending, rest);
             }
             let mut buf = [0u8; 1024];
             match tokio::time::timeout_at(deadline, self.io.read(&mut buf)).await {

@@ -7,4 +7,5 @@
 mod bin;
 mod common;
 mod duplex;
+mod mqtt;
 mod pty;

@@ -1,0 +1,392 @@
+//! The module's embedded MQTT client as a job: a real `rumqttc`
+//! [`AsyncClient`] whose event loop runs in the job's task.
+//!
+//! The event loop is polled by its own future that is never cancelled (a
+//! cancelled `poll` can lose a half-written packet); it forwards what it sees
+//! through a channel to the session loop, which also takes the module's
+//! [`MqttCommand`]s and turns both into [`MqttEvent`]s for the module.
+//!
+//! Requests go to the client with `try_*` (the event loop runs in this same
+//! task, so an awaiting send could never be served). Packet ids are matched to
+//! the module's requests by order: rumqttc writes requests in the order it
+//! receives them and reports each write as `Outgoing::Publish(pkid)` (etc.).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rumqttc::{
+    AsyncClient, ConnectionError, Event, EventLoop, Incoming, LastWill, MqttOptions, Outgoing, QoS,
+    StateError, SubscribeReasonCode,
+};
+use tokio::sync::mpsc;
+
+use super::{JobEvent, JobId};
+use crate::dns::DnsTable;
+
+/// `[model]` keep-alive on the wire when the profile says 0 (rumqttd, like
+/// many brokers, refuses 0): rumqttc's default.
+pub const DEFAULT_KEEP_ALIVE_S: u64 = 60;
+/// `[model]` the largest packet the client sends or accepts.
+pub const MAX_PACKET: usize = 256 * 1024;
+/// Requests the client queues before `try_*` fails.
+const REQUEST_CAPACITY: usize = 64;
+
+/// Everything a login needs, taken from the profile when `+UMQTTC=1` runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MqttLogin {
+    pub client_id: String,
+    /// A literal address (op 2) or a name for the DNS table (op 3).
+    pub host: String,
+    pub port: u16,
+    /// `None`: no credentials in CONNECT.
+    pub credentials: Option<(String, String)>,
+    /// Seconds; 0 means [`DEFAULT_KEEP_ALIVE_S`].
+    pub keep_alive: u16,
+    pub clean_session: bool,
+    pub will: Option<MqttWill>,
+    /// Give up when CONNACK has not come by then (already scaled).
+    pub login_timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MqttWill {
+    pub topic: String,
+    pub message: Vec<u8>,
+    pub qos: u8,
+    pub retain: bool,
+}
+
+/// What the module asks of a connected session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MqttCommand {
+    Publish {
+        tag: u64,
+        topic: String,
+        qos: u8,
+        retain: bool,
+        payload: Vec<u8>,
+    },
+    Subscribe {
+        filter: String,
+        qos: u8,
+    },
+    Unsubscribe {
+        filter: String,
+    },
+    /// Send DISCONNECT and end the session.
+    Logout,
+}
+
+/// Why a login failed or a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MqttFailure {
+    /// The server name is not in the DNS table.
+    Unresolved,
+    /// TCP connect failed (refused, unreachable).
+    ConnectFailed,
+    /// No CONNACK in time.
+    Timeout,
+    /// CONNACK with this return code (1..=5).
+    BrokerRefused(u8),
+    /// The connection broke.
+    Lost,
+    /// PINGRESP did not come.
+    PingTimeout,
+    /// The broker sent something that breaks the protocol.
+    Protocol,
+}
+
+/// What the session reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MqttEvent {
+    /// CONNACK accepted.
+    Connected,
+    LoginFailed(MqttFailure),
+    /// A publish completed (`ok`: written for QoS 0, PUBACK for QoS 1) or
+    /// could not be queued.
+    Published {
+        tag: u64,
+        ok: bool,
+    },
+    /// SUBACK: `Some(granted qos)` or `None` (refused / not queued).
+    Subscribed {
+        filter: String,
+        granted: Option<u8>,
+    },
+    Unsubscribed {
+        filter: String,
+        ok: bool,
+    },
+    /// A message arrived on a subscription.
+    Message {
+        topic: String,
+        qos: u8,
+        payload: Vec<u8>,
+    },
+    /// DISCONNECT sent (or the connection closed while logging out).
+    LoggedOut,
+    /// The session ended on its own.
+    Lost(MqttFailure),
+}
+
+fn qos(n: u8) -> QoS {
+    match n {
+        0 => QoS::AtMostOnce,
+        1 => QoS::AtLeastOnce,
+        _ => QoS::ExactlyOnce,
+    }
+}
+
+fn options(login: &MqttLogin, addr: &str) -> Result<MqttOptions, MqttFailure> {
+    // rumqttc asserts a non-empty client id for a persistent session; the
+    // broker would refuse it anyway (CONNACK 2, identifier rejected).
+    if login.client_id.is_empty() && !login.clean_session {
+        return Err(MqttFailure::BrokerRefused(2));
+    }
+    let mut opts = MqttOptions::new(login.client_id.clone(), addr, login.port);
+    let keep_alive = match login.keep_alive {
+        0 => DEFAULT_KEEP_ALIVE_S,
+        n => u64::from(n),
+    };
+    opts.set_keep_alive(Duration::from_secs(keep_alive));
+    opts.set_clean_session(login.clean_session);
+    opts.set_max_packet_size(MAX_PACKET, MAX_PACKET);
+    if let Some((user, pass)) = &login.credentials {
+        opts.set_credentials(user.clone(), pass.clone());
+    }
+    if let Some(will) = &login.will {
+        opts.set_last_will(LastWill::new(
+            will.topic.clone(),
+            will.message.clone(),
+            qos(will.qos),
+            will.retain,
+        ));
+    }
+    Ok(opts)
+}
+
+fn classify(error: &ConnectionError) -> MqttFailure {
+    match error {
+        ConnectionError::MqttState(StateError::AwaitPingResp) => MqttFailure::PingTimeout,
+        ConnectionError::MqttState(StateError::Deserialization(_))
+        | ConnectionError::MqttState(StateError::WrongPacket)
+        | ConnectionError::MqttState(StateError::Unsolicited(_))
+        | ConnectionError::NotConnAck(_) => MqttFailure::Protocol,
+        ConnectionError::ConnectionRefused(code) => MqttFailure::BrokerRefused(*code as u8),
+        _ => MqttFailure::Lost,
+    }
+}
+
+/// Runs one session from login to its end.
+pub(super) async fn run(
+    id: JobId,
+    login: MqttLogin,
+    dns: Arc<DnsTable>,
+    events: mpsc::UnboundedSender<(JobId, JobEvent)>,
+    commands: mpsc::UnboundedReceiver<MqttCommand>,
+) {
+    let report = |event: MqttEvent| events.send((id, JobEvent::Mqtt(event))).is_ok();
+    let Some(addr) = dns.resolve(&login.host) else {
+        report(MqttEvent::LoginFailed(MqttFailure::Unresolved));
+        return;
+    };
+    let opts = match options(&login, &addr.to_string()) {
+        Ok(opts) => opts,
+        Err(failure) => {
+            report(MqttEvent::LoginFailed(failure));
+            return;
+        }
+    };
+    let (client, mut eventloop) = AsyncClient::new(opts, REQUEST_CAPACITY);
+    let connect_secs = login.login_timeout.as_secs().clamp(1, 3600);
+    eventloop
+        .network_options
+        .set_connection_timeout(connect_secs);
+    let (seen_tx, seen_rx) = mpsc::unbounded_channel();
+    tokio::select! {
+        () = pump(eventloop, seen_tx) => {}
+        () = session(&login, client, seen_rx, commands, &report) => {}
+    }
+}
+
+/// Polls the event loop until its first error, forwarding everything.
+async fn pump(
+    mut eventloop: EventLoop,
+    seen: mpsc::UnboundedSender<Result<Event, ConnectionError>>,
+) {
+    loop {
+        let event = eventloop.poll().await;
+        let failed = event.is_err();
+        if seen.send(event).is_err() || failed {
+            break;
+        }
+    }
+    // Keep the connection (and this future) alive until the session loop
+    // is done with it: it ends the task.
+    std::future::pending::<()>().await;
+}
+
+async fn session(
+    login: &MqttLogin,
+    client: AsyncClient,
+    mut seen: mpsc::UnboundedReceiver<Result<Event, ConnectionError>>,
+    mut commands: mpsc::UnboundedReceiver<MqttCommand>,
+    report: &impl Fn(MqttEvent) -> bool,
+) {
+    // Login: until CONNACK, an error, or the deadline.
+    let connack = tokio::time::timeout(login.login_timeout, async {
+        loop {
+            match seen.recv().await {
+                Some(Ok(Event::Incoming(Incoming::ConnAck(_)))) => return Ok(()),
+                Some(Ok(_)) => continue,
+                Some(Err(ConnectionError::ConnectionRefused(code))) => {
+                    return Err(MqttFailure::BrokerRefused(code as u8))
+                }
+                Some(Err(ConnectionError::Io(_))) => return Err(MqttFailure::ConnectFailed),
+                Some(Err(ConnectionError::NetworkTimeout)) => return Err(MqttFailure::Timeout),
+                Some(Err(e)) => return Err(classify(&e)),
+                None => return Err(MqttFailure::Lost),
+            }
+        }
+    })
+    .await;
+    match connack {
+        Ok(Ok(())) => {
+            if !report(MqttEvent::Connected) {
+                return;
+            }
+        }
+        Ok(Err(failure)) => {
+            report(MqttEvent::LoginFailed(failure));
+            return;
+        }
+        Err(_) => {
+            report(MqttEvent::LoginFailed(MqttFailure::Timeout));
+            return;
+        }
+    }
+
+    // Requests written in order; (tag, qos) waiting for their Outgoing event.
+    let mut publishes: VecDeque<(u64, u8)> = VecDeque::new();
+    let mut unacked: HashMap<u16, u64> = HashMap::new();
+    let mut subscribes: VecDeque<String> = VecDeque::new();
+    let mut suback: HashMap<u16, String> = HashMap::new();
+    let mut unsubscribes: VecDeque<String> = VecDeque::new();
+    let mut unsuback: HashMap<u16, String> = HashMap::new();
+    let mut logging_out = false;
+    loop {
+        tokio::select! {
+            command = commands.recv() => match command {
+                None => return, // the module forgot the session
+                Some(MqttCommand::Publish { tag, topic, qos: q, retain, payload }) => {
+                    match client.try_publish(topic, qos(q), retain, payload) {
+                        Ok(()) => publishes.push_back((tag, q)),
+                        Err(_) => {
+                            report(MqttEvent::Published { tag, ok: false });
+                        }
+                    }
+                }
+                Some(MqttCommand::Subscribe { filter, qos: q }) => {
+                    match client.try_subscribe(filter.clone(), qos(q)) {
+                        Ok(()) => subscribes.push_back(filter),
+                        Err(_) => {
+                            report(MqttEvent::Subscribed { filter, granted: None });
+                        }
+                    }
+                }
+                Some(MqttCommand::Unsubscribe { filter }) => {
+                    match client.try_unsubscribe(filter.clone()) {
+                        Ok(()) => unsubscribes.push_back(filter),
+                        Err(_) => {
+                            report(MqttEvent::Unsubscribed { filter, ok: false });
+                        }
+                    }
+                }
+                Some(MqttCommand::Logout) => {
+                    logging_out = true;
+                    if client.try_disconnect().is_err() {
+                        report(MqttEvent::LoggedOut);
+                        return;
+                    }
+                }
+            },
+            event = seen.recv() => {
+                let event = match event {
+                    Some(Ok(event)) => event,
+                    Some(Err(e)) => {
+                        if logging_out {
+                            report(MqttEvent::LoggedOut);
+                        } else {
+                            tracing::debug!(error = %e, "MQTT session lost");
+                            report(MqttEvent::Lost(classify(&e)));
+                        }
+                        return;
+                    }
+                    None => {
+                        report(if logging_out { MqttEvent::LoggedOut } else { MqttEvent::Lost(MqttFailure::Lost) });
+                        return;
+                    }
+                };
+                match event {
+                    Event::Outgoing(Outgoing::Publish(pkid)) => {
+                        if let Some((tag, q)) = publishes.pop_front() {
+                            if q == 0 {
+                                // [model] QoS 0 is confirmed once written.
+                                report(MqttEvent::Published { tag, ok: true });
+                            } else {
+                                unacked.insert(pkid, tag);
+                            }
+                        }
+                    }
+                    Event::Incoming(Incoming::PubAck(ack)) => {
+                        if let Some(tag) = unacked.remove(&ack.pkid) {
+                            report(MqttEvent::Published { tag, ok: true });
+                        }
+                    }
+                    Event::Incoming(Incoming::PubComp(comp)) => {
+                        if let Some(tag) = unacked.remove(&comp.pkid) {
+                            report(MqttEvent::Published { tag, ok: true });
+                        }
+                    }
+                    Event::Outgoing(Outgoing::Subscribe(pkid)) => {
+                        if let Some(filter) = subscribes.pop_front() {
+                            suback.insert(pkid, filter);
+                        }
+                    }
+                    Event::Incoming(Incoming::SubAck(ack)) => {
+                        if let Some(filter) = suback.remove(&ack.pkid) {
+                            let granted = match ack.return_codes.first() {
+                                Some(SubscribeReasonCode::Success(q)) => Some(*q as u8),
+                                _ => None,
+                            };
+                            report(MqttEvent::Subscribed { filter, granted });
+                        }
+                    }
+                    Event::Outgoing(Outgoing::Unsubscribe(pkid)) => {
+                        if let Some(filter) = unsubscribes.pop_front() {
+                            unsuback.insert(pkid, filter);
+                        }
+                    }
+                    Event::Incoming(Incoming::UnsubAck(ack)) => {
+                        if let Some(filter) = unsuback.remove(&ack.pkid) {
+                            report(MqttEvent::Unsubscribed { filter, ok: true });
+                        }
+                    }
+                    Event::Incoming(Incoming::Publish(publish)) => {
+                        report(MqttEvent::Message {
+                            topic: publish.topic,
+                            qos: publish.qos as u8,
+                            payload: publish.payload.to_vec(),
+                        });
+                    }
+                    Event::Outgoing(Outgoing::Disconnect) => {
+                        report(MqttEvent::LoggedOut);
+                        return;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
