@@ -10,6 +10,7 @@ pub mod boot;
 pub mod general;
 pub mod link;
 pub mod mqtt;
+pub mod mqtt_session;
 pub mod port;
 pub mod psd;
 

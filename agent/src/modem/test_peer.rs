@@ -14,8 +14,6 @@ pub(crate) struct Peer {
     pub(crate) log: Vec<String>,
 }
 
-// Some helpers serve only the session tests.
-#[allow(dead_code)]
 impl Peer {
     /// Reads up to and including the next CR: one command line.
     pub(crate) async fn command(&mut self) -> String {

@@ -9,7 +9,8 @@
 //!   `uplink.max_payload_bytes` and `uplink.max_readings` from a stream of
 //!   queued readings, and hands back readings that can never be sent.
 //!
-//! Still to come: the MQTT and HTTP uplinks through the module (issue 4).
+//! The MQTT transport is `modem::mqtt` (profile) and `modem::mqtt_session`;
+//! the run loop that feeds it from the queue is still to come (issue 4).
 
 pub mod batch;
 pub mod encode;
