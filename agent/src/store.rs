@@ -54,15 +54,20 @@ pub enum TreeId {
     DeadLetters,
     /// Records that could not be decoded, kept raw: tree name, 0, key → value.
     Corrupt,
+    /// What the agent last wrote to the modem's non-volatile profiles:
+    /// profile name (`mqtt`) → digest. Lets provisioning skip NVM writes
+    /// when nothing changed ("declared, not scripted").
+    Modem,
 }
 
 impl TreeId {
     /// Every tree, in the order [`Store`] holds them.
-    pub const ALL: [TreeId; 4] = [
+    pub const ALL: [TreeId; 5] = [
         TreeId::Readings,
         TreeId::Meta,
         TreeId::DeadLetters,
         TreeId::Corrupt,
+        TreeId::Modem,
     ];
 
     /// The tree's name on disk.
@@ -72,6 +77,7 @@ impl TreeId {
             TreeId::Meta => "meta",
             TreeId::DeadLetters => "dead_letters",
             TreeId::Corrupt => "corrupt",
+            TreeId::Modem => "modem",
         }
     }
 
@@ -81,6 +87,7 @@ impl TreeId {
             TreeId::Meta => 1,
             TreeId::DeadLetters => 2,
             TreeId::Corrupt => 3,
+            TreeId::Modem => 4,
         }
     }
 }

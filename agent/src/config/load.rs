@@ -166,8 +166,18 @@ fn deserialize_all(
                 let mut progressed = false;
                 for error in errors {
                     let (key, target) = error_key(&error, value);
+                    let dotted = key.join(".");
+                    // A required key whose bad value was removed is now
+                    // "missing": it is reported once, as the bad value, and
+                    // its table goes so the rest can still be checked.
+                    if matches!(error.kind, Kind::MissingField(_))
+                        && problems.iter().any(|p| p.key == dotted)
+                    {
+                        progressed |= remove(value, &key[..key.len().saturating_sub(1)]);
+                        continue;
+                    }
                     problems.push(Problem {
-                        key: key.join("."),
+                        key: dotted,
                         origin: sources.origin(&key, value, target),
                         message: message(&error.kind),
                     });
@@ -192,6 +202,28 @@ fn deserialize_all(
                  or set {}",
                 sources.path.display(),
                 env_var_for("modem.port")
+            ),
+        });
+    }
+    // The broker is required once the MQTT uplink is declared (any key of
+    // `[uplink.mqtt]` set). A config without it still loads, so the queue
+    // and modem tools work on a gateway not yet given a broker; whoever
+    // starts the uplink checks `MqttConfig::host` and names the key.
+    let uplink_declared = value.find_ref("uplink.mqtt").is_some();
+    let host_rejected = problems.iter().any(|p| p.key == "uplink.mqtt.host");
+    if uplink_declared
+        && config.uplink.transport == super::Transport::Mqtt
+        && config.uplink.mqtt.host.is_none()
+        && !host_rejected
+    {
+        problems.push(Problem {
+            key: "uplink.mqtt.host".into(),
+            origin: Origin::NotSet,
+            message: format!(
+                "required key is missing: the MQTT uplink is configured, so set `host` in \
+                 the [uplink.mqtt] table of {} (the broker's name or IP address), or set {}",
+                sources.path.display(),
+                env_var_for("uplink.mqtt.host")
             ),
         });
     }

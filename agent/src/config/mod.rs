@@ -10,7 +10,8 @@
 //! - `values.rs`, `duration.rs`, `size.rs`, `secret.rs`: the validated value
 //!   types. `queue.sync` and `queue.on_full` use the queue's own types
 //!   ([`SyncPolicy`], [`OnFull`]).
-//! - `uplink.rs`: the `[uplink]` table (encoding and message limits).
+//! - `uplink.rs`: the `[uplink]` table (encoding, message limits, transport);
+//!   `mqtt.rs`: `[uplink.mqtt]`, the MQTT profile.
 //!
 //! Every section and table rejects unknown keys: a misspelt key in a file
 //! that runs unattended for years must fail at start, not be ignored.
@@ -20,6 +21,7 @@ mod env;
 mod error;
 mod load;
 mod locate;
+mod mqtt;
 mod secret;
 mod size;
 mod uplink;
@@ -36,6 +38,11 @@ pub use duration::{Duration, ParseDurationError, ACCEPTED_FORMS as DURATION_FORM
 pub use env::{env_var_for, ENV_PREFIX, ENV_SEPARATOR};
 pub use error::{ConfigError, Origin, Problem};
 pub use load::{EnvOverride, LoadedConfig};
+pub use mqtt::{
+    ClientId, MqttConfig, MqttHost, MqttPassword, MqttText, MqttTopic, Transport, WillConfig,
+    DEFAULT_COMMAND_TOPIC, DEFAULT_KEEPALIVE, DEFAULT_MQTT_PORT, DEFAULT_QOS, DEFAULT_TOPIC,
+    DEVICE_ID_PLACEHOLDER,
+};
 pub use secret::{Secret, MASK};
 pub use size::{ByteSize, ParseSizeError, ACCEPTED_FORMS as SIZE_FORMS};
 pub use uplink::{

@@ -1,8 +1,9 @@
-//! `[uplink]`: how readings are packed into messages. The MQTT and HTTP keys
-//! join this table with the uplinks themselves (issue 4).
+//! `[uplink]`: how readings are packed into messages and which of the
+//! module's clients carries them (`transport`, `[uplink.mqtt]` in `mqtt.rs`).
 
 use serde::{Deserialize, Serialize};
 
+use super::mqtt::{MqttConfig, Transport};
 use super::values;
 use crate::uplink::Encoding;
 
@@ -55,6 +56,16 @@ pub struct UplinkConfig {
     /// 1..=10000.
     #[serde(default = "default_max_readings", deserialize_with = "max_readings")]
     pub max_readings: usize,
+
+    /// `uplink.transport`: `"mqtt"` (the module's embedded MQTT client, the
+    /// only one so far). Default `"mqtt"`.
+    #[serde(default)]
+    pub transport: Transport,
+
+    /// `[uplink.mqtt]`: the broker and the MQTT profile. Printed only once
+    /// declared: after a successful load, no host means no key of it was set.
+    #[serde(default, skip_serializing_if = "MqttConfig::is_undeclared")]
+    pub mqtt: MqttConfig,
 }
 
 impl Default for UplinkConfig {
@@ -63,6 +74,8 @@ impl Default for UplinkConfig {
             encoding: Encoding::default(),
             max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
             max_readings: DEFAULT_MAX_READINGS,
+            transport: Transport::default(),
+            mqtt: MqttConfig::default(),
         }
     }
 }
@@ -216,5 +229,170 @@ mod tests {
         );
         let again: Config = toml::from_str(&printed).unwrap();
         assert_eq!(again.uplink, c.uplink);
+    }
+
+    const MQTT_FULL: &str = r#"
+[uplink]
+transport = "mqtt"
+
+[uplink.mqtt]
+host = "broker.example.com"
+port = 8883
+client_id = "gw-7"
+username = "agent"
+password = "s3cr3t-pw"
+keepalive = "2m"
+clean_session = false
+qos = 0
+topic = "t/{device_id}/up"
+command_topic = "t/{device_id}/cmd"
+
+[uplink.mqtt.will]
+topic = "t/{device_id}/status"
+message = "offline"
+qos = 1
+retain = true
+"#;
+
+    #[test]
+    fn every_mqtt_key_can_be_set_and_the_password_stays_masked() {
+        use crate::config::{MqttConfig, Transport, WillConfig};
+        let c = load(MQTT_FULL, &[]).unwrap();
+        assert_eq!(c.uplink.transport, Transport::Mqtt);
+        let m: &MqttConfig = &c.uplink.mqtt;
+        assert_eq!(
+            m.host.as_ref().map(|h| h.as_str()),
+            Some("broker.example.com")
+        );
+        assert_eq!(m.host.as_ref().and_then(|h| h.ip()), None);
+        assert_eq!(m.port, 8883);
+        assert_eq!(m.client_id.as_ref().map(|c| c.as_str()), Some("gw-7"));
+        assert_eq!(m.username.as_ref().map(|u| u.as_str()), Some("agent"));
+        assert_eq!(
+            m.password.as_ref().map(|p| p.expose().as_str()),
+            Some("s3cr3t-pw")
+        );
+        assert_eq!(m.keepalive_secs(), 120);
+        assert!(!m.clean_session);
+        assert_eq!(m.qos, 0);
+        assert_eq!(m.topic.for_device("gw-7"), "t/gw-7/up");
+        assert_eq!(m.command_topic.for_device("gw-7"), "t/gw-7/cmd");
+        let will: &WillConfig = m.will.as_ref().unwrap();
+        assert_eq!(will.topic.for_device("x"), "t/x/status");
+        assert_eq!(
+            (will.message.as_str(), will.qos, will.retain),
+            ("offline", 1, true)
+        );
+        let printed = c.to_toml().unwrap();
+        assert!(!printed.contains("s3cr3t-pw"), "{printed}");
+        assert!(!format!("{c:?}").contains("s3cr3t-pw"));
+        assert!(printed.contains("password = \"***\""), "{printed}");
+    }
+
+    #[test]
+    fn absent_mqtt_keys_take_their_defaults() {
+        let c = load("[uplink.mqtt]\nhost = \"10.0.0.7\"\n", &[]).unwrap();
+        let m = &c.uplink.mqtt;
+        assert_eq!(
+            m.host.as_ref().and_then(|h| h.ip()),
+            Some([10, 0, 0, 7].into())
+        );
+        assert_eq!(m.port, 1883);
+        assert_eq!(m.client_id, None);
+        assert_eq!(m.username, None);
+        assert!(m.password.is_none());
+        assert_eq!(m.keepalive_secs(), 60);
+        assert!(m.clean_session);
+        assert_eq!(m.qos, 1);
+        assert_eq!(m.topic.for_device("gw"), "devices/gw/telemetry");
+        assert_eq!(m.command_topic.for_device("gw"), "devices/gw/commands");
+        assert_eq!(m.will, None);
+        // Without the table the uplink is simply not configured yet.
+        let c = load("", &[]).unwrap();
+        assert!(c.uplink.mqtt.is_undeclared());
+        assert!(!c.to_toml().unwrap().contains("[uplink.mqtt]"));
+    }
+
+    #[test]
+    fn the_mqtt_port_can_be_overridden_from_the_environment() {
+        let c = load(
+            "[uplink.mqtt]\nhost = \"broker\"\nport = 1883\n",
+            &[("EDGE_AGENT_UPLINK__MQTT__PORT", "8883")],
+        )
+        .unwrap();
+        assert_eq!(c.uplink.mqtt.port, 8883);
+        let c = load(
+            "",
+            &[
+                ("EDGE_AGENT_UPLINK__MQTT__HOST", "broker"),
+                ("EDGE_AGENT_UPLINK__MQTT__PORT", "8883"),
+                ("EDGE_AGENT_UPLINK__MQTT__QOS", "0"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.uplink.mqtt.port, 8883);
+        assert_eq!(c.uplink.mqtt.qos, 0);
+    }
+
+    #[test]
+    fn bad_mqtt_values_are_named_with_their_keys_and_lines() {
+        let problems = load(
+            "[uplink]\ntransport = \"http\"\n[uplink.mqtt]\nhost = \"a b\"\nport = 0\nqos = 2\n\
+             topic = \"a/+/b\"\nkeepalive = \"1500ms\"\npassword = \"x\\\"y\"\n\
+             [uplink.mqtt.will]\ntopic = \"w/#\"\nmessage = \"bye\"\nqos = 3\n",
+            &[],
+        )
+        .unwrap_err();
+        let found: Vec<(&str, Option<usize>)> = problems
+            .iter()
+            .map(|p| match &p.origin {
+                Origin::File { line, .. } => (p.key.as_str(), *line),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("uplink.transport", Some(4)),
+                ("uplink.mqtt.host", Some(6)),
+                ("uplink.mqtt.port", Some(7)),
+                ("uplink.mqtt.qos", Some(8)),
+                ("uplink.mqtt.topic", Some(9)),
+                ("uplink.mqtt.keepalive", Some(10)),
+                ("uplink.mqtt.password", Some(11)),
+                ("uplink.mqtt.will.topic", Some(13)),
+                ("uplink.mqtt.will.qos", Some(15)),
+            ]
+        );
+        assert!(
+            problems[4].message.contains("wildcard '+'"),
+            "{}",
+            problems[4].message
+        );
+        assert!(
+            !problems[6].message.contains("x\"y"),
+            "{}",
+            problems[6].message
+        );
+        assert!(
+            problems[0].message.contains("`mqtt`"),
+            "{}",
+            problems[0].message
+        );
+    }
+
+    #[test]
+    fn a_configured_mqtt_uplink_without_a_host_names_the_key() {
+        let problems = load("[uplink.mqtt]\nport = 8883\n", &[]).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert_eq!(problems[0].key, "uplink.mqtt.host");
+        assert_eq!(problems[0].origin, Origin::NotSet);
+        assert!(
+            problems[0]
+                .message
+                .contains("EDGE_AGENT_UPLINK__MQTT__HOST"),
+            "{}",
+            problems[0].message
+        );
     }
 }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize, Serializer};
 /// A value that failed validation; the message says what is allowed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct InvalidValue(String);
+pub struct InvalidValue(pub(crate) String);
 
 /// Reads text, or an integer as its decimal text. Values of other types are
 /// rejected without being echoed (the text may be a secret).
@@ -62,7 +62,10 @@ impl Visitor<'_> for TextVisitor {
     }
 }
 
-fn text<'de, D: Deserializer<'de>>(d: D, expecting: &'static str) -> Result<String, D::Error> {
+pub(crate) fn text<'de, D: Deserializer<'de>>(
+    d: D,
+    expecting: &'static str,
+) -> Result<String, D::Error> {
     d.deserialize_any(TextVisitor { expecting })
 }
 
@@ -130,11 +133,15 @@ macro_rules! text_setting {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                $name::try_from(text(d, $expecting)?).map_err(de::Error::custom)
+                $name::try_from($crate::config::values::text(d, $expecting)?)
+                    .map_err(serde::de::Error::custom)
             }
         }
     };
 }
+
+/// Used by `mqtt.rs` for its text settings.
+pub(crate) use text_setting;
 
 text_setting!(
     /// `agent.device_id`: 1 to 64 characters of `A-Z a-z 0-9 . _ -`. It becomes

@@ -2,15 +2,20 @@
 //!
 //! [`at`] is the AT engine. Beside it, one file per chapter of the
 //! application note holds the typed commands of that chapter ([`general`],
-//! [`psd`]; sockets, MQTT, HTTP, security and power follow as they land), and
-//! [`boot`] brings the module up. [`port`] opens the serial device.
+//! [`psd`], [`mqtt`]; sockets, HTTP, security and power follow as they
+//! land), and [`boot`] brings the module up. [`port`] opens the serial device.
 
 pub mod at;
 pub mod boot;
 pub mod general;
 pub mod link;
+pub mod mqtt;
+pub mod mqtt_session;
 pub mod port;
 pub mod psd;
+
+#[cfg(test)]
+pub(crate) mod test_peer;
 
 pub use boot::{boot, BootError, BootSettings, Identity, ModemInfo};
 pub use link::{LinkError, ModemLink};

@@ -239,6 +239,12 @@ impl Queue {
     }
 
     /// The directory of the store.
+    /// The store the queue lives in, for the other state the agent keeps
+    /// beside it (the modem profile digests, `TreeId::Modem`).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     pub fn dir(&self) -> &Path {
         self.store.dir()
     }

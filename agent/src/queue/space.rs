@@ -153,7 +153,7 @@ impl Repairs {
                 match tree {
                     TreeId::Readings => c.remove_pending(size),
                     TreeId::DeadLetters => c.remove_dead(size),
-                    TreeId::Meta | TreeId::Corrupt => {}
+                    TreeId::Meta | TreeId::Corrupt | TreeId::Modem => {}
                 }
             }
             if tree == TreeId::Readings {

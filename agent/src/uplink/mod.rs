@@ -11,7 +11,9 @@
 //! - [`drain`]: lease, pack, send through a [`drain::Transport`], then ack,
 //!   release or dead-letter by what the far end said.
 //!
-//! Still to come: the MQTT and HTTP transports through the module (issue 4).
+//! The MQTT transport is `modem::mqtt` (profile) and `modem::mqtt_session`
+//! (session); the run loop that connects it to [`drain`] is still to come
+//! (issue 4), HTTP after it.
 
 pub mod batch;
 pub mod drain;

@@ -85,6 +85,18 @@ pub enum Urc {
     },
     /// `+UUPINGER: <code>`: the ping failed.
     PingError { code: i64 },
+    /// `+UUMQTTC: <op>,<result>[,...]`: an MQTT operation completed (§6.2-6.7).
+    /// `result` 1 is success, 0 failure, for ops 1 (login), 2/9 (publish),
+    /// 4 (subscribe: `rest` = granted QoS and topic), 5 (unsubscribe); for
+    /// op 0 it is 1 after a logout or the reason the session dropped (100
+    /// keep-alive, 101 connection lost, 102 protocol violation `[lib]`);
+    /// for op 6 it is the number of unread messages; `8,0` is a failed ping.
+    MqttResult {
+        op: u8,
+        result: i64,
+        /// The fields after `<result>`, as text (quotes removed).
+        rest: Vec<String>,
+    },
     /// Anything else, as the module sent it.
     Other { line: String },
 }
@@ -112,6 +124,7 @@ impl Urc {
                         .collect(),
                 }),
             Some(p) if p.eq_ignore_ascii_case(b"+UUPING") => parse_ping(line),
+            Some(p) if p.eq_ignore_ascii_case(b"+UUMQTTC") => parse_mqtt(line),
             Some(p) if p.eq_ignore_ascii_case(b"+UUPINGER") => Fields::parse(line, "+UUPINGER")
                 .and_then(|f| f.int(0))
                 .ok()
@@ -133,6 +146,20 @@ fn parse_cereg(line: &Line) -> Option<Urc> {
         access_technology: f.opt_int(3).ok().flatten(),
     };
     Some(Urc::Registration { status, location })
+}
+
+fn parse_mqtt(line: &Line) -> Option<Urc> {
+    let f = Fields::parse(line, "+UUMQTTC").ok()?;
+    Some(Urc::MqttResult {
+        op: f.int_as(0).ok()?,
+        result: f.int(1).ok()?,
+        rest: (2..f.len())
+            .map(|i| match f.get(i) {
+                Some(super::params::Field::Int(v)) => v.to_string(),
+                _ => f.str(i).unwrap_or_default().to_string(),
+            })
+            .collect(),
+    })
 }
 
 fn parse_ping(line: &Line) -> Option<Urc> {
@@ -194,5 +221,28 @@ mod tests {
                 line: "+CEREG: banana".into()
             }
         );
+    }
+
+    #[test]
+    fn mqtt_urcs_from_the_note_are_typed() {
+        let mqtt = |line: &[u8]| Urc::parse(&Line::text(line));
+        let result = |op, result, rest: &[&str]| Urc::MqttResult {
+            op,
+            result,
+            rest: rest.iter().map(|s| s.to_string()).collect(),
+        };
+        assert_eq!(mqtt(b"+UUMQTTC: 1,1"), result(1, 1, &[]));
+        assert_eq!(mqtt(b"+UUMQTTC: 1,0"), result(1, 0, &[]));
+        assert_eq!(mqtt(b"+UUMQTTC: 2,1"), result(2, 1, &[]));
+        assert_eq!(
+            mqtt(br#"+UUMQTTC: 4,1,0,"module/lights""#),
+            result(4, 1, &["0", "module/lights"])
+        );
+        assert_eq!(mqtt(b"+UUMQTTC: 6,1"), result(6, 1, &[]));
+        assert_eq!(mqtt(b"+UUMQTTC: 0,101"), result(0, 101, &[]));
+        assert_eq!(mqtt(b"+UUMQTTC: 8,0"), result(8, 0, &[]));
+        // The note's typo is not the module's URC.
+        assert!(matches!(mqtt(b"+UUMQTTTC: 2,1"), Urc::Other { .. }));
+        assert!(matches!(mqtt(b"+UUMQTTC: x"), Urc::Other { .. }));
     }
 }

@@ -1,0 +1,329 @@
+//! `[uplink.mqtt]` and `[uplink.mqtt.will]`: the MQTT profile of the
+//! module's embedded client (application note §6.1), declared here and
+//! provisioned by `modem::mqtt::provision`.
+//!
+//! Every text value ends up inside a quoted `AT+UMQTT` parameter, so none may
+//! hold `"` or control characters; the module has no escape for them.
+//! Topics are checked for MQTT's wildcards (`+`, `#`), which a publish topic
+//! must not contain.
+
+use std::fmt;
+
+use serde::de::Deserializer;
+use serde::{Deserialize, Serialize, Serializer};
+
+use super::duration::{self, Duration};
+use super::values::{self, text_setting, InvalidValue};
+use super::Secret;
+
+/// Default of `uplink.mqtt.port`: MQTT without TLS (IANA).
+pub const DEFAULT_MQTT_PORT: u16 = 1883;
+/// Default of `uplink.mqtt.keepalive`.
+pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(60);
+/// Default of `uplink.mqtt.qos`.
+pub const DEFAULT_QOS: u8 = 1;
+/// Default of `uplink.mqtt.topic`.
+pub const DEFAULT_TOPIC: &str = "devices/{device_id}/telemetry";
+/// Default of `uplink.mqtt.command_topic`.
+pub const DEFAULT_COMMAND_TOPIC: &str = "devices/{device_id}/commands";
+/// The placeholder replaced by the device id in topics.
+pub const DEVICE_ID_PLACEHOLDER: &str = "{device_id}";
+
+/// `uplink.transport`: which of the module's clients carries the readings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// The embedded MQTT client (`+UMQTT`, §6).
+    #[default]
+    Mqtt,
+}
+
+/// Text the module takes inside a quoted parameter: printable ASCII, no `"`.
+fn quotable(what: &str, s: &str, max: usize) -> Result<(), String> {
+    if s.is_empty() {
+        return Err(format!("the {what} is empty"));
+    }
+    if let Some(c) = s.chars().find(|c| !matches!(c, ' '..='~') || *c == '"') {
+        return Err(format!(
+            "the {what} contains {c:?}: only printable ASCII characters other than '\"' \
+             are allowed (it is sent inside a quoted AT parameter)"
+        ));
+    }
+    if s.len() > max {
+        return Err(format!(
+            "the {what} is {} characters long; at most {max} are allowed",
+            s.len()
+        ));
+    }
+    Ok(())
+}
+
+text_setting!(
+    /// `uplink.mqtt.host`: the broker's DNS name or IP address. An address is
+    /// provisioned with `AT+UMQTT=2`, a name with `AT+UMQTT=3` (§6.1.1).
+    MqttHost,
+    expecting = "a broker host name or IP address",
+    validate = validate_host
+);
+
+fn validate_host(s: &str) -> Result<(), String> {
+    quotable("host", s, 253)?;
+    if s.contains(' ') {
+        return Err(format!("host {s:?} contains a space"));
+    }
+    Ok(())
+}
+
+impl MqttHost {
+    /// The host as an IP address, if it is one.
+    pub fn ip(&self) -> Option<std::net::IpAddr> {
+        self.as_str().parse().ok()
+    }
+}
+
+text_setting!(
+    /// `uplink.mqtt.client_id`: 1 to 128 printable ASCII characters without
+    /// `"` or spaces.
+    ClientId,
+    expecting = "an MQTT client id",
+    validate = validate_client_id
+);
+
+fn validate_client_id(s: &str) -> Result<(), String> {
+    quotable("client id", s, 128)?;
+    if s.contains(' ') {
+        return Err(format!("client id {s:?} contains a space"));
+    }
+    Ok(())
+}
+
+text_setting!(
+    /// `uplink.mqtt.username`, `uplink.mqtt.will.message`: printable ASCII
+    /// without `"`, at most 256 characters.
+    MqttText,
+    expecting = "text (printable ASCII without '\"')",
+    validate = validate_text
+);
+
+fn validate_text(s: &str) -> Result<(), String> {
+    quotable("text", s, 256)
+}
+
+text_setting!(
+    /// A topic to publish to: no wildcards (`+`, `#`), may hold `{device_id}`.
+    MqttTopic,
+    expecting = "an MQTT topic such as \"devices/{device_id}/telemetry\"",
+    validate = validate_topic
+);
+
+fn validate_topic(s: &str) -> Result<(), String> {
+    quotable("topic", s, 256)?;
+    if let Some(c) = s.chars().find(|c| matches!(c, '+' | '#')) {
+        return Err(format!(
+            "topic {s:?} contains the wildcard {c:?}; a topic to publish to names one topic"
+        ));
+    }
+    Ok(())
+}
+
+impl MqttTopic {
+    /// The topic with `{device_id}` replaced by `device_id`.
+    pub fn for_device(&self, device_id: &str) -> String {
+        self.as_str().replace(DEVICE_ID_PLACEHOLDER, device_id)
+    }
+
+    fn default_telemetry() -> Self {
+        MqttTopic(DEFAULT_TOPIC.to_owned())
+    }
+
+    fn default_commands() -> Self {
+        MqttTopic(DEFAULT_COMMAND_TOPIC.to_owned())
+    }
+}
+
+/// `uplink.mqtt.password`: printable ASCII without `"`. Held as a
+/// [`Secret`]; its `Debug` is masked and errors never quote it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MqttPassword(String);
+
+impl MqttPassword {
+    /// The password, for `AT+UMQTT=4` only.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for MqttPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MqttPassword({})", super::MASK)
+    }
+}
+
+impl TryFrom<String> for MqttPassword {
+    type Error = InvalidValue;
+
+    fn try_from(value: String) -> Result<Self, InvalidValue> {
+        // The validator's message may quote the value: replace it.
+        quotable("password", &value, 256).map_err(|_| {
+            InvalidValue(
+                "a password is 1 to 256 printable ASCII characters other than '\"' \
+                 (the value is not shown: it is a secret)"
+                    .into(),
+            )
+        })?;
+        Ok(MqttPassword(value))
+    }
+}
+
+impl<'de> Deserialize<'de> for MqttPassword {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        MqttPassword::try_from(values::text(d, "a password (quoted text)")?)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// `[uplink.mqtt]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttConfig {
+    /// `uplink.mqtt.host`: the broker. Required when the uplink is
+    /// configured (`uplink.transport` or this table set); see `load.rs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<MqttHost>,
+
+    /// `uplink.mqtt.port`: the broker's TCP port, 1..=65535. Default 1883.
+    #[serde(default = "default_port", deserialize_with = "port")]
+    pub port: u16,
+
+    /// `uplink.mqtt.client_id`: default not set, meaning the module's IMEI,
+    /// which the module itself uses by default (§6.1.1) and is unique.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<ClientId>,
+
+    /// `uplink.mqtt.username`: default not set (anonymous).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<MqttText>,
+
+    /// `uplink.mqtt.password`: a [`Secret`]; only sent with a username.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret<MqttPassword>>,
+
+    /// `uplink.mqtt.keepalive`: MQTT keep-alive, whole seconds 1..=65535.
+    /// Default 60 s: short enough that a dead link is noticed within a
+    /// minute and a half, long enough that pings cost little radio time.
+    #[serde(default = "default_keepalive", deserialize_with = "keepalive")]
+    pub keepalive: Duration,
+
+    /// `uplink.mqtt.clean_session`: default true; the agent subscribes again
+    /// at every login, so no session state on the broker is needed.
+    #[serde(default = "default_true")]
+    pub clean_session: bool,
+
+    /// `uplink.mqtt.qos`: 0 or 1. Default 1: a publish counts as sent only
+    /// when the broker acknowledged it; at QoS 0 the module's confirmation
+    /// only says it left the module.
+    #[serde(default = "default_qos", deserialize_with = "publish_qos")]
+    pub qos: u8,
+
+    /// `uplink.mqtt.topic`: where readings go; `{device_id}` is replaced.
+    #[serde(default = "MqttTopic::default_telemetry")]
+    pub topic: MqttTopic,
+
+    /// `uplink.mqtt.command_topic`: where the agent listens for commands.
+    #[serde(default = "MqttTopic::default_commands")]
+    pub command_topic: MqttTopic,
+
+    /// `[uplink.mqtt.will]`: the last will; default none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub will: Option<WillConfig>,
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        MqttConfig {
+            host: None,
+            port: DEFAULT_MQTT_PORT,
+            client_id: None,
+            username: None,
+            password: None,
+            keepalive: DEFAULT_KEEPALIVE,
+            clean_session: true,
+            qos: DEFAULT_QOS,
+            topic: MqttTopic::default_telemetry(),
+            command_topic: MqttTopic::default_commands(),
+            will: None,
+        }
+    }
+}
+
+/// `[uplink.mqtt.will]`: the message the broker publishes when the module
+/// disappears without logging out (§6.1.2, §6.7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WillConfig {
+    /// `uplink.mqtt.will.topic`: required; `{device_id}` is replaced.
+    pub topic: MqttTopic,
+    /// `uplink.mqtt.will.message`: required.
+    pub message: MqttText,
+    /// `uplink.mqtt.will.qos`: 0, 1 or 2. Default 0.
+    #[serde(default, deserialize_with = "will_qos")]
+    pub qos: u8,
+    /// `uplink.mqtt.will.retain`: default false.
+    #[serde(default)]
+    pub retain: bool,
+}
+
+fn default_port() -> u16 {
+    DEFAULT_MQTT_PORT
+}
+
+fn default_keepalive() -> Duration {
+    DEFAULT_KEEPALIVE
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_qos() -> u8 {
+    DEFAULT_QOS
+}
+
+fn port<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    let n = values::integer_in(d, 1..=65_535, "a TCP port, 1..=65535")?;
+    u16::try_from(n).map_err(serde::de::Error::custom)
+}
+
+fn publish_qos<'de, D: Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+    let n = values::integer_in(d, 0..=1, "an MQTT QoS for publishing, 0 or 1")?;
+    u8::try_from(n).map_err(serde::de::Error::custom)
+}
+
+fn will_qos<'de, D: Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+    let n = values::integer_in(d, 0..=2, "an MQTT QoS, 0, 1 or 2")?;
+    u8::try_from(n).map_err(serde::de::Error::custom)
+}
+
+/// `AT+UMQTT=10` takes whole seconds; MQTT's field is 16 bits.
+fn keepalive<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let v = duration::positive(d)?;
+    let ms = v.get().as_millis();
+    if ms % 1000 != 0 || ms / 1000 > 65_535 {
+        return Err(serde::de::Error::custom(format!(
+            "invalid value: {v}, expected whole seconds from 1s to 65535s (18h12m15s)"
+        )));
+    }
+    Ok(v)
+}
+
+impl MqttConfig {
+    /// No broker set: the MQTT uplink is not configured.
+    pub fn is_undeclared(&self) -> bool {
+        self.host.is_none()
+    }
+
+    /// The keep-alive in seconds, as `AT+UMQTT=10` takes it.
+    pub fn keepalive_secs(&self) -> u16 {
+        u16::try_from(self.keepalive.get().as_secs()).unwrap_or(u16::MAX)
+    }
+}

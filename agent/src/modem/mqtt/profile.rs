@@ -1,0 +1,223 @@
+//! The declared MQTT profile: built from `[uplink.mqtt]`, written to the
+//! module only when it changed.
+//!
+//! The module's own read (`AT+UMQTT?`) cannot be compared with the config:
+//! it never reports the password and reports ops in its own forms. So the
+//! agent keeps a digest of the profile it last wrote *and stored in NVM*
+//! (`AT+UMQTTNV=2`) in the sled store (`TreeId::Modem`, key `mqtt`).
+//! [`provision`] then costs one `AT+UMQTTNV=1` (reload from NVM, §6.1.4) when
+//! nothing changed, and the full write plus exactly one NVM write when
+//! something did. Every NVM write wears the module's flash and keeps the
+//! radio awake, hence the digest.
+//!
+//! The digest is 64-bit FNV-1a over every setting's full AT text (password
+//! included: it detects a changed password; it is not a protection of it,
+//! the config file next to it holds the password in clear). `std`'s
+//! `DefaultHasher` is not used: its output may change between Rust releases,
+//! and a toolchain upgrade must not rewrite every gateway's NVM.
+
+use std::fmt;
+
+use super::{ProfileNvm, ProfileSetting, SetProfile};
+use crate::config::MqttConfig;
+use crate::modem::at::{AtClient, AtCommand, AtError};
+use crate::store::{Store, StoreError, TreeId, WriteSet};
+
+/// The key of the MQTT profile's digest in [`TreeId::Modem`].
+pub const DIGEST_KEY: &[u8] = b"mqtt";
+
+/// The MQTT profile the agent declares, as the ordered `AT+UMQTT` writes
+/// that make the module hold it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MqttProfile {
+    settings: Vec<ProfileSetting>,
+}
+
+/// Lists the settings; the password stays masked.
+impl fmt::Debug for MqttProfile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(&self.settings).finish()
+    }
+}
+
+/// The profile cannot be built from the config.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProfileError {
+    #[error(
+        "uplink.mqtt.host is not set: the MQTT uplink needs a broker (set it in [uplink.mqtt] \
+         or with EDGE_AGENT_UPLINK__MQTT__HOST)"
+    )]
+    NoHost,
+}
+
+impl MqttProfile {
+    /// The profile `config` declares. `imei` is the client id when
+    /// `client_id` is not set (the module's own default, §6.1.1, written
+    /// anyway so a module holding another id is corrected); `device_id`
+    /// replaces `{device_id}` in the will topic.
+    ///
+    /// Order: identity, server, credentials, will, session options. Every
+    /// op the agent controls is written even at its default value (an empty
+    /// will topic and message when there is no will), so what the module
+    /// holds never depends on what an earlier config wrote. Op 4 is left out
+    /// without a username (anonymous login); op 20 (PDP mapping) is left at
+    /// the module's default, context 1.
+    pub fn from_config(
+        config: &MqttConfig,
+        imei: &str,
+        device_id: &str,
+    ) -> Result<MqttProfile, ProfileError> {
+        let host = config.host.as_ref().ok_or(ProfileError::NoHost)?;
+        let mut settings = vec![ProfileSetting::ClientId(
+            config
+                .client_id
+                .as_ref()
+                .map_or(imei, |c| c.as_str())
+                .to_owned(),
+        )];
+        settings.push(match host.ip() {
+            Some(ip) => ProfileSetting::ServerIp {
+                address: ip.to_string(),
+                port: config.port,
+            },
+            None => ProfileSetting::ServerName {
+                name: host.as_str().to_owned(),
+                port: config.port,
+            },
+        });
+        if let Some(user) = &config.username {
+            settings.push(ProfileSetting::Credentials {
+                username: user.as_str().to_owned(),
+                password: config
+                    .password
+                    .as_ref()
+                    .map(|p| p.expose().as_str().to_owned())
+                    .unwrap_or_default(),
+            });
+        }
+        let (qos, retain, topic, message) = match &config.will {
+            Some(w) => (
+                w.qos,
+                w.retain,
+                w.topic.for_device(device_id),
+                w.message.as_str().to_owned(),
+            ),
+            None => (0, false, String::new(), String::new()),
+        };
+        settings.extend([
+            ProfileSetting::WillQos(qos),
+            ProfileSetting::WillRetain(retain),
+            ProfileSetting::WillTopic(topic),
+            ProfileSetting::WillMessage(message),
+            ProfileSetting::KeepAlive(config.keepalive_secs()),
+            ProfileSetting::CleanSession(config.clean_session),
+        ]);
+        Ok(MqttProfile { settings })
+    }
+
+    /// A profile of exactly these settings, in this order.
+    pub fn from_settings(settings: Vec<ProfileSetting>) -> MqttProfile {
+        MqttProfile { settings }
+    }
+
+    pub fn settings(&self) -> &[ProfileSetting] {
+        &self.settings
+    }
+
+    /// The `AT+UMQTT=` commands, in order.
+    pub fn commands(&self) -> impl Iterator<Item = SetProfile> + '_ {
+        self.settings.iter().cloned().map(SetProfile)
+    }
+
+    /// The stable digest of the profile (see the module docs).
+    pub fn digest(&self) -> u64 {
+        let mut hash = Fnv1a::new();
+        for cmd in self.commands() {
+            hash.write(cmd.text().as_bytes());
+            // A separator no AT text contains, so ("a","bc") != ("ab","c").
+            hash.write(&[0]);
+        }
+        hash.finish()
+    }
+}
+
+/// 64-bit FNV-1a (Fowler, Noll, Vo; parameters from the FNV reference):
+/// stable across platforms and Rust releases, a dozen lines, no dependency.
+struct Fnv1a(u64);
+
+impl Fnv1a {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+
+    fn new() -> Self {
+        Fnv1a(Self::OFFSET)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(Self::PRIME);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Provisioning failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error("provisioning the MQTT profile: {0}")]
+    Modem(#[from] AtError),
+    #[error("the MQTT profile digest in the store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// What [`provision`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provisioned {
+    /// The stored digest matched: the profile was reloaded from NVM only.
+    Reloaded,
+    /// The profile changed (or was never written): every op written, then
+    /// stored in NVM once, then the digest recorded.
+    Written,
+}
+
+/// Makes the module hold `profile` (§6.1.3, §6.1.4). If the digest in
+/// `store` equals the profile's, sends only `AT+UMQTTNV=1`; otherwise every
+/// `AT+UMQTT=` op, then `AT+UMQTTNV=2`, and only then records the digest,
+/// so a failure halfway writes everything again next time.
+///
+/// The caller keeps the module from deep sleep while this runs (§6.1.4).
+pub async fn provision(
+    at: &AtClient,
+    store: &Store,
+    profile: &MqttProfile,
+) -> Result<Provisioned, ProvisionError> {
+    let digest = profile.digest().to_be_bytes();
+    let stored = store.get(TreeId::Modem, DIGEST_KEY)?;
+    if stored.as_deref() == Some(&digest[..]) {
+        at.send(&ProfileNvm::Load).await?;
+        tracing::debug!("MQTT profile unchanged; reloaded from the module's NVM");
+        return Ok(Provisioned::Reloaded);
+    }
+    for cmd in profile.commands() {
+        tracing::debug!(command = %cmd.label(), "MQTT profile");
+        at.send(&cmd).await?;
+    }
+    at.send(&ProfileNvm::Save).await?;
+    let mut writes = WriteSet::new();
+    writes.insert(TreeId::Modem, DIGEST_KEY, digest.to_vec());
+    store.commit(&writes)?;
+    store.flush()?;
+    tracing::info!(
+        settings = profile.settings().len(),
+        "MQTT profile written and stored in the module's NVM"
+    );
+    Ok(Provisioned::Written)
+}
+
+#[cfg(test)]
+#[path = "profile_tests.rs"]
+mod tests;
