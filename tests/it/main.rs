@@ -5,6 +5,8 @@ mod config_cli;
 mod demo_broker;
 mod modem_cli;
 mod modem_pty;
+#[cfg(feature = "sim")]
+mod mqtt_e2e;
 mod queue_cli;
 mod queue_corruption;
 mod queue_crash;
