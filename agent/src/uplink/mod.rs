@@ -18,6 +18,7 @@
 pub mod batch;
 pub mod drain;
 pub mod encode;
+pub mod mqtt;
 
 #[cfg(test)]
 mod batch_tests;
