@@ -20,15 +20,10 @@ use edge_agent::config::DEFAULT_CONFIG_PATH;
     after_help = "Run `edge-agent check` after editing the configuration."
 )]
 pub struct Cli {
-    /// The configuration file (TOML).
-    #[arg(
-        long,
-        short = 'c',
-        global = true,
-        value_name = "FILE",
-        default_value = DEFAULT_CONFIG_PATH
-    )]
-    pub config: PathBuf,
+    /// The configuration file (TOML) [default: /etc/edge-agent/config.toml;
+    /// for `demo`: configs/demo.toml].
+    #[arg(long, short = 'c', global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 
     /// What to do.
     #[command(subcommand)]
@@ -49,6 +44,38 @@ pub enum Command {
         what is allowed; exit status 2."
     )]
     Check,
+
+    /// Run the agent: boot the module, upload readings through its MQTT client.
+    #[command(
+        long_about = "Run the agent: open the durable queue, boot the module, provision \
+        its MQTT profile (written to the module's NVM only when it changed), log in and upload \
+        queued readings, answer commands on the command topic, and queue a heartbeat every \
+        agent.heartbeat_interval.\n\n\
+        Runs until SIGINT or SIGTERM: the publish in flight completes, the session logs out, \
+        exit status 0. With --once: one upload window (boot, sample every source once, upload \
+        everything pending, log out) and exit 0, or 1 if readings could not be uploaded (they \
+        stay queued for the next run)."
+    )]
+    Run {
+        /// One upload window, then exit.
+        #[arg(long)]
+        once: bool,
+    },
+
+    /// Everything in one process: an MQTT broker, the simulated module and the agent.
+    #[command(
+        long_about = "Everything in one process: an MQTT broker (rumqttd) on a free \
+        loopback port, the LEXI-R10 simulator over a pty, and the agent uploading to the broker \
+        through the simulated module's embedded MQTT client. Subscribes to the telemetry topic \
+        and prints every message it receives, until Ctrl-C or --duration.\n\n\
+        Uses --config if given, else configs/demo.toml; the module is always the simulator and \
+        the broker always the local one."
+    )]
+    Demo {
+        /// Stop after this long (e.g. 10s); default: until Ctrl-C.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        duration: Option<Duration>,
+    },
 
     /// Talk to the LEXI-R10 module.
     #[command(subcommand)]
@@ -160,3 +187,17 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         .map(|d| d.get())
         .map_err(|e| e.to_string())
 }
+
+impl Cli {
+    /// The configuration file to read: `--config`, or the command's default.
+    pub fn config_path(&self) -> PathBuf {
+        match (&self.config, &self.command) {
+            (Some(path), _) => path.clone(),
+            (None, Command::Demo { .. }) => PathBuf::from(DEMO_CONFIG_PATH),
+            (None, _) => PathBuf::from(DEFAULT_CONFIG_PATH),
+        }
+    }
+}
+
+/// What `edge-agent demo` reads without `--config` (run from the repository).
+pub const DEMO_CONFIG_PATH: &str = "configs/demo.toml";

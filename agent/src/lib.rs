@@ -23,6 +23,7 @@
 //! the MQTT/HTTP clients of `uplink/`, `power/` (sleep votes, upload windows).
 
 pub mod config;
+pub mod daemon;
 #[cfg(feature = "sim")]
 pub mod demo;
 pub mod heartbeat;

@@ -3,6 +3,8 @@
 
 mod cli;
 mod console;
+#[cfg(feature = "sim")]
+mod demo_cli;
 mod queue_cli;
 
 use std::io::{IsTerminal, Write};
@@ -14,6 +16,7 @@ use edge_agent::config::{Config, ConfigError, LoadedConfig, LogFilter};
 use tracing_subscriber::EnvFilter;
 
 use cli::{Cli, Command, ModemCommand};
+use edge_agent::daemon::{self, RunMode};
 use edge_agent::modem::{self, BootSettings, ModemLink};
 
 /// Exit status for an invalid configuration or environment, as for a wrong
@@ -39,11 +42,18 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let loaded = Config::load_with_env(&cli.config, std::env::vars_os())?;
+    let loaded = Config::load_with_env(cli.config_path(), std::env::vars_os())?;
     init_logging(&loaded.config.agent.log_level)?;
     tracing::debug!(config = %loaded.path.display(), "configuration loaded");
     match cli.command {
         Command::Check => check(&loaded),
+        Command::Run { once } => runtime()?.block_on(run_agent(&loaded, once)),
+        #[cfg(feature = "sim")]
+        Command::Demo { duration } => runtime()?.block_on(demo_cli::run(loaded, duration)),
+        #[cfg(not(feature = "sim"))]
+        Command::Demo { .. } => {
+            anyhow::bail!("this edge-agent was built without the demo (the `sim` feature)")
+        }
         Command::Modem(ModemCommand::Info) => runtime()?.block_on(modem_info(&loaded)),
         Command::At { linger } => runtime()?.block_on(console::run(&loaded, linger)),
         Command::Queue(command) => queue_cli::run(&loaded, &command),
@@ -57,6 +67,44 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")
+}
+
+/// `edge-agent run [--once]`.
+async fn run_agent(loaded: &LoadedConfig, once: bool) -> anyhow::Result<()> {
+    let mode = if once { RunMode::Once } else { RunMode::Daemon };
+    let report = daemon::run(&loaded.config, mode, shutdown_signal()).await?;
+    tracing::info!(
+        messages = report.messages,
+        delivered = report.delivered,
+        pending = report.pending,
+        "agent stopped"
+    );
+    if once && report.pending > 0 {
+        anyhow::bail!(
+            "{} readings could not be uploaded in this window; they stay queued",
+            report.pending
+        );
+    }
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM (systemd's stop).
+pub(crate) async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the agent");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
 }
 
 /// `edge-agent modem info`: boot the module and say who and where it is.

@@ -11,3 +11,5 @@ mod queue_cli;
 mod queue_corruption;
 mod queue_crash;
 mod queue_to_messages;
+#[cfg(feature = "sim")]
+mod run_cli;

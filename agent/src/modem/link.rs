@@ -37,6 +37,9 @@ pub enum LinkError {
     Simulator(#[from] lexi_sim::SimError),
     #[error("modem.port = \"sim\" needs an edge-agent built with the `sim` feature")]
     SimulatorNotBuilt,
+    /// The port went away while the agent ran (device unplugged).
+    #[error("the modem port was closed")]
+    PortClosed,
 }
 
 impl ModemLink {

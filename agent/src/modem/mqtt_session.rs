@@ -393,6 +393,20 @@ impl MqttSession {
         Ok(read)
     }
 
+    /// Waits until the module announces a downlink message (then call
+    /// [`MqttSession::service_downlink`]) or the session drops (`Err`).
+    /// Other URCs are noted on the way. Cancel-safe: it only awaits the URC
+    /// channel, so a daemon can `select!` on it between uploads.
+    pub async fn wait_downlink(&mut self) -> Result<(), SessionError> {
+        while self.unread == 0 {
+            match self.urcs.recv().await {
+                Some(urc) => self.note(&urc)?,
+                None => return Err(SessionError::Modem(AtError::PortClosed)),
+            }
+        }
+        Ok(())
+    }
+
     /// Messages announced and not read yet.
     pub fn unread(&self) -> u32 {
         self.unread

@@ -1,0 +1,82 @@
+//! `edge-agent demo`: a broker, the simulated module and the agent in one
+//! process, and a subscriber that prints what arrives, so a newcomer sees a
+//! reading travel the whole path with nothing installed.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use edge_agent::config::{LoadedConfig, ModemPort, MqttHost};
+use edge_agent::daemon::{self, RunMode};
+use edge_agent::demo::LocalBroker;
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+
+pub async fn run(loaded: LoadedConfig, duration: Option<Duration>) -> anyhow::Result<()> {
+    let broker = LocalBroker::start()?;
+    let mut config = loaded.config;
+    // The demo is always the simulator and the local broker, whatever the
+    // file says, so it can never touch a real modem or a real broker.
+    config.modem.port = ModemPort::Simulator;
+    config.uplink.mqtt.host = Some(
+        MqttHost::try_from(broker.addr.ip().to_string())
+            .map_err(|e| anyhow::anyhow!("demo broker address: {e}"))?,
+    );
+    config.uplink.mqtt.port = broker.addr.port();
+    println!(
+        "demo: MQTT broker on {}, simulated LEXI-R10, agent starting",
+        broker.addr
+    );
+
+    let mut options = MqttOptions::new(
+        "edge-agent-demo-watcher",
+        broker.addr.ip().to_string(),
+        broker.addr.port(),
+    );
+    options.set_keep_alive(Duration::from_secs(30));
+    let (client, mut events) = AsyncClient::new(options, 64);
+    client
+        .subscribe("devices/#", QoS::AtLeastOnce)
+        .await
+        .context("cannot subscribe on the demo broker")?;
+    let watcher = tokio::spawn(async move {
+        let _client = client;
+        while let Ok(event) = events.poll().await {
+            if let Event::Incoming(Packet::Publish(p)) = event {
+                println!(
+                    "received on {} ({} bytes): {}",
+                    p.topic,
+                    p.payload.len(),
+                    show(&p.payload)
+                );
+            }
+        }
+    });
+
+    let stop = async {
+        match duration {
+            Some(d) => {
+                tokio::select! {
+                    () = tokio::time::sleep(d) => {}
+                    () = crate::shutdown_signal() => {}
+                }
+            }
+            None => crate::shutdown_signal().await,
+        }
+    };
+    let report = daemon::run(&config, RunMode::Daemon, stop).await?;
+    // Let the last message reach the watcher before the process ends.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    watcher.abort();
+    println!(
+        "demo: {} messages ({} readings) confirmed by the broker, {} still queued",
+        report.messages, report.delivered, report.pending
+    );
+    Ok(())
+}
+
+/// The payload as text when it is text (SenML JSON, line protocol), else hex.
+fn show(payload: &[u8]) -> String {
+    match std::str::from_utf8(payload) {
+        Ok(text) => text.to_string(),
+        Err(_) => payload.iter().map(|b| format!("{b:02x}")).collect(),
+    }
+}

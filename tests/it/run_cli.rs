@@ -1,0 +1,151 @@
+//! `edge-agent run --once` and `edge-agent demo` as a user runs them: the
+//! simulated module, a real broker, and what arrives there.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use edge_agent::demo::LocalBroker;
+use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
+
+fn config(dir: &tempfile::TempDir, broker_port: u16) -> PathBuf {
+    let path = dir.path().join("config.toml");
+    let text = format!(
+        "[agent]\ndata_dir = {:?}\ndevice_id = \"gw-once\"\n\n[modem]\nport = \"sim\"\nregistration_timeout = \"10s\"\n\n[modem.sim]\ntime_scale = 0.01\n\n[uplink.mqtt]\nhost = \"127.0.0.1\"\nport = {broker_port}\n",
+        dir.path().join("data")
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn run_once_boots_uploads_the_heartbeat_logs_out_and_exits_0() {
+    let broker = LocalBroker::start().unwrap();
+    let mut options = MqttOptions::new(
+        "it-once-watcher",
+        broker.addr.ip().to_string(),
+        broker.addr.port(),
+    );
+    options.set_keep_alive(Duration::from_secs(5));
+    let (client, mut connection) = Client::new(options, 10);
+    client
+        .subscribe("devices/gw-once/telemetry", QoS::AtLeastOnce)
+        .unwrap();
+    // Wait until the subscription stands before the agent publishes.
+    for event in connection.iter() {
+        if let Ok(Event::Incoming(Packet::SubAck(_))) = event {
+            break;
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = config(&dir, broker.addr.port());
+    let out = Command::new(env!("CARGO_BIN_EXE_edge-agent"))
+        .args(["run", "--once", "--config", path.to_str().unwrap()])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let got = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match connection.recv_timeout(left) {
+            Ok(Ok(Event::Incoming(Packet::Publish(p)))) => break p,
+            Ok(_) => {}
+            Err(_) => panic!("the heartbeat did not reach the broker within 20 s"),
+        }
+    };
+    assert_eq!(got.topic, "devices/gw-once/telemetry");
+    // SenML CBOR by default: an array of records, uptime among them.
+    let records: ciborium::Value = ciborium::from_reader(&got.payload[..]).unwrap();
+    assert!(
+        records.as_array().is_some_and(|a| a.len() >= 5),
+        "{records:?}"
+    );
+    // The queue is empty afterwards: nothing stays pending.
+    let stats = Command::new(env!("CARGO_BIN_EXE_edge-agent"))
+        .args([
+            "queue",
+            "stats",
+            "--json",
+            "--config",
+            path.to_str().unwrap(),
+        ])
+        .env_clear()
+        .output()
+        .unwrap();
+    let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
+    assert_eq!(stats["pending_count"], 0, "{stats}");
+}
+
+#[test]
+fn run_once_without_a_reachable_broker_exits_1_and_keeps_the_readings() {
+    // A port nobody listens on: the login fails, the heartbeat stays queued.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let path = config(&dir, port);
+    let out = Command::new(env!("CARGO_BIN_EXE_edge-agent"))
+        .args(["run", "--once", "--config", path.to_str().unwrap()])
+        .env_clear()
+        .env("EDGE_AGENT_MODEM__SIM__TIME_SCALE", "0.001")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("could not be uploaded"), "{stderr}");
+    let stats = Command::new(env!("CARGO_BIN_EXE_edge-agent"))
+        .args([
+            "queue",
+            "stats",
+            "--json",
+            "--config",
+            path.to_str().unwrap(),
+        ])
+        .env_clear()
+        .output()
+        .unwrap();
+    let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
+    assert!(
+        stats["pending_count"].as_u64().is_some_and(|n| n >= 5),
+        "{stats}"
+    );
+}
+
+#[test]
+fn demo_prints_the_messages_its_broker_receives_and_exits_after_the_duration() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = Command::new(env!("CARGO_BIN_EXE_edge-agent"))
+        .args(["demo", "--duration", "5s", "--config"])
+        .arg(repo.join("configs/demo.toml"))
+        .current_dir(dir.path())
+        .env_clear()
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let received = stdout
+        .lines()
+        .filter(|l| l.starts_with("received on devices/demo-gateway/telemetry"))
+        .count();
+    assert!(received >= 1, "{stdout}");
+    assert!(
+        stdout.contains("\"n\":\"uptime\""),
+        "SenML JSON shown as text: {stdout}"
+    );
+}
