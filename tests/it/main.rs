@@ -6,6 +6,8 @@ mod demo_broker;
 mod modem_cli;
 mod modem_pty;
 #[cfg(feature = "sim")]
+mod mqtt_brokers;
+#[cfg(feature = "sim")]
 mod mqtt_e2e;
 mod queue_cli;
 mod queue_corruption;
