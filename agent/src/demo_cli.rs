@@ -51,15 +51,16 @@ pub async fn run(loaded: LoadedConfig, duration: Option<Duration>) -> anyhow::Re
         }
     });
 
+    let signal = crate::shutdown_signal()?;
     let stop = async {
         match duration {
             Some(d) => {
                 tokio::select! {
                     () = tokio::time::sleep(d) => {}
-                    () = crate::shutdown_signal() => {}
+                    () = signal => {}
                 }
             }
-            None => crate::shutdown_signal().await,
+            None => signal.await,
         }
     };
     let report = daemon::run(&config, RunMode::Daemon, stop).await?;

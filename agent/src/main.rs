@@ -72,7 +72,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// `edge-agent run [--once]`.
 async fn run_agent(loaded: &LoadedConfig, once: bool) -> anyhow::Result<()> {
     let mode = if once { RunMode::Once } else { RunMode::Daemon };
-    let report = daemon::run(&loaded.config, mode, shutdown_signal()).await?;
+    let shutdown = shutdown_signal()?;
+    let report = daemon::run(&loaded.config, mode, shutdown).await?;
     tracing::info!(
         messages = report.messages,
         delivered = report.delivered,
@@ -88,23 +89,19 @@ async fn run_agent(loaded: &LoadedConfig, once: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM (systemd's stop).
-pub(crate) async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the agent");
-                std::future::pending::<()>().await;
-            }
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM (systemd's stop). The handlers are
+/// installed when this is called, not when the future is first polled: a
+/// signal during boot must not kill the agent with its default action.
+pub(crate) fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => tracing::info!("SIGTERM received"),
+            _ = interrupt.recv() => tracing::info!("SIGINT received"),
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
+    })
 }
 
 /// `edge-agent modem info`: boot the module and say who and where it is.

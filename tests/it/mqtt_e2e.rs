@@ -139,3 +139,61 @@ async fn payloads_with_quotes_crlf_ok_nul_and_ff_reach_a_subscriber_byte_identic
         .count();
     assert_eq!(nv_saves, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_boot_with_the_same_profile_saves_nothing_and_one_changed_field_saves_once() {
+    let broker = LocalBroker::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(&dir, &broker);
+    let settings = BootSettings {
+        registration_timeout: Duration::from_secs(10),
+        reboot_timeout: Duration::from_secs(10),
+        ..BootSettings::default()
+    };
+    let saves = |t: &[String]| {
+        t.iter()
+            .filter(|l| l.eq_ignore_ascii_case("AT+UMQTTNV=2"))
+            .count()
+    };
+    let writes = |t: &[String]| {
+        t.iter()
+            .filter(|l| l.to_ascii_uppercase().starts_with("AT+UMQTT="))
+            .count()
+    };
+
+    // Three boots of the gateway on one module NVM and one agent store.
+    let mut boots = Vec::new();
+    for keepalive in [60, 60, 90] {
+        let mut sim_config = SimConfig::new(dir.path().join("nvm"));
+        sim_config.time_scale = 0.01;
+        let (sim, path) = Simulator::spawn_pty(sim_config).unwrap();
+        let (at, _engine) = AtClient::spawn(
+            port::open(&path, 115_200).unwrap(),
+            ClientOptions::default(),
+        );
+        let provisioned = tokio::time::timeout(HANG, async {
+            let info = boot(&at, &settings).await.unwrap();
+            let queue =
+                Queue::open(&config.queue_dir(), Options::from_config(&config.queue)).unwrap();
+            let mut mqtt = config.uplink.mqtt.clone();
+            mqtt.keepalive = edge_agent::config::Duration::from_secs(keepalive);
+            let profile = MqttProfile::from_config(&mqtt, &info.identity.imei, "gw-e2e").unwrap();
+            provision(&at, queue.store(), &profile).await.unwrap()
+        })
+        .await
+        .expect("boot and provision hung");
+        let transcript = sim.transcript();
+        boots.push((provisioned, saves(&transcript), writes(&transcript)));
+        sim.shutdown();
+    }
+    assert!(matches!(boots[0].0, Provisioned::Written));
+    assert_eq!(boots[0].1, 1, "first boot: one save");
+    assert!(matches!(boots[1].0, Provisioned::Reloaded));
+    assert_eq!(
+        (boots[1].1, boots[1].2),
+        (0, 0),
+        "same config: no write, no save"
+    );
+    assert!(matches!(boots[2].0, Provisioned::Written));
+    assert_eq!(boots[2].1, 1, "one changed field: exactly one save");
+}
