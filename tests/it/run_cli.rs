@@ -204,3 +204,94 @@ fn sigterm_stops_the_daemon_after_logging_out_with_exit_0() {
     assert_eq!(status.code(), Some(0), "{log}");
     assert!(log.contains("MQTT session closed"), "logged out: {log}");
 }
+
+#[test]
+fn the_daemon_answers_ping_and_unknown_commands_sent_to_its_command_topic() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let broker = LocalBroker::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = config(&dir, broker.addr.port());
+    let mut options = MqttOptions::new(
+        "it-operator",
+        broker.addr.ip().to_string(),
+        broker.addr.port(),
+    );
+    options.set_keep_alive(Duration::from_secs(5));
+    let (client, mut connection) = Client::new(options, 10);
+    client
+        .subscribe("devices/gw-once/commands/reply", QoS::AtLeastOnce)
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match connection.recv_timeout(left) {
+            Ok(Ok(Event::Incoming(Packet::SubAck(_)))) => break,
+            Ok(_) => {}
+            Err(_) => panic!("no SUBACK"),
+        }
+    }
+
+    // The session's own log line says when the command topic is subscribed.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edge-agent"))
+        .args(["run", "--config", path.to_str().unwrap()])
+        .env_clear()
+        .env("RUST_LOG", "info,edge_agent::modem::mqtt_session=debug")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut log = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !log
+        .iter()
+        .any(|l: &String| l.contains("subscribed to the command topic"))
+    {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => log.push(line),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("the daemon did not subscribe:\n{}", log.join("\n"));
+            }
+        }
+    }
+    for command in ["ping", "reboot-the-moon"] {
+        client
+            .publish(
+                "devices/gw-once/commands",
+                QoS::AtLeastOnce,
+                false,
+                command.as_bytes().to_vec(),
+            )
+            .unwrap();
+    }
+    let mut replies = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while replies.len() < 2 {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match connection.recv_timeout(left) {
+            Ok(Ok(Event::Incoming(Packet::Publish(p)))) => {
+                replies.push(String::from_utf8_lossy(&p.payload).into_owned())
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    log.extend(rx.try_iter());
+    assert_eq!(replies.len(), 2, "replies: {replies:?}\n{}", log.join("\n"));
+    assert_eq!(replies[0], "pong");
+    assert!(
+        replies[1].contains("unknown command") && replies[1].contains("reboot-the-moon"),
+        "{replies:?}"
+    );
+}
