@@ -166,16 +166,12 @@ pub async fn run(
                 // A daemon that runs for years rides out broker outages and
                 // even refused logins (credentials rotated on the server):
                 // it keeps trying with capped backoff rather than exiting
-                // into a restart loop; a refusal is logged as an error.
+                // into a restart loop. The module's error says which it was.
                 Err(e) => {
                     session = None;
                     let wait = backoff(attempt, BACKOFF_BASE, BACKOFF_MAX, jitter());
                     attempt = attempt.saturating_add(1);
-                    if e.is_retryable() {
-                        warn!(error = %e, ?wait, "MQTT session not available; retrying later");
-                    } else {
-                        tracing::error!(error = %e, ?wait, "MQTT login refused; retrying later");
-                    }
+                    warn!(error = %e, ?wait, attempt, "no MQTT session; retrying later");
                     retry_at = Some(Instant::now() + wait);
                 }
             }

@@ -52,7 +52,7 @@ fn mosquitto_binary() -> PathBuf {
 
 /// A mosquitto broker run by the test: a child process on a loopback port,
 /// with its own config in a temp dir. Killed on drop.
-struct Mosquitto {
+pub(crate) struct Mosquitto {
     dir: tempfile::TempDir,
     port: u16,
     child: Option<Child>,
@@ -60,7 +60,7 @@ struct Mosquitto {
 
 impl Mosquitto {
     /// Starts mosquitto on a free loopback port and waits until it accepts.
-    fn start() -> Mosquitto {
+    pub(crate) fn start() -> Mosquitto {
         let dir = tempfile::tempdir().unwrap();
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -92,7 +92,7 @@ impl Mosquitto {
         broker
     }
 
-    fn addr(&self) -> SocketAddr {
+    pub(crate) fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
@@ -158,7 +158,7 @@ impl Mosquitto {
     }
 
     /// SIGKILL: the broker goes away at once, without closing anything cleanly.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             child.kill().unwrap();
             child.wait().unwrap();
@@ -166,7 +166,7 @@ impl Mosquitto {
     }
 
     /// Starts it again on the same port (with the same config).
-    fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.kill();
         self.spawn();
     }

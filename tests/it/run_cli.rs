@@ -295,3 +295,92 @@ fn the_daemon_answers_ping_and_unknown_commands_sent_to_its_command_topic() {
         "{replies:?}"
     );
 }
+
+#[test]
+fn the_daemon_rides_out_a_broker_outage_and_delivers_what_queued_meanwhile() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    use crate::mqtt_brokers::Mosquitto;
+
+    let mut broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[agent]\ndata_dir = {:?}\ndevice_id = \"gw-outage\"\nheartbeat_interval = \"1s\"\n\n[modem]\nport = \"sim\"\nregistration_timeout = \"10s\"\n\n[modem.sim]\ntime_scale = 0.01\n\n[uplink.mqtt]\nhost = \"127.0.0.1\"\nport = {}\n",
+            dir.path().join("data"),
+            broker.addr().port()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edge-agent"))
+        .args(["run", "--config", path.to_str().unwrap()])
+        .env_clear()
+        .env("RUST_LOG", "info,edge_agent::modem::mqtt_session=debug")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut log: Vec<String> = Vec::new();
+    let wait_for = |needle: &str, log: &mut Vec<String>| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !log.iter().any(|l| l.contains(needle)) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => log.push(line),
+                Err(_) => panic!("no {needle:?} within 60 s:\n{}", log.join("\n")),
+            }
+        }
+    };
+    wait_for("subscribed to the command topic", &mut log);
+
+    // The broker dies; heartbeats keep queueing; the broker comes back.
+    broker.kill();
+    wait_for("no MQTT session; retrying later", &mut log);
+    std::thread::sleep(Duration::from_secs(3));
+    broker.restart();
+
+    // A subscriber on the restarted broker sees the daemon's uploads again,
+    // including heartbeats queued during the outage (uptime 1..3 s and on).
+    let addr = broker.addr();
+    let mut options = MqttOptions::new("it-outage-watcher", addr.ip().to_string(), addr.port());
+    options.set_keep_alive(Duration::from_secs(5));
+    let (client, mut connection) = Client::new(options, 10);
+    client
+        .subscribe("devices/gw-outage/telemetry", QoS::AtLeastOnce)
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut messages = 0;
+    while messages < 3 {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match connection.recv_timeout(left) {
+            Ok(Ok(Event::Incoming(Packet::Publish(_)))) => messages += 1,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    log.extend(rx.try_iter());
+    assert!(
+        messages >= 3,
+        "{messages} messages after the restart\n{}",
+        log.join("\n")
+    );
+    assert!(
+        log.iter()
+            .filter(|l| l.contains("subscribed to the command topic"))
+            .count()
+            >= 2,
+        "the daemon logged in again:\n{}",
+        log.join("\n")
+    );
+}
