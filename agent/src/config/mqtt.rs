@@ -219,6 +219,17 @@ pub struct MqttConfig {
     #[serde(default = "default_true")]
     pub clean_session: bool,
 
+    /// `uplink.mqtt.pdp_context`: the PDP context (cid 1..=15) the module's
+    /// MQTT client uses (`AT+UMQTT=20`, §6.1.5). Default 1: the initial
+    /// default EPS bearer, the one with the APN (§2.1).
+    #[serde(default = "default_pdp_context", deserialize_with = "pdp_context")]
+    pub pdp_context: u8,
+
+    /// `uplink.mqtt.ip_type`: `"ipv4"` or `"ipv6"`, the protocol the MQTT
+    /// client prefers on that context. Default `"ipv4"`.
+    #[serde(default)]
+    pub ip_type: IpType,
+
     /// `uplink.mqtt.qos`: 0 or 1. Default 1: a publish counts as sent only
     /// when the broker acknowledged it; at QoS 0 the module's confirmation
     /// only says it left the module.
@@ -248,6 +259,8 @@ impl Default for MqttConfig {
             password: None,
             keepalive: DEFAULT_KEEPALIVE,
             clean_session: true,
+            pdp_context: DEFAULT_PDP_CONTEXT,
+            ip_type: IpType::default(),
             qos: DEFAULT_QOS,
             topic: MqttTopic::default_telemetry(),
             command_topic: MqttTopic::default_commands(),
@@ -279,6 +292,37 @@ fn default_port() -> u16 {
 
 fn default_keepalive() -> Duration {
     DEFAULT_KEEPALIVE
+}
+
+/// Default of `uplink.mqtt.pdp_context`.
+pub const DEFAULT_PDP_CONTEXT: u8 = 1;
+
+fn default_pdp_context() -> u8 {
+    DEFAULT_PDP_CONTEXT
+}
+
+fn pdp_context<'de, D: Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+    let n = values::integer_in(d, 1..=15, "a PDP context id, 1..=15")?;
+    u8::try_from(n).map_err(serde::de::Error::custom)
+}
+
+/// `uplink.mqtt.ip_type`: `<IP type>` of `AT+UMQTT=20` (0 IPv4, 1 IPv6).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IpType {
+    #[default]
+    Ipv4,
+    Ipv6,
+}
+
+impl IpType {
+    /// The number `AT+UMQTT=20,<cid>,<ip type>` takes.
+    pub const fn code(self) -> u8 {
+        match self {
+            IpType::Ipv4 => 0,
+            IpType::Ipv6 => 1,
+        }
+    }
 }
 
 fn default_true() -> bool {

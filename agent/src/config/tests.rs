@@ -572,3 +572,19 @@ fn bad_queue_values_are_named_with_their_line_and_what_is_allowed() {
     assert_eq!(p.key, "queue.max_bytes");
     assert!(p.message.contains("at least 4KiB"), "{}", p.message);
 }
+
+#[test]
+fn the_mqtt_pdp_mapping_takes_a_context_and_an_ip_type_and_rejects_others() {
+    let loaded = ok(
+        "[modem]\nport = \"sim\"\n[uplink.mqtt]\nhost = \"broker\"\npdp_context = 2\nip_type = \"ipv6\"\n",
+        &[],
+    );
+    assert_eq!(loaded.config.uplink.mqtt.pdp_context, 2);
+    assert_eq!(loaded.config.uplink.mqtt.ip_type.code(), 1);
+    let (p, _) = problem(
+        "[modem]\nport = \"sim\"\n[uplink.mqtt]\nhost = \"broker\"\npdp_context = 16\n",
+        &[],
+    );
+    assert_eq!(p.key, "uplink.mqtt.pdp_context");
+    assert!(p.message.contains("1..=15"), "{}", p.message);
+}

@@ -60,8 +60,8 @@ impl MqttProfile {
     /// op the agent controls is written even at its default value (an empty
     /// will topic and message when there is no will), so what the module
     /// holds never depends on what an earlier config wrote. Op 4 is left out
-    /// without a username (anonymous login); op 20 (PDP mapping) is left at
-    /// the module's default, context 1.
+    /// without a username (anonymous login). Op 20 maps the client to
+    /// `uplink.mqtt.pdp_context` and `ip_type` (§6.1.5).
     pub fn from_config(
         config: &MqttConfig,
         imei: &str,
@@ -111,6 +111,10 @@ impl MqttProfile {
             ProfileSetting::WillMessage(message),
             ProfileSetting::KeepAlive(config.keepalive_secs()),
             ProfileSetting::CleanSession(config.clean_session),
+            ProfileSetting::PdpMapping {
+                cid: config.pdp_context,
+                ip_type: config.ip_type.code(),
+            },
         ]);
         Ok(MqttProfile { settings })
     }

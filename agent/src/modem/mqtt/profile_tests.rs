@@ -42,6 +42,7 @@ fn the_profile_is_the_ordered_list_of_set_commands() {
             "AT+UMQTT=9,\"\"",
             "AT+UMQTT=10,60",
             "AT+UMQTT=12,1",
+            "AT+UMQTT=20,1,0",
         ]
     );
     let ip = MqttConfig {
