@@ -78,7 +78,7 @@ impl Default for SessionState {
 
 impl SessionState {
     /// Starts waiting for `what`.
-    pub fn expect(&mut self, what: Waiting) {
+    pub fn awaiting(&mut self, what: Waiting) {
         self.waiting = what;
     }
 
@@ -270,7 +270,7 @@ impl MqttSession {
             options,
             unread: 0,
         };
-        session.state.expect(Waiting::Login);
+        session.state.awaiting(Waiting::Login);
         if let Err(e) = session.at.send(&Login).await {
             // ERROR to the command itself (e.g. no PDP context): ask why.
             let error = session.last_error().await;
@@ -291,7 +291,7 @@ impl MqttSession {
             _ => return Err(SessionError::LoginTimeout(within)),
         }
         if let Some(topic) = session.options.command_topic.clone() {
-            session.state.expect(Waiting::Subscribe);
+            session.state.awaiting(Waiting::Subscribe);
             session
                 .at
                 .send(&Subscribe {
@@ -324,7 +324,7 @@ impl MqttSession {
         topic: String,
         payload: Vec<u8>,
     ) -> Result<(), PublishError> {
-        self.state.expect(Waiting::Publish);
+        self.state.awaiting(Waiting::Publish);
         let cmd = PublishBinary {
             qos: self.options.qos,
             retain: false,
@@ -421,7 +421,7 @@ impl MqttSession {
         if !self.state.connected {
             return Ok(());
         }
-        self.state.expect(Waiting::Logout);
+        self.state.awaiting(Waiting::Logout);
         self.at.send(&Logout).await?;
         let within = self.options.confirm_timeout;
         match self.wait(within).await {

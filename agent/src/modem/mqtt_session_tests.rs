@@ -202,11 +202,11 @@ fn the_state_machine_types_urcs_by_what_it_waits_for() {
         None,
         "a confirmation nobody waits for"
     );
-    s.expect(Waiting::Login);
+    s.awaiting(Waiting::Login);
     assert_eq!(s.handle(&urc(1, 1)), Some(Event::LoggedIn));
     assert!(s.connected);
     assert_eq!(s.handle(&urc(6, 3)), Some(Event::Unread(3)));
-    s.expect(Waiting::Publish);
+    s.awaiting(Waiting::Publish);
     assert_eq!(s.handle(&urc(6, 1)), Some(Event::Unread(1)));
     assert_eq!(s.waiting, Waiting::Publish, "still waiting for the publish");
     assert_eq!(s.handle(&urc(9, 0)), Some(Event::PublishFailed));
