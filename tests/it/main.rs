@@ -15,3 +15,4 @@ mod queue_crash;
 mod queue_to_messages;
 #[cfg(feature = "sim")]
 mod run_cli;
+mod support;

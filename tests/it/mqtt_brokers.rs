@@ -8,7 +8,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -24,7 +24,7 @@ use edge_agent::modem::mqtt_session::{
 };
 use edge_agent::modem::{boot, port, BootSettings};
 use edge_agent::queue::{Options, Queue};
-use edge_agent::reading::{Reading, Value};
+use edge_agent::reading::Reading;
 use edge_agent::uplink::{drain, Packer};
 use lexi_sim::{SimConfig, SimHandle, Simulator};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
@@ -344,34 +344,6 @@ async fn payloads_with_quotes_crlf_ok_nul_and_ff_reach_a_mosquitto_subscriber_by
     }
 }
 
-/// 300 readings of five sensors on two chips, one every 5 s each.
-fn readings() -> Vec<Reading> {
-    let sensors = [
-        ("bme280", "temperature", Some("Cel")),
-        ("bme280", "humidity", Some("%RH")),
-        ("bme280", "pressure", Some("Pa")),
-        ("power", "battery", Some("V")),
-        ("door", "open", None),
-    ];
-    let start = 1_790_000_000_000_000_000_i64;
-    (0..60)
-        .flat_map(|i| {
-            sensors.iter().map(move |(source, name, unit)| Reading {
-                source: source.to_string(),
-                name: name.to_string(),
-                unit: unit.map(str::to_string),
-                value: match *name {
-                    "open" => Value::Bool(i % 7 == 0),
-                    "pressure" => Value::I64(101_325 + i),
-                    _ => Value::F64(20.0 + i as f64 / 8.0),
-                },
-                timestamp_ns: start + i * 5_000_000_000,
-                tags: BTreeMap::from([("site".to_string(), "north".to_string())]),
-            })
-        })
-        .collect()
-}
-
 /// A reading as a consumer identifies it: resolved SenML name and time (ms).
 type Key = (String, i64);
 
@@ -449,7 +421,7 @@ async fn readings_survive_mosquitto_killed_and_restarted_mid_stream_duplicating_
     let mut seen = subscriber(broker.addr(), &topic).await;
     let (sim, at, _engine) = module(&dir);
     let queue = Queue::open(&config.queue_dir(), Options::from_config(&config.queue)).unwrap();
-    let all = readings();
+    let all = crate::support::realistic_readings();
     let expected: BTreeSet<Key> = all.iter().map(|r| key(DEVICE, r)).collect();
     assert_eq!(expected.len(), all.len());
     let packer = Packer::from_config(&config.uplink, Some(DEVICE));

@@ -5,43 +5,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
-
 use edge_agent::queue::{Options, Queue};
-use edge_agent::reading::{Reading, Value};
 use edge_agent::uplink::{Encoder, Encoding, Limits, Packed, Packer};
-
-fn readings() -> Vec<Reading> {
-    let sensors = [
-        ("bme280", "temperature", Some("Cel")),
-        ("bme280", "humidity", Some("%RH")),
-        ("bme280", "pressure", Some("Pa")),
-        ("power", "battery", Some("V")),
-        ("door", "open", None),
-    ];
-    let start = 1_790_000_000_000_000_000_i64;
-    (0..60)
-        .flat_map(|i| {
-            sensors.iter().map(move |(source, name, unit)| Reading {
-                source: source.to_string(),
-                name: name.to_string(),
-                unit: unit.map(str::to_string),
-                value: match *name {
-                    "open" => Value::Bool(i % 7 == 0),
-                    "pressure" => Value::I64(101_325 + i),
-                    _ => Value::F64(20.0 + i as f64 / 8.0),
-                },
-                timestamp_ns: start + i * 5_000_000_000,
-                tags: BTreeMap::from([("site".to_string(), "north".to_string())]),
-            })
-        })
-        .collect()
-}
 
 #[test]
 fn readings_leased_packed_and_acked_in_full_messages_leave_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
-    let all = readings();
+    let all = crate::support::realistic_readings();
     let appended: Vec<u64> = {
         let queue = Queue::open(dir.path(), Options::default()).unwrap();
         let out = queue.append(&all).unwrap();

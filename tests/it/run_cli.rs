@@ -8,6 +8,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use edge_agent::demo::LocalBroker;
+
+use crate::support::Daemon;
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 
 fn config(dir: &tempfile::TempDir, broker_port: u16) -> PathBuf {
@@ -152,64 +154,20 @@ fn demo_prints_the_messages_its_broker_receives_and_exits_after_the_duration() {
 
 #[test]
 fn sigterm_stops_the_daemon_after_logging_out_with_exit_0() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-
     let broker = LocalBroker::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = config(&dir, broker.addr.port());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_edge-agent"))
-        .args(["run", "--config", path.to_str().unwrap()])
-        .env_clear()
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    // Wait until the session is up and the first upload is done.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let mut log = Vec::new();
-    while !log.iter().any(|l: &String| l.contains("MQTT session up")) {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) => log.push(line),
-            Err(_) => {
-                let _ = child.kill();
-                panic!("the daemon did not log in within 30 s:\n{}", log.join("\n"));
-            }
-        }
-    }
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the daemon did not stop within 30 s of SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    while let Ok(line) = rx.recv_timeout(Duration::from_secs(2)) {
-        log.push(line);
-    }
-    let log = log.join("\n");
+    let mut daemon = Daemon::start(&path, None);
+    daemon.wait_for("MQTT session up", Duration::from_secs(30));
+    nix::sys::signal::kill(daemon.pid(), nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = daemon.wait_exit(Duration::from_secs(30));
+    let log = daemon.log();
     assert_eq!(status.code(), Some(0), "{log}");
     assert!(log.contains("MQTT session closed"), "logged out: {log}");
 }
 
 #[test]
 fn the_daemon_answers_ping_and_unknown_commands_sent_to_its_command_topic() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-
     let broker = LocalBroker::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = config(&dir, broker.addr.port());
@@ -234,35 +192,8 @@ fn the_daemon_answers_ping_and_unknown_commands_sent_to_its_command_topic() {
     }
 
     // The session's own log line says when the command topic is subscribed.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_edge-agent"))
-        .args(["run", "--config", path.to_str().unwrap()])
-        .env_clear()
-        .env("RUST_LOG", "info,edge_agent::modem::mqtt_session=debug")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut log = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while !log
-        .iter()
-        .any(|l: &String| l.contains("subscribed to the command topic"))
-    {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) => log.push(line),
-            Err(_) => {
-                let _ = child.kill();
-                panic!("the daemon did not subscribe:\n{}", log.join("\n"));
-            }
-        }
-    }
+    let mut daemon = Daemon::start(&path, Some("info,edge_agent::modem::mqtt_session=debug"));
+    daemon.wait_for("subscribed to the command topic", Duration::from_secs(30));
     for command in ["ping", "reboot-the-moon"] {
         client
             .publish(
@@ -285,10 +216,8 @@ fn the_daemon_answers_ping_and_unknown_commands_sent_to_its_command_topic() {
             Err(_) => break,
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    log.extend(rx.try_iter());
-    assert_eq!(replies.len(), 2, "replies: {replies:?}\n{}", log.join("\n"));
+    daemon.drain_log();
+    assert_eq!(replies.len(), 2, "replies: {replies:?}\n{}", daemon.log());
     assert_eq!(replies[0], "pong");
     assert!(
         replies[1].contains("unknown command") && replies[1].contains("reboot-the-moon"),
@@ -298,9 +227,6 @@ fn the_daemon_answers_ping_and_unknown_commands_sent_to_its_command_topic() {
 
 #[test]
 fn the_daemon_rides_out_a_broker_outage_and_delivers_what_queued_meanwhile() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-
     use crate::mqtt_brokers::Mosquitto;
 
     let mut broker = Mosquitto::start();
@@ -315,36 +241,12 @@ fn the_daemon_rides_out_a_broker_outage_and_delivers_what_queued_meanwhile() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_edge-agent"))
-        .args(["run", "--config", path.to_str().unwrap()])
-        .env_clear()
-        .env("RUST_LOG", "info,edge_agent::modem::mqtt_session=debug")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut log: Vec<String> = Vec::new();
-    let wait_for = |needle: &str, log: &mut Vec<String>| {
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while !log.iter().any(|l| l.contains(needle)) {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) => log.push(line),
-                Err(_) => panic!("no {needle:?} within 60 s:\n{}", log.join("\n")),
-            }
-        }
-    };
-    wait_for("subscribed to the command topic", &mut log);
+    let mut daemon = Daemon::start(&path, Some("info,edge_agent::modem::mqtt_session=debug"));
+    daemon.wait_for("subscribed to the command topic", Duration::from_secs(60));
 
     // The broker dies; heartbeats keep queueing; the broker comes back.
     broker.kill();
-    wait_for("no MQTT session; retrying later", &mut log);
+    daemon.wait_for("no MQTT session; retrying later", Duration::from_secs(60));
     std::thread::sleep(Duration::from_secs(3));
     broker.restart();
 
@@ -367,20 +269,11 @@ fn the_daemon_rides_out_a_broker_outage_and_delivers_what_queued_meanwhile() {
             Err(_) => break,
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    log.extend(rx.try_iter());
     assert!(
         messages >= 3,
         "{messages} messages after the restart\n{}",
-        log.join("\n")
+        daemon.log()
     );
-    assert!(
-        log.iter()
-            .filter(|l| l.contains("subscribed to the command topic"))
-            .count()
-            >= 2,
-        "the daemon logged in again:\n{}",
-        log.join("\n")
-    );
+    // It subscribed twice: it logged in again after the outage.
+    daemon.wait_for_count("subscribed to the command topic", 2, Duration::from_secs(5));
 }

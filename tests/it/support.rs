@@ -1,0 +1,139 @@
+//! What several integration tests need: a running `edge-agent` process whose
+//! log lines can be awaited, and a realistic set of readings.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Without the `sim` feature the tests that run the daemon are not built.
+#![cfg_attr(not(feature = "sim"), allow(dead_code, unused_imports))]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+use edge_agent::reading::{Reading, Value};
+
+/// `edge-agent run --config FILE` as a child process, its stderr collected
+/// line by line. Killed on drop, so a failing test leaves no daemon behind.
+pub struct Daemon {
+    child: Child,
+    lines: Receiver<String>,
+    log: Vec<String>,
+}
+
+impl Daemon {
+    /// Starts the daemon; `rust_log` replaces the config's log filter.
+    pub fn start(config: &Path, rust_log: Option<&str>) -> Daemon {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_edge-agent"));
+        command
+            .args(["run", "--config", config.to_str().unwrap()])
+            .env_clear()
+            .stderr(Stdio::piped());
+        if let Some(filter) = rust_log {
+            command.env("RUST_LOG", filter);
+        }
+        let mut child = command.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Daemon {
+            child,
+            lines,
+            log: Vec::new(),
+        }
+    }
+
+    /// Waits until `count` log lines contain `needle`; panics with the log
+    /// after `within`.
+    pub fn wait_for_count(&mut self, needle: &str, count: usize, within: Duration) {
+        let deadline = Instant::now() + within;
+        while self.log.iter().filter(|l| l.contains(needle)).count() < count {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.log.push(line),
+                Err(_) => panic!(
+                    "no {needle:?} (×{count}) from the daemon within {within:?}:\n{}",
+                    self.log()
+                ),
+            }
+        }
+    }
+
+    pub fn wait_for(&mut self, needle: &str, within: Duration) {
+        self.wait_for_count(needle, 1, within);
+    }
+
+    pub fn pid(&self) -> nix::unistd::Pid {
+        nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap())
+    }
+
+    /// Waits for the process to exit by itself; panics after `within`.
+    pub fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                self.drain_log();
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the daemon did not exit within {within:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Everything logged so far, as one text.
+    pub fn log(&self) -> String {
+        self.log.join("\n")
+    }
+
+    /// Takes in the lines already written (and, after exit, the rest).
+    pub fn drain_log(&mut self) {
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(500)) {
+            self.log.push(line);
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// 300 readings of five sensors on two chips, one every 5 s each, with a
+/// unit and a tag: what a small gateway queues in five minutes.
+pub fn realistic_readings() -> Vec<Reading> {
+    let sensors = [
+        ("bme280", "temperature", Some("Cel")),
+        ("bme280", "humidity", Some("%RH")),
+        ("bme280", "pressure", Some("Pa")),
+        ("power", "battery", Some("V")),
+        ("door", "open", None),
+    ];
+    let start = 1_790_000_000_000_000_000_i64;
+    (0..60)
+        .flat_map(|i| {
+            sensors.iter().map(move |(source, name, unit)| Reading {
+                source: source.to_string(),
+                name: name.to_string(),
+                unit: unit.map(str::to_string),
+                value: match *name {
+                    "open" => Value::Bool(i % 7 == 0),
+                    "pressure" => Value::I64(101_325 + i),
+                    _ => Value::F64(20.0 + i as f64 / 8.0),
+                },
+                timestamp_ns: start + i * 5_000_000_000,
+                tags: BTreeMap::from([("site".to_string(), "north".to_string())]),
+            })
+        })
+        .collect()
+}
