@@ -312,15 +312,7 @@ async fn payloads_with_quotes_crlf_ok_nul_and_ff_reach_a_mosquitto_subscriber_by
         boot_and_provision(&at, &config, &queue, "gw-mosq").await;
         let options = SessionOptions::new(config.uplink.mqtt.qos, topic.clone(), None);
         let mut session = connect(&at, &options).await;
-        let payloads: Vec<Vec<u8>> = vec![
-            b"plain".to_vec(),
-            b"\"quoted\"".to_vec(),
-            b"line\r\nbreaks\rand\nsuch".to_vec(),
-            b"\r\nOK\r\n".to_vec(),
-            b"OK\r\n".to_vec(),
-            vec![0x00, 0xff, 0x00, b'"', 0xff],
-            (0..=255u8).collect(),
-        ];
+        let payloads = crate::support::awkward_payloads();
         for p in &payloads {
             session.publish(p.clone()).await.unwrap();
         }

@@ -22,6 +22,22 @@ fn config(dir: &tempfile::TempDir, broker_port: u16) -> PathBuf {
     path
 }
 
+/// `edge-agent queue stats --json` for the queue of `config`.
+fn queue_stats(config: &std::path::Path) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_edge-agent"))
+        .args([
+            "queue",
+            "stats",
+            "--json",
+            "--config",
+            config.to_str().unwrap(),
+        ])
+        .env_clear()
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn run_once_boots_uploads_the_heartbeat_logs_out_and_exits_0() {
     let broker = LocalBroker::start().unwrap();
@@ -71,18 +87,7 @@ fn run_once_boots_uploads_the_heartbeat_logs_out_and_exits_0() {
         "{records:?}"
     );
     // The queue is empty afterwards: nothing stays pending.
-    let stats = Command::new(env!("CARGO_BIN_EXE_edge-agent"))
-        .args([
-            "queue",
-            "stats",
-            "--json",
-            "--config",
-            path.to_str().unwrap(),
-        ])
-        .env_clear()
-        .output()
-        .unwrap();
-    let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
+    let stats = queue_stats(&path);
     assert_eq!(stats["pending_count"], 0, "{stats}");
 }
 
@@ -105,18 +110,7 @@ fn run_once_without_a_reachable_broker_exits_1_and_keeps_the_readings() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("could not be uploaded"), "{stderr}");
-    let stats = Command::new(env!("CARGO_BIN_EXE_edge-agent"))
-        .args([
-            "queue",
-            "stats",
-            "--json",
-            "--config",
-            path.to_str().unwrap(),
-        ])
-        .env_clear()
-        .output()
-        .unwrap();
-    let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
+    let stats = queue_stats(&path);
     assert!(
         stats["pending_count"].as_u64().is_some_and(|n| n >= 5),
         "{stats}"

@@ -137,3 +137,17 @@ pub fn realistic_readings() -> Vec<Reading> {
         })
         .collect()
 }
+
+/// Payloads an AT link can mangle: quotes, CR and LF, `OK` lines (which a
+/// naive parser takes for a final result), NUL and 0xFF, and every byte value.
+pub fn awkward_payloads() -> Vec<Vec<u8>> {
+    vec![
+        b"plain".to_vec(),
+        b"\"quoted\"".to_vec(),
+        b"line\r\nbreaks\rand\nsuch".to_vec(),
+        b"\r\nOK\r\n".to_vec(),
+        b"OK\r\n".to_vec(),
+        vec![0x00, 0xff, 0x00, b'"', 0xff],
+        (0..=255u8).collect(),
+    ]
+}
