@@ -28,6 +28,7 @@ pub mod daemon;
 pub mod demo;
 pub mod heartbeat;
 pub mod modem;
+pub mod plugin_host;
 pub mod queue;
 pub mod reading;
 pub mod store;
