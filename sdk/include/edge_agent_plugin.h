@@ -163,6 +163,10 @@ static inline void ea_error_set(ea_error_buf *err, const char *msg) {
     n = strlen(msg);
     if (n > err->capacity) {
         n = err->capacity;
+        /* Cut before a UTF-8 continuation byte, never inside a character. */
+        while (n > 0 && ((unsigned char)msg[n] & 0xC0u) == 0x80u) {
+            n--;
+        }
     }
     memcpy(err->buf, msg, n);
     err->len = n;
