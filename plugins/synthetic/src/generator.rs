@@ -6,11 +6,11 @@
 use crate::config::{Config, Timestamps};
 use crate::pattern::{payload_bytes, SampleValue, SeriesState};
 
-/// Which reading a sample is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which reading a sample is, with its value.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Slot {
     /// `config.series[index]`.
-    Series(usize),
+    Series { index: usize, value: SampleValue },
     /// The `payload` reading; its bytes are [`Generator::payload`].
     Payload,
 }
@@ -19,8 +19,6 @@ pub enum Slot {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {
     pub slot: Slot,
-    /// `None` for the payload.
-    pub value: Option<SampleValue>,
     /// 0 when the host stamps it.
     pub timestamp_ns: i64,
     pub urgent: bool,
@@ -83,7 +81,7 @@ impl Generator {
         }
         if !self.payload.is_empty() {
             let timestamp_ns = self.timestamp(self.next_sample.saturating_sub(1));
-            self.push(out, Slot::Payload, None, timestamp_ns);
+            self.push(out, Slot::Payload, timestamp_ns);
         }
     }
 
@@ -94,26 +92,19 @@ impl Generator {
         let timestamp_ns = self.timestamp(sample);
         for index in 0..self.series.len() {
             let value = self.series[index].value_at(sample);
-            self.push(out, Slot::Series(index), Some(value), timestamp_ns);
+            self.push(out, Slot::Series { index, value }, timestamp_ns);
         }
         if with_payload && !self.payload.is_empty() {
-            self.push(out, Slot::Payload, None, timestamp_ns);
+            self.push(out, Slot::Payload, timestamp_ns);
         }
         self.next_sample += 1;
     }
 
-    fn push(
-        &mut self,
-        out: &mut Vec<Sample>,
-        slot: Slot,
-        value: Option<SampleValue>,
-        timestamp_ns: i64,
-    ) {
+    fn push(&mut self, out: &mut Vec<Sample>, slot: Slot, timestamp_ns: i64) {
         self.produced += 1;
         let every = self.config.urgent_every;
         out.push(Sample {
             slot,
-            value,
             timestamp_ns,
             urgent: every > 0 && self.produced % every == 0,
         });
@@ -140,6 +131,13 @@ mod tests {
         Generator::new(Config::from_json(json).unwrap())
     }
 
+    fn value(slot: Slot) -> SampleValue {
+        match slot {
+            Slot::Series { value, .. } => value,
+            Slot::Payload => panic!("expected a series, got the payload"),
+        }
+    }
+
     fn polls(json: &str, count: usize) -> Vec<Sample> {
         let mut generator = generator(json);
         let mut all = Vec::new();
@@ -162,8 +160,13 @@ mod tests {
         assert_eq!(first.len(), 100);
         assert_eq!(first, polls(&with_seed(1), 50));
         assert_ne!(first, polls(&with_seed(2), 50));
-        let a: Vec<_> = first.iter().step_by(2).map(|s| s.value).collect();
-        let b: Vec<_> = first.iter().skip(1).step_by(2).map(|s| s.value).collect();
+        let a: Vec<_> = first.iter().step_by(2).map(|s| value(s.slot)).collect();
+        let b: Vec<_> = first
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .map(|s| value(s.slot))
+            .collect();
         assert_ne!(a, b, "two series of one seed differ");
     }
 
@@ -187,34 +190,36 @@ mod tests {
         );
         let mut out = Vec::new();
         g.poll(&mut out);
-        let slots: Vec<_> = out.iter().map(|s| s.slot).collect();
-        use Slot::*;
+        let slots: Vec<_> = out
+            .iter()
+            .map(|s| match s.slot {
+                Slot::Series { index, .. } => Some(index),
+                Slot::Payload => None,
+            })
+            .collect();
         assert_eq!(
             slots,
-            vec![
-                Series(0),
-                Series(1),
-                Series(0),
-                Series(1),
-                Series(0),
-                Series(1),
-                Payload
-            ]
+            vec![Some(0), Some(1), Some(0), Some(1), Some(0), Some(1), None]
         );
-        let counts: Vec<_> = out.iter().step_by(2).take(3).map(|s| s.value).collect();
+        let counts: Vec<_> = out
+            .iter()
+            .step_by(2)
+            .take(3)
+            .map(|s| value(s.slot))
+            .collect();
         assert_eq!(
             counts,
             vec![
-                Some(SampleValue::I64(0)),
-                Some(SampleValue::I64(1)),
-                Some(SampleValue::I64(2))
+                SampleValue::I64(0),
+                SampleValue::I64(1),
+                SampleValue::I64(2)
             ]
         );
         assert_eq!(g.payload().len(), 16);
         g.poll(&mut out);
         assert_eq!(
-            out[0].value,
-            Some(SampleValue::I64(3)),
+            value(out[0].slot),
+            SampleValue::I64(3),
             "the next poll goes on"
         );
         assert_eq!(g.round_len(true), 3);
