@@ -22,6 +22,8 @@ pub mod plugin;
 
 #[cfg(test)]
 mod export_tests;
+#[cfg(test)]
+mod header_tests;
 
 pub use abi::{ABI_MAJOR, ABI_MINOR};
 pub use host::{EmitStatus, Host, Level, Reading, Value};
