@@ -24,7 +24,9 @@ pub const DEFAULT_STEP_NS: i64 = 1_000_000_000;
 /// A checked configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
+    /// Seeds the random walks and the payload bytes.
     pub seed: u64,
+    /// In the order they are emitted within a round.
     pub series: Vec<Series>,
     /// Rounds (one reading per series) per poll, at least 1.
     pub per_poll: u32,
@@ -36,15 +38,18 @@ pub struct Config {
     pub push_rate: f64,
     /// Added to every reading.
     pub tags: Vec<(String, String)>,
+    /// Where timestamps come from.
     pub timestamps: Timestamps,
 }
 
 /// One configured series.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
+    /// The reading's name, unique within the instance.
     pub name: String,
     /// Empty for none.
     pub unit: String,
+    /// How its value moves.
     pub shape: Shape,
 }
 
@@ -63,6 +68,7 @@ pub enum Timestamps {
 pub struct ConfigError {
     /// `series[1].period`, or empty when the whole document is wrong.
     pub key: String,
+    /// What is wrong with it.
     pub message: String,
 }
 

@@ -18,9 +18,11 @@ pub enum Slot {
 /// One sample, ready to become a reading.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {
+    /// Which reading, with its value.
     pub slot: Slot,
     /// 0 when the host stamps it.
     pub timestamp_ns: i64,
+    /// Marked `READING_URGENT` (`urgent_every`).
     pub urgent: bool,
 }
 

@@ -47,9 +47,13 @@ use crate::generator::{Generator, Sample, Slot};
 use crate::pattern::SampleValue;
 use crate::push::Pusher;
 
-/// One instance of the plugin: polled or pushing, as `push_rate` says.
+/// One instance of the plugin.
 #[derive(Debug)]
-pub enum Synthetic {
+pub struct Synthetic(Mode);
+
+/// Polled or pushing, as `push_rate` says.
+#[derive(Debug)]
+enum Mode {
     Polled {
         host: Host,
         generator: Generator,
@@ -62,23 +66,23 @@ pub enum Synthetic {
 impl Plugin for Synthetic {
     fn create(host: Host, config: &str) -> Result<Self, Error> {
         let config = Config::from_json(config).map_err(|e| Error::config(e.to_string()))?;
-        Ok(if config.push_rate > 0.0 {
-            Synthetic::Pushing(Pusher::new(host, config))
+        Ok(Synthetic(if config.push_rate > 0.0 {
+            Mode::Pushing(Pusher::new(host, config))
         } else {
-            Synthetic::Polled {
+            Mode::Polled {
                 host,
                 generator: Generator::new(config),
                 samples: Vec::new(),
             }
-        })
+        }))
     }
 
     fn poll(&mut self) -> Result<(), Error> {
-        let Synthetic::Polled {
+        let Mode::Polled {
             host,
             generator,
             samples,
-        } = self
+        } = &mut self.0
         else {
             return Err(Error::unsupported());
         };
@@ -96,16 +100,16 @@ impl Plugin for Synthetic {
     }
 
     fn start(&mut self) -> Result<(), Error> {
-        match self {
-            Synthetic::Pushing(pusher) => pusher.start(),
-            Synthetic::Polled { .. } => Err(Error::unsupported()),
+        match &mut self.0 {
+            Mode::Pushing(pusher) => pusher.start(),
+            Mode::Polled { .. } => Err(Error::unsupported()),
         }
     }
 
     fn stop(&mut self) -> Result<(), Error> {
-        match self {
-            Synthetic::Pushing(pusher) => pusher.stop(),
-            Synthetic::Polled { .. } => Err(Error::unsupported()),
+        match &mut self.0 {
+            Mode::Pushing(pusher) => pusher.stop(),
+            Mode::Polled { .. } => Err(Error::unsupported()),
         }
     }
 }

@@ -28,16 +28,22 @@ pub enum Pattern {
 /// `amplitude >= 0`, both finite).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Shape {
+    /// Which curve.
     pub pattern: Pattern,
+    /// Samples per cycle (`P`).
     pub period: u64,
+    /// Half the peak-to-peak swing (`A`).
     pub amplitude: f64,
+    /// The centre of the swing (`O`).
     pub offset: f64,
 }
 
 /// A sample's value before it becomes an SDK reading.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum SampleValue {
+    /// Every pattern but `counter`.
     F64(f64),
+    /// `counter`.
     I64(i64),
 }
 

@@ -26,6 +26,7 @@ pub struct Config {
 pub struct ConfigError {
     /// `root`, or empty when the whole document is wrong.
     pub key: String,
+    /// What is wrong with it.
     pub message: String,
 }
 

@@ -15,6 +15,7 @@ pub struct Sample {
     pub name: String,
     /// SenML unit; `None` for load averages and states.
     pub unit: Option<&'static str>,
+    /// Already in the unit (`Cel`, not milli-°C).
     pub value: SampleValue,
     /// `("type", "x86_pkg_temp")`.
     pub tags: Vec<(&'static str, String)>,
@@ -32,7 +33,9 @@ pub enum SampleValue {
 /// Something to log at the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
+    /// How loud.
     pub level: NoticeLevel,
+    /// The path and what is wrong with it.
     pub message: String,
 }
 

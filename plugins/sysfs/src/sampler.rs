@@ -16,6 +16,7 @@ pub struct Sampler {
 /// What one poll produced.
 #[derive(Debug, Default, PartialEq)]
 pub struct Poll {
+    /// In source order.
     pub samples: Vec<Sample>,
     /// Paths reported for the first time in this poll.
     pub notices: Vec<Notice>,
