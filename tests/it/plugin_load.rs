@@ -102,6 +102,17 @@ fn a_plugin_written_in_c_loads_with_the_name_version_and_abi_of_its_descriptor()
     assert!(!plugin.api.takes_commands());
     assert_eq!(plugin.sha256, file_sha256(&path));
     assert_eq!(plugin.path, path);
+    // What is mapped is the sealed in-memory copy that was hashed, not the
+    // file on disk (which could be changed after the check).
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    assert!(
+        maps.contains("/memfd:edge-agent-plugin:libgood.so"),
+        "no mapping of the sealed copy in /proc/self/maps"
+    );
+    assert!(
+        !maps.contains(&path.display().to_string()),
+        "the file itself is mapped"
+    );
 }
 
 /// Each load is its own memfd, opened as `/proc/self/fd/N`; glibc takes a
