@@ -108,6 +108,32 @@ pub enum Command {
         `purge` removes what it is asked to."
     )]
     Queue(QueueCommand),
+
+    /// Sensor plugins: inspect a library before pinning it in the configuration.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+/// `edge-agent plugin ...`.
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Load a plugin library; print its name, version, ABI, SHA-256 and a [[plugins]] entry.
+    #[command(
+        long_about = "Load a plugin library and print its name, version, plugin ABI, the \
+        functions it provides (poll, start/stop, command), its SHA-256, and a [[plugins]] entry \
+        ready to paste into the configuration.\n\n\
+        WARNING: this loads the library, which runs its initializers (code of its author's \
+        choosing) in this process, with this user's rights. Inspect only files you trust, \
+        and check the printed SHA-256 against the one its vendor published before pinning it.\n\n\
+        The file passes the same checks as in the agent: a regular file (not a symlink), not \
+        writable by group or others, owned by root or the current user. No configuration is \
+        read. Exit status 0 on success, 1 with the reason otherwise."
+    )]
+    Inspect {
+        /// The plugin's shared library.
+        #[arg(value_name = "PATH")]
+        path: PathBuf,
+    },
 }
 
 /// `edge-agent queue ...`.

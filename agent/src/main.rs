@@ -5,6 +5,7 @@ mod cli;
 mod console;
 #[cfg(feature = "sim")]
 mod demo_cli;
+mod plugin_cli;
 mod queue_cli;
 
 use std::io::{IsTerminal, Write};
@@ -15,7 +16,7 @@ use clap::Parser;
 use edge_agent::config::{Config, ConfigError, LoadedConfig, LogFilter};
 use tracing_subscriber::EnvFilter;
 
-use cli::{Cli, Command, ModemCommand};
+use cli::{Cli, Command, ModemCommand, PluginCommand};
 use edge_agent::daemon::{self, RunMode};
 use edge_agent::modem::{self, BootSettings, ModemLink};
 
@@ -42,6 +43,10 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    // Inspecting a plugin reads no configuration: it is how one writes it.
+    if let Command::Plugin(PluginCommand::Inspect { path }) = &cli.command {
+        return plugin_cli::inspect(path);
+    }
     let loaded = Config::load_with_env(cli.config_path(), std::env::vars_os())?;
     init_logging(&loaded.config.agent.log_level)?;
     tracing::debug!(config = %loaded.path.display(), "configuration loaded");
@@ -57,6 +62,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Modem(ModemCommand::Info) => runtime()?.block_on(modem_info(&loaded)),
         Command::At { linger } => runtime()?.block_on(console::run(&loaded, linger)),
         Command::Queue(command) => queue_cli::run(&loaded, &command),
+        Command::Plugin(PluginCommand::Inspect { path }) => plugin_cli::inspect(&path),
     }
 }
 

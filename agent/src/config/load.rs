@@ -9,8 +9,12 @@
 //!    removes one value, so this ends, with every error collected. Validation
 //!    lives in the value types' `Deserialize`, so a bad baud rate is reported
 //!    the same way as a wrong type.
-//! 4. Checks that need the whole picture: the required `modem.port`, and
-//!    `modem.sim.nvm_dir` derived from `agent.data_dir`.
+//! 4. Checks that need the whole picture: the required `modem.port`,
+//!    `modem.sim.nvm_dir` derived from `agent.data_dir`, and the rules across
+//!    `[[plugins]]` keys and entries (`plugins.rs`).
+//!
+//! Keys inside arrays of tables are named with their index, as a person
+//! counts entries in the file from 0: `plugins[1].sha256`.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -166,7 +170,7 @@ fn deserialize_all(
                 let mut progressed = false;
                 for error in errors {
                     let (key, target) = error_key(&error, value);
-                    let dotted = key.join(".");
+                    let dotted = display_key(&key, value);
                     // A required key whose bad value was removed is now
                     // "missing": it is reported once, as the bad value, and
                     // its table goes so the rest can still be checked.
@@ -227,6 +231,26 @@ fn deserialize_all(
             ),
         });
     }
+    for entry in super::plugins::check(&config.plugins) {
+        let mut key = vec!["plugins".to_owned(), entry.index.to_string()];
+        key.extend(entry.key);
+        let shown = display_key(&key, value);
+        // A value rejected above (and so removed) is reported already.
+        if problems.iter().any(|p| p.key == shown) {
+            continue;
+        }
+        // A key that is not in the file (a missing one, or a default that
+        // clashes with another key) is placed at its entry's `[[plugins]]`.
+        let origin = match sources.origin(&key, value, Target::Value) {
+            Origin::NotSet => sources.origin(&key[..2], value, Target::Value),
+            origin => origin,
+        };
+        problems.push(Problem {
+            key: shown,
+            origin,
+            message: entry.message,
+        });
+    }
     if config.modem.sim.nvm_dir.as_os_str().is_empty() {
         config.modem.sim.nvm_dir = config.agent.data_dir.join(SIM_NVM_SUBDIR);
     }
@@ -241,8 +265,7 @@ fn error_key(error: &figment::Error, value: &Value) -> (Vec<String>, Target) {
         // releases ended it at the table holding it. Append the key only if
         // the path names that table.
         Kind::UnknownField(field, _) => {
-            let names_table = value
-                .find_ref(&key.join("."))
+            let names_table = find(value, &key)
                 .and_then(Value::as_dict)
                 .is_some_and(|d| d.contains_key(field));
             if names_table || key.is_empty() {
@@ -287,22 +310,79 @@ fn message(kind: &Kind) -> String {
     }
 }
 
-/// Removes the value at `key`; false if there is none.
+/// The value at `key`, through tables and arrays (an array's segment is
+/// the element's index). figment's own `find_ref` stops at arrays.
+fn find<'v>(value: &'v Value, key: &[String]) -> Option<&'v Value> {
+    key.iter().try_fold(value, |node, segment| match node {
+        Value::Dict(_, dict) => dict.get(segment),
+        Value::Array(_, items) => items.get(segment.parse::<usize>().ok()?),
+        _ => None,
+    })
+}
+
+/// `key` as a person reads it: dotted, with `[i]` for an array's element
+/// (`plugins[1].sha256`).
+fn display_key(key: &[String], value: &Value) -> String {
+    let mut text = String::new();
+    let mut node = Some(value);
+    for segment in key {
+        match node {
+            Some(Value::Array(_, items)) => {
+                text.push('[');
+                text.push_str(segment);
+                text.push(']');
+                node = segment.parse::<usize>().ok().and_then(|i| items.get(i));
+            }
+            other => {
+                if !text.is_empty() {
+                    text.push('.');
+                }
+                text.push_str(segment);
+                node = match other {
+                    Some(Value::Dict(_, dict)) => dict.get(segment),
+                    _ => None,
+                };
+            }
+        }
+    }
+    text
+}
+
+/// Removes the value at `key`; false if there is none. An array's element
+/// is never removed alone (the elements after it would change index, and
+/// with it the keys of the problems still to be found): the whole array
+/// goes instead.
 fn remove(value: &mut Value, key: &[String]) -> bool {
     let Some((last, parents)) = key.split_last() else {
         return false;
     };
-    let mut dict = match value {
-        Value::Dict(_, dict) => dict,
-        _ => return false,
-    };
-    for segment in parents {
-        dict = match dict.get_mut(segment) {
-            Some(Value::Dict(_, inner)) => inner,
+    let mut node = value;
+    for (depth, segment) in parents.iter().enumerate() {
+        let is_last_parent = depth + 1 == parents.len();
+        node = match node {
+            Value::Dict(_, dict) => {
+                if is_last_parent && matches!(dict.get(segment), Some(Value::Array(..))) {
+                    let is_element = last.parse::<usize>().is_ok();
+                    if is_element {
+                        return dict.remove(segment).is_some();
+                    }
+                }
+                match dict.get_mut(segment) {
+                    Some(inner) => inner,
+                    None => return false,
+                }
+            }
+            Value::Array(_, items) => match segment.parse::<usize>().ok() {
+                Some(i) if i < items.len() => &mut items[i],
+                _ => return false,
+            },
             _ => return false,
         };
     }
-    dict.remove(last).is_some()
+    match node {
+        Value::Dict(_, dict) => dict.remove(last).is_some(),
+        _ => false,
+    }
 }
 
 /// Everything needed to say where a value came from.
@@ -317,7 +397,7 @@ impl Sources<'_> {
     /// The origin of the value at `key`, as the merged `value` holds it.
     fn origin(&self, key: &[String], value: &Value, target: Target) -> Origin {
         let dotted = key.join(".");
-        let Some(found) = value.find_ref(&dotted).filter(|_| !key.is_empty()) else {
+        let Some(found) = find(value, key).filter(|_| !key.is_empty()) else {
             return Origin::NotSet;
         };
         let from_env = self

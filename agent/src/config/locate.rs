@@ -55,15 +55,28 @@ impl<'a> SourceMap<'a> {
 
     fn span(&self, key: &[&str], target: Target) -> Option<Range<usize>> {
         let (last, parents) = key.split_last()?;
-        let mut table = self.doc.as_table() as &dyn toml_edit::TableLike;
+        let mut parent = self.doc.as_item();
         for segment in parents {
-            table = table.get(segment)?.as_table_like()?;
+            parent = child(parent, segment)?;
         }
+        let Some(table) = parent.as_table_like() else {
+            // An element of an array: it has no key, only its own span.
+            return value_span(child(parent, last)?);
+        };
         let (k, item) = table.get_key_value(last)?;
         match target {
             Target::Key => k.span(),
             Target::Value => value_span(item).or_else(|| k.span()),
         }
+    }
+}
+
+/// The entry `segment` names in a table, or the element it indexes in an
+/// array (`[[plugins]]`, or an inline array).
+fn child<'i>(item: &'i Item, segment: &str) -> Option<&'i Item> {
+    match item.as_table_like() {
+        Some(table) => table.get(segment),
+        None => item.get(segment.parse::<usize>().ok()?),
     }
 }
 
@@ -99,6 +112,13 @@ data_dir = \"/tmp\"
 port = \"sim\"
 sim.time_scale = 0.5
 inline = { a = 1 }
+
+[[plugins]]
+name = \"a\"
+
+[[plugins]]
+name = \"b\"
+config.list = [1, { x = 2 }]
 ";
 
     fn map() -> SourceMap<'static> {
@@ -125,6 +145,20 @@ inline = { a = 1 }
             Some((8, 16))
         );
         assert_eq!(m.locate(&["modem", "nope"], Target::Value), None);
+        assert_eq!(m.locate(&["plugins", "1"], Target::Value), Some((13, 1)));
+        assert_eq!(
+            m.locate(&["plugins", "1", "name"], Target::Value),
+            Some((14, 8))
+        );
+        assert_eq!(
+            m.locate(&["plugins", "0", "name"], Target::Key),
+            Some((11, 1))
+        );
+        assert_eq!(
+            m.locate(&["plugins", "1", "config", "list", "1", "x"], Target::Value),
+            Some((15, 25))
+        );
+        assert_eq!(m.locate(&["plugins", "2"], Target::Value), None);
         assert_eq!(m.locate(&[], Target::Value), None);
     }
 

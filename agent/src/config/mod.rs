@@ -12,6 +12,7 @@
 //!   ([`SyncPolicy`], [`OnFull`]).
 //! - `uplink.rs`: the `[uplink]` table (encoding, message limits, transport);
 //!   `mqtt.rs`: `[uplink.mqtt]`, the MQTT profile.
+//! - `plugins.rs`: the `[[plugins]]` entries and the rules across their keys.
 //!
 //! Every section and table rejects unknown keys: a misspelt key in a file
 //! that runs unattended for years must fail at start, not be ignored.
@@ -22,6 +23,7 @@ mod error;
 mod load;
 mod locate;
 mod mqtt;
+mod plugins;
 mod secret;
 mod size;
 mod uplink;
@@ -42,6 +44,10 @@ pub use mqtt::{
     ClientId, MqttConfig, MqttHost, MqttPassword, MqttText, MqttTopic, Transport, WillConfig,
     DEFAULT_COMMAND_TOPIC, DEFAULT_KEEPALIVE, DEFAULT_MQTT_PORT, DEFAULT_QOS, DEFAULT_TOPIC,
     DEVICE_ID_PLACEHOLDER,
+};
+pub use plugins::{
+    PluginConfig, PluginName, DEFAULT_PLUGIN_INTERVAL, DEFAULT_PLUGIN_MAX_BACKOFF,
+    DEFAULT_PLUGIN_TIMEOUT, PLUGIN_NAME_MAX_LEN,
 };
 pub use secret::{Secret, MASK};
 pub use size::{ByteSize, ParseSizeError, ACCEPTED_FORMS as SIZE_FORMS};
@@ -95,6 +101,10 @@ pub struct Config {
     /// `[uplink]`: how readings are encoded and packed into messages.
     #[serde(default)]
     pub uplink: UplinkConfig,
+    /// `[[plugins]]`: the sensor plugins, one entry per instance. Default
+    /// none: the agent then only queues its own heartbeat.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plugins: Vec<PluginConfig>,
 }
 
 impl Config {

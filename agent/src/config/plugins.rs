@@ -1,0 +1,608 @@
+//! `[[plugins]]`: the sensor plugins to load, one table per instance, and
+//! the rules that need a whole entry or all of them (required keys, a pin
+//! or an explicit `allow_unpinned`, `timeout < interval`, unique names).
+//! `load.rs` runs [`check`] after deserializing and places each problem.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::de::Deserializer;
+use serde::{Deserialize, Serialize, Serializer};
+
+use super::duration::{self, Duration};
+use super::values::{self, text_setting, InvalidValue};
+use crate::plugin_host::{parse_sha256_hex, sha256_hex};
+
+/// Default of `plugins[].interval`.
+pub const DEFAULT_PLUGIN_INTERVAL: Duration = Duration::from_secs(60);
+/// Default of `plugins[].timeout`.
+pub const DEFAULT_PLUGIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default of `plugins[].max_backoff`.
+pub const DEFAULT_PLUGIN_MAX_BACKOFF: Duration = Duration::from_secs(3_600);
+/// The longest `plugins[].name`.
+pub const PLUGIN_NAME_MAX_LEN: usize = 32;
+
+text_setting!(
+    /// `plugins[].name`: 1 to 32 of `a-z 0-9 _ -`, unique among the entries.
+    /// It becomes the `source` of every reading the instance emits, so it
+    /// stays short and safe in topics, SenML names and line protocol.
+    PluginName,
+    expecting = "a plugin instance name (1 to 32 of a-z 0-9 _ -)",
+    validate = validate_plugin_name
+);
+
+fn validate_plugin_name(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Err("the name is empty; it becomes the `source` of the plugin's readings".into());
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '_' | '-'))
+    {
+        return Err(format!(
+            "plugin name {s:?} contains {c:?}: only a-z, 0-9, '_' and '-' are allowed \
+             (it becomes the `source` of the plugin's readings)"
+        ));
+    }
+    if s.len() > PLUGIN_NAME_MAX_LEN {
+        return Err(format!(
+            "plugin name {s:?} is {} characters long; at most {PLUGIN_NAME_MAX_LEN} are allowed",
+            s.len()
+        ));
+    }
+    Ok(())
+}
+
+impl PluginName {
+    /// Not set: `check` reports the entry's name as missing.
+    fn unset() -> Self {
+        PluginName(String::new())
+    }
+
+    fn is_unset(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// A valid instance name made from a plugin's own (descriptor) name, for
+    /// `edge-agent plugin inspect`'s snippet: lowercased, other characters
+    /// replaced by `_`, cut to 32.
+    pub fn suggest(plugin_name: &str) -> PluginName {
+        let name: String = plugin_name
+            .chars()
+            .map(|c| match c.to_ascii_lowercase() {
+                c @ ('a'..='z' | '0'..='9' | '_' | '-') => c,
+                _ => '_',
+            })
+            .take(PLUGIN_NAME_MAX_LEN)
+            .collect();
+        if name.is_empty() {
+            PluginName("plugin".into())
+        } else {
+            PluginName(name)
+        }
+    }
+}
+
+/// One `[[plugins]]` entry: a plugin library and one instance of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginConfig {
+    /// `plugins[].name`: required, unique; the `source` of its readings.
+    #[serde(default = "PluginName::unset")]
+    pub name: PluginName,
+
+    /// `plugins[].path`: the shared library. Required. Relative paths are
+    /// relative to the working directory; a gateway should use absolute ones.
+    #[serde(default, deserialize_with = "plugin_path")]
+    pub path: PathBuf,
+
+    /// `plugins[].sha256`: the SHA-256 the file must have, 64 hex digits in
+    /// either case (printed lowercase). Required unless `allow_unpinned`:
+    /// whoever can write the file must not thereby run code in the agent.
+    #[serde(
+        default,
+        deserialize_with = "sha256",
+        serialize_with = "sha256_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sha256: Option<[u8; 32]>,
+
+    /// `plugins[].allow_unpinned`: load the file without a `sha256`, logging
+    /// a warning with the hash loaded. Default false: for development only.
+    /// With a `sha256` set, the pin applies and this changes nothing.
+    #[serde(default)]
+    pub allow_unpinned: bool,
+
+    /// `plugins[].interval`: how often the instance is polled. Default 60 s:
+    /// gateway sensors (temperatures, battery) change slowly and every poll
+    /// costs a wake-up.
+    #[serde(default = "default_interval", deserialize_with = "duration::positive")]
+    pub interval: Duration,
+
+    /// `plugins[].timeout`: the deadline of every call into the plugin; a
+    /// call past it marks the instance wedged. Default 5 s: a sysfs read or
+    /// an I2C transaction takes milliseconds, so 5 s means stuck. Must be
+    /// shorter than `interval`.
+    #[serde(default = "default_timeout", deserialize_with = "duration::positive")]
+    pub timeout: Duration,
+
+    /// `plugins[].max_backoff`: after repeated errors the interval doubles
+    /// up to this (collectd's `MaxReadInterval`). Default 1 h: a broken
+    /// sensor is retried hourly instead of draining the battery. At least
+    /// `interval`.
+    #[serde(
+        default = "default_max_backoff",
+        deserialize_with = "duration::positive"
+    )]
+    pub max_backoff: Duration,
+
+    /// `[plugins.config]`: handed to the plugin's `create` as a JSON object
+    /// ([`PluginConfig::config_json`]). Default empty.
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub config: toml::Table,
+}
+
+impl PluginConfig {
+    /// `[plugins.config]` as the JSON object the plugin's `create` receives.
+    /// TOML datetimes become their RFC 3339 text; non-finite floats, which
+    /// JSON cannot express, are refused by [`check`] at load.
+    pub fn config_json(&self) -> String {
+        let object = serde_json::Value::Object(
+            self.config
+                .iter()
+                .map(|(k, v)| (k.clone(), to_json(v)))
+                .collect(),
+        );
+        object.to_string()
+    }
+}
+
+fn to_json(value: &toml::Value) -> serde_json::Value {
+    use serde_json::Value as Json;
+    match value {
+        toml::Value::String(s) => Json::String(s.clone()),
+        toml::Value::Integer(i) => Json::from(*i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+        toml::Value::Boolean(b) => Json::Bool(*b),
+        toml::Value::Datetime(d) => Json::String(d.to_string()),
+        toml::Value::Array(items) => Json::Array(items.iter().map(to_json).collect()),
+        toml::Value::Table(table) => {
+            Json::Object(table.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
+        }
+    }
+}
+
+fn default_interval() -> Duration {
+    DEFAULT_PLUGIN_INTERVAL
+}
+
+fn default_timeout() -> Duration {
+    DEFAULT_PLUGIN_TIMEOUT
+}
+
+fn default_max_backoff() -> Duration {
+    DEFAULT_PLUGIN_MAX_BACKOFF
+}
+
+fn plugin_path<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
+    let s = values::text(d, "the path of the plugin's shared library")?;
+    if s.trim().is_empty() {
+        return Err(serde::de::Error::custom(
+            "the path is empty; set it to the plugin's shared library",
+        ));
+    }
+    Ok(PathBuf::from(s))
+}
+
+fn sha256<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[u8; 32]>, D::Error> {
+    let s = values::text(d, "a SHA-256 as 64 hex digits")?;
+    parse_sha256_hex(&s)
+        .map(Some)
+        .map_err(|e| serde::de::Error::custom(format!("invalid value: {e}")))
+}
+
+fn sha256_text<S: Serializer>(digest: &Option<[u8; 32]>, s: S) -> Result<S::Ok, S::Error> {
+    match digest {
+        Some(digest) => s.serialize_str(&sha256_hex(digest)),
+        None => s.serialize_none(),
+    }
+}
+
+/// A problem with one entry that deserializing cannot see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EntryProblem {
+    /// Index into `plugins`.
+    pub(crate) index: usize,
+    /// The key inside the entry (`timeout`, `config.limits.max`).
+    pub(crate) key: Vec<String>,
+    pub(crate) message: String,
+}
+
+/// The rules across keys and entries, in entry order.
+pub(crate) fn check(plugins: &[PluginConfig]) -> Vec<EntryProblem> {
+    let mut problems = Vec::new();
+    let mut first_use: HashMap<&str, usize> = HashMap::new();
+    for (index, plugin) in plugins.iter().enumerate() {
+        let mut problem = |key: &[&str], message: String| {
+            problems.push(EntryProblem {
+                index,
+                key: key.iter().map(|k| (*k).to_owned()).collect(),
+                message,
+            });
+        };
+        if plugin.name.is_unset() {
+            problem(
+                &["name"],
+                "required key is missing: every [[plugins]] entry needs a `name`, 1 to 32 of \
+                 a-z 0-9 _ - (it becomes the `source` of the plugin's readings)"
+                    .into(),
+            );
+        } else if let Some(first) = first_use.get(plugin.name.as_str()) {
+            problem(
+                &["name"],
+                format!(
+                    "the name {:?} is already used by plugins[{first}]; each entry needs its own \
+                     (it becomes the `source` of the plugin's readings)",
+                    plugin.name.as_str()
+                ),
+            );
+        } else {
+            first_use.insert(plugin.name.as_str(), index);
+        }
+        if plugin.path.as_os_str().is_empty() {
+            problem(
+                &["path"],
+                "required key is missing: the path of the plugin's shared library".into(),
+            );
+        }
+        if plugin.sha256.is_none() && !plugin.allow_unpinned {
+            problem(
+                &["sha256"],
+                "required key is missing: pin the plugin by its SHA-256 \
+                 (`edge-agent plugin inspect PATH` prints it, with a ready [[plugins]] entry), \
+                 or set `allow_unpinned = true` to load it unpinned (development only)"
+                    .into(),
+            );
+        }
+        if plugin.timeout >= plugin.interval {
+            problem(
+                &["timeout"],
+                format!(
+                    "invalid value: {} is not shorter than interval ({}): a call may not run \
+                     into the next one",
+                    plugin.timeout, plugin.interval
+                ),
+            );
+        }
+        if plugin.max_backoff < plugin.interval {
+            problem(
+                &["max_backoff"],
+                format!(
+                    "invalid value: {} is shorter than interval ({}); backing off only ever \
+                     lengthens the interval",
+                    plugin.max_backoff, plugin.interval
+                ),
+            );
+        }
+        let mut path = vec!["config".to_owned()];
+        non_finite_floats(&plugin.config, &mut path, &mut |key| {
+            problems.push(EntryProblem {
+                index,
+                key,
+                message: "invalid value: nan and inf cannot be passed to a plugin in JSON".into(),
+            });
+        });
+    }
+    problems
+}
+
+fn non_finite_floats(
+    table: &toml::Table,
+    path: &mut Vec<String>,
+    found: &mut dyn FnMut(Vec<String>),
+) {
+    for (key, value) in table {
+        path.push(key.clone());
+        non_finite_value(value, path, found);
+        path.pop();
+    }
+}
+
+fn non_finite_value(
+    value: &toml::Value,
+    path: &mut Vec<String>,
+    found: &mut dyn FnMut(Vec<String>),
+) {
+    match value {
+        toml::Value::Float(f) if !f.is_finite() => found(path.clone()),
+        toml::Value::Table(table) => non_finite_floats(table, path, found),
+        toml::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push(i.to_string());
+                non_finite_value(item, path, found);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::{Config, ConfigError, Origin, Problem};
+    use super::*;
+
+    const HASH: &str = "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08";
+
+    /// Loads `[modem]` plus `text` (which starts on line 3).
+    fn load(text: &str) -> Result<Config, (Vec<Problem>, std::path::PathBuf)> {
+        load_whole(&format!("[modem]\nport = \"/dev/ttyUSB0\"\n{text}"))
+    }
+
+    fn load_whole(text: &str) -> Result<Config, (Vec<Problem>, std::path::PathBuf)> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        match Config::load_with_env(&path, std::iter::empty::<(&str, &str)>()) {
+            Ok(loaded) => Ok(loaded.config),
+            Err(ConfigError::Invalid { problems, .. }) => Err((problems, path)),
+            Err(other) => panic!("{other}"),
+        }
+    }
+
+    /// (key, line, message) of each problem, all from the file.
+    fn found(problems: &[Problem], path: &Path) -> Vec<(String, usize, String)> {
+        problems
+            .iter()
+            .map(|p| match &p.origin {
+                Origin::File {
+                    path: file,
+                    line: Some(line),
+                    ..
+                } => {
+                    assert_eq!(file, path);
+                    (p.key.clone(), *line, p.message.clone())
+                }
+                other => panic!("{p:?}: {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_full_entry_sets_every_key_and_its_config_becomes_json() {
+        let c = load(&format!(
+            r#"
+[[plugins]]
+name = "bme-1"
+path = "/usr/lib/edge-agent/libbme280.so"
+sha256 = "{HASH}"
+interval = "30s"
+timeout = "2s"
+max_backoff = "10m"
+
+[plugins.config]
+bus = "/dev/i2c-1"
+address = 118
+oversampling = 2.5
+enabled = true
+since = 1979-05-27T07:32:00Z
+channels = ["t", "p"]
+limits = {{ max = 85, min = -40 }}
+"#
+        ))
+        .unwrap_or_else(|(p, _)| panic!("{p:#?}"));
+        assert_eq!(c.plugins.len(), 1);
+        let p = &c.plugins[0];
+        assert_eq!(p.name.as_str(), "bme-1");
+        assert_eq!(p.path, Path::new("/usr/lib/edge-agent/libbme280.so"));
+        assert_eq!(p.sha256.map(|d| sha256_hex(&d)), Some(HASH.to_lowercase()));
+        assert!(!p.allow_unpinned);
+        assert_eq!(p.interval, Duration::from_secs(30));
+        assert_eq!(p.timeout, Duration::from_secs(2));
+        assert_eq!(p.max_backoff, Duration::from_secs(600));
+        let json: serde_json::Value = serde_json::from_str(&p.config_json()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "bus": "/dev/i2c-1",
+                "address": 118,
+                "oversampling": 2.5,
+                "enabled": true,
+                "since": "1979-05-27T07:32:00Z",
+                "channels": ["t", "p"],
+                "limits": {"max": 85, "min": -40},
+            })
+        );
+    }
+
+    #[test]
+    fn an_entry_takes_its_documented_defaults_and_no_entry_means_no_plugins() {
+        assert!(load("").unwrap().plugins.is_empty());
+        let c = load(&format!(
+            "[[plugins]]\nname = \"a\"\npath = \"liba.so\"\nsha256 = \"{HASH}\"\n"
+        ))
+        .unwrap_or_else(|(p, _)| panic!("{p:#?}"));
+        let p = &c.plugins[0];
+        assert_eq!(p.interval, DEFAULT_PLUGIN_INTERVAL);
+        assert_eq!(p.interval, Duration::from_secs(60));
+        assert_eq!(p.timeout, Duration::from_secs(5));
+        assert_eq!(p.max_backoff, Duration::from_secs(3_600));
+        assert!(!p.allow_unpinned);
+        assert_eq!(p.config_json(), "{}");
+    }
+
+    #[test]
+    fn unpinned_is_refused_unless_allowed_and_the_message_says_how_to_pin() {
+        let (problems, path) = load("[[plugins]]\nname = \"a\"\npath = \"/x.so\"\n").unwrap_err();
+        let found = found(&problems, &path);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!((found[0].0.as_str(), found[0].1), ("plugins[0].sha256", 3));
+        assert!(
+            found[0].2.contains("edge-agent plugin inspect PATH")
+                && found[0].2.contains("allow_unpinned = true"),
+            "{}",
+            found[0].2
+        );
+        let c = load("[[plugins]]\nname = \"a\"\npath = \"/x.so\"\nallow_unpinned = true\n")
+            .unwrap_or_else(|(p, _)| panic!("{p:#?}"));
+        assert_eq!(c.plugins[0].sha256, None);
+        assert!(c.plugins[0].allow_unpinned);
+    }
+
+    #[test]
+    fn duplicate_names_bad_hashes_and_bad_names_are_named_with_index_and_line() {
+        let (problems, path) = load(&format!(
+            r#"[[plugins]]
+name = "temp"
+path = "/a.so"
+sha256 = "{HASH}"
+
+[[plugins]]
+name = "temp"
+path = "/b.so"
+sha256 = "abc"
+
+[[plugins]]
+name = "Temp 2"
+path = "/c.so"
+sha256 = "{}"
+"#,
+            "z".repeat(64)
+        ))
+        .unwrap_err();
+        let found = found(&problems, &path);
+        assert_eq!(found.len(), 4, "{found:#?}");
+        assert_eq!((found[0].0.as_str(), found[0].1), ("plugins[1].name", 9));
+        assert!(
+            found[0]
+                .2
+                .contains("\"temp\" is already used by plugins[0]"),
+            "{}",
+            found[0].2
+        );
+        assert_eq!((found[1].0.as_str(), found[1].1), ("plugins[1].sha256", 11));
+        assert!(
+            found[1].2.contains("3 hex digits; a SHA-256 is 64"),
+            "{}",
+            found[1].2
+        );
+        assert_eq!((found[2].0.as_str(), found[2].1), ("plugins[2].name", 14));
+        assert!(found[2].2.contains("contains 'T'"), "{}", found[2].2);
+        assert_eq!((found[3].0.as_str(), found[3].1), ("plugins[2].sha256", 16));
+        assert!(
+            found[3].2.contains("'z' is not a hex digit"),
+            "{}",
+            found[3].2
+        );
+    }
+
+    #[test]
+    fn timeout_must_be_shorter_than_interval_and_backoff_at_least_interval() {
+        let (problems, path) = load(&format!(
+            "[[plugins]]\nname = \"a\"\npath = \"/a.so\"\nsha256 = \"{HASH}\"\n\
+             interval = \"5s\"\ntimeout = \"5s\"\n\n\
+             [[plugins]]\nname = \"b\"\npath = \"/b.so\"\nsha256 = \"{HASH}\"\n\
+             interval = \"2h\"\n\n\
+             [[plugins]]\nname = \"c\"\npath = \"/c.so\"\nsha256 = \"{HASH}\"\n\
+             interval = \"0s\"\n"
+        ))
+        .unwrap_err();
+        let found = found(&problems, &path);
+        assert_eq!(found.len(), 3, "{found:#?}");
+        assert_eq!((found[0].0.as_str(), found[0].1), ("plugins[0].timeout", 8));
+        assert!(
+            found[0].2.contains("5s is not shorter than interval (5s)"),
+            "{}",
+            found[0].2
+        );
+        // A key left to its default is placed at its entry's header.
+        assert_eq!(
+            (found[1].0.as_str(), found[1].1),
+            ("plugins[1].max_backoff", 10)
+        );
+        assert!(
+            found[1].2.contains("1h is shorter than interval (2h)"),
+            "{}",
+            found[1].2
+        );
+        assert_eq!(
+            (found[2].0.as_str(), found[2].1),
+            ("plugins[2].interval", 20)
+        );
+        assert!(found[2].2.contains("zero duration"), "{}", found[2].2);
+    }
+
+    #[test]
+    fn unknown_keys_missing_keys_and_bad_config_values_are_named_in_their_entry() {
+        let (problems, path) = load(&format!(
+            "[[plugins]]\nname = \"a\"\npath = \"/a.so\"\nsha256 = \"{HASH}\"\n\
+             intervall = \"5s\"\n\n\
+             [[plugins]]\nallow_unpinned = true\n\n\
+             [[plugins]]\nname = \"c\"\npath = \"/c.so\"\nsha256 = \"{HASH}\"\n\
+             config.gain = nan\n"
+        ))
+        .unwrap_err();
+        let found = found(&problems, &path);
+        assert_eq!(found.len(), 4, "{found:#?}");
+        assert_eq!(
+            (found[0].0.as_str(), found[0].1),
+            ("plugins[0].intervall", 7)
+        );
+        assert!(
+            found[0]
+                .2
+                .starts_with("unknown key; the keys allowed here are `name`, `path`"),
+            "{}",
+            found[0].2
+        );
+        assert_eq!((found[1].0.as_str(), found[1].1), ("plugins[1].name", 9));
+        assert!(
+            found[1].2.starts_with("required key is missing"),
+            "{}",
+            found[1].2
+        );
+        assert_eq!((found[2].0.as_str(), found[2].1), ("plugins[1].path", 9));
+        assert_eq!(
+            (found[3].0.as_str(), found[3].1),
+            ("plugins[2].config.gain", 16)
+        );
+        assert!(found[3].2.contains("nan and inf"), "{}", found[3].2);
+    }
+
+    #[test]
+    fn check_prints_the_plugins_and_the_printed_config_reads_back_the_same() {
+        let text = format!(
+            "[[plugins]]\nname = \"a\"\npath = \"/a.so\"\nsha256 = \"{HASH}\"\n\
+             [plugins.config]\nrate = 3\nsince = 1979-05-27T07:32:00Z\n\n\
+             [[plugins]]\nname = \"b\"\npath = \"/b.so\"\nallow_unpinned = true\n"
+        );
+        let first = load(&text).unwrap_or_else(|(p, _)| panic!("{p:#?}"));
+        let printed = first.to_toml().unwrap();
+        assert!(
+            printed.contains(&format!("sha256 = \"{}\"", HASH.to_lowercase())),
+            "{printed}"
+        );
+        assert!(printed.contains("[[plugins]]"), "{printed}");
+        assert!(printed.contains("[plugins.config]"), "{printed}");
+        let again = load_whole(&printed).unwrap_or_else(|(p, _)| panic!("{p:#?}\n{printed}"));
+        assert_eq!(again.plugins, first.plugins);
+    }
+
+    #[test]
+    fn a_suggested_name_is_always_valid() {
+        for (from, expected) in [
+            ("synthetic", "synthetic"),
+            ("C Good!", "c_good_"),
+            ("ünïcode", "_n_code"),
+            ("", "plugin"),
+            (&"x".repeat(40), &"x".repeat(32)),
+        ] {
+            let name = PluginName::suggest(from);
+            assert_eq!(name.as_str(), expected);
+            assert_eq!(validate_plugin_name(name.as_str()), Ok(()));
+        }
+    }
+}
