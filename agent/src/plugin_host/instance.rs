@@ -79,7 +79,8 @@ impl InstanceThread {
     ) -> std::io::Result<InstanceThread> {
         let (requests, inbox) = std_mpsc::channel::<Envelope>();
         std::thread::Builder::new()
-            .name(format!("plugin-{}", ctx.source))
+            // A NUL would make `spawn` panic; the name is only for humans.
+            .name(format!("plugin-{}", ctx.source.replace('\0', "")))
             .spawn(move || {
                 let mut instance = Instance {
                     api,

@@ -504,6 +504,7 @@ async fn commands_are_forwarded_and_their_failures_reported() {
             message: "refused".into()
         })
     );
+    assert_eq!(status_of(&host.status(), "echo").counters.errors, 1);
     assert_eq!(
         host.command("plain", b"{}").await,
         Err(CommandError::Unsupported)

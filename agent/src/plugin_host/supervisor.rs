@@ -66,7 +66,11 @@ enum Reply {
     Ok,
     Unsupported,
     InvalidConfig(String),
-    Failed,
+    /// Logged and counted already.
+    Failed {
+        status: i32,
+        message: String,
+    },
 }
 
 /// One instance's supervisor; [`Supervisor::run`] is its task.
@@ -146,7 +150,7 @@ impl Supervisor {
                     let delay = match self.poll().await? {
                         Reply::Ok => Some(self.backoff.succeeded()),
                         Reply::Unsupported => None,
-                        Reply::InvalidConfig(_) | Reply::Failed => Some(self.backoff.failed()),
+                        Reply::InvalidConfig(_) | Reply::Failed { .. } => Some(self.backoff.failed()),
                     };
                     self.settled.send_replace(true);
                     match delay {
@@ -203,7 +207,7 @@ impl Supervisor {
                         return Ok(false);
                     }
                 }
-                Reply::Failed => {
+                Reply::Failed { .. } => {
                     if !self.wait_backing_off().await {
                         return Ok(false);
                     }
@@ -229,7 +233,7 @@ impl Supervisor {
                     self.backoff.succeeded();
                     return Ok(true);
                 }
-                Reply::InvalidConfig(_) | Reply::Failed => {
+                Reply::InvalidConfig(_) | Reply::Failed { .. } => {
                     if !self.wait_backing_off().await {
                         return Ok(false);
                     }
@@ -280,16 +284,16 @@ impl Supervisor {
             return Err(CommandError::Unsupported);
         }
         let timeout = self.timeout;
-        match self.call_outcome(Request::Command(command)).await {
+        match self.call(Request::Command(command)).await {
             Err(Lost) => Err(CommandError::DeadlineMissed { after: timeout }),
-            Ok(outcome) => match outcome.status {
-                STATUS_OK => Ok(()),
-                STATUS_UNSUPPORTED => Err(CommandError::Unsupported),
-                status => Err(CommandError::Failed {
-                    status,
-                    message: outcome.message,
-                }),
-            },
+            Ok(Reply::Ok) => Ok(()),
+            Ok(Reply::Unsupported) => Err(CommandError::Unsupported),
+            Ok(Reply::Failed { status, message }) => Err(CommandError::Failed { status, message }),
+            // Only `create` answers that.
+            Ok(Reply::InvalidConfig(message)) => Err(CommandError::Failed {
+                status: STATUS_INVALID_CONFIG,
+                message,
+            }),
         }
     }
 
@@ -329,7 +333,10 @@ impl Supervisor {
                     _ => "returned a status the ABI does not define",
                 };
                 tracing::warn!(instance = %self.name(), plugin = %self.shared.plugin, %call, status, "the plugin {what}: {}", outcome.message);
-                Reply::Failed
+                Reply::Failed {
+                    status,
+                    message: outcome.message,
+                }
             }
         })
     }
