@@ -8,6 +8,7 @@
 //! shutdown `stop` (if started) and `destroy`. Every call is awaited with
 //! the instance's deadline; a call past it wedges the instance for good.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -40,8 +41,8 @@ pub(crate) struct Shared {
     pub ctx: &'static HostContext,
     pub plugin: String,
     pub state: Mutex<InstanceState>,
-    pub polling: std::sync::atomic::AtomicBool,
-    pub pushing: std::sync::atomic::AtomicBool,
+    pub polling: AtomicBool,
+    pub pushing: AtomicBool,
 }
 
 impl Shared {
@@ -115,15 +116,10 @@ impl Supervisor {
         if self.has_start && !self.start().await? {
             return self.destroy().await;
         }
-        self.shared
-            .polling
-            .store(self.has_poll, std::sync::atomic::Ordering::Relaxed);
+        self.shared.polling.store(self.has_poll, Ordering::Relaxed);
         self.shared.set_state(InstanceState::Running);
         let mut polling = self.has_poll;
-        let pushing = self
-            .shared
-            .pushing
-            .load(std::sync::atomic::Ordering::Relaxed);
+        let pushing = self.shared.pushing.load(Ordering::Relaxed);
         if !polling && !pushing {
             self.idle();
         }
@@ -167,7 +163,7 @@ impl Supervisor {
                         }
                         None => {
                             polling = false;
-                            self.shared.polling.store(false, std::sync::atomic::Ordering::Relaxed);
+                            self.shared.polling.store(false, Ordering::Relaxed);
                             if pushing {
                                 tracing::debug!(instance = %self.name(), "poll is unsupported: push-only");
                             } else {
@@ -224,9 +220,7 @@ impl Supervisor {
             match self.call(Request::Start).await? {
                 Reply::Ok => {
                     self.backoff.succeeded();
-                    self.shared
-                        .pushing
-                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                    self.shared.pushing.store(true, Ordering::Relaxed);
                     return Ok(true);
                 }
                 Reply::Unsupported => {
