@@ -68,7 +68,8 @@ pub const STATUS_REJECTED: Status = 5;
 /// counted. The plugin should not retry them in a loop.
 pub const STATUS_FULL: Status = 6;
 /// `emit` only: the instance is not running (before `start` of a push-style
-/// sensor, after `stop`, or after `destroy`); the readings were dropped.
+/// sensor, after `stop`, after `destroy`, or once the host has given up on
+/// it because a call ran past its deadline); the readings were dropped.
 pub const STATUS_STOPPED: Status = 7;
 
 /// `Reading::kind`: the value is `number`.

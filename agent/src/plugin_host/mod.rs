@@ -7,12 +7,42 @@
 //! - `load.rs`: one library from path and pin to a [`LoadedPlugin`]
 //!   (sealed copy, `dlopen`, entry symbol), never unloaded; `verify.rs`: the
 //!   file checks and the hash before it; `pin.rs`: the SHA-256 pin.
+//! - `runtime.rs`: [`PluginHost`]: starts the instances ([`InstanceSpec`]),
+//!   forwards commands, reports [`InstanceStatus`], shuts them down; the
+//!   bounded channel of [`PluginReading`]s.
+//! - `supervisor.rs`: one tokio task per instance: when to call what, the
+//!   deadline of each call (wedged past it), backoff on errors, UNSUPPORTED
+//!   meaning poll-only or push-only.
+//! - `instance.rs`: the instance's own thread, which makes the C calls and
+//!   opens and closes its emit gate around them.
+//! - `host_api.rs`: the `HostApi` table each instance gets (`emit`, `log`,
+//!   `now_ns`), leaked on purpose; emit never blocks.
+//! - `validate.rs`: an emitted reading checked against the ABI's limits and
+//!   copied, or a [`Rejection`] reason.
+//! - `backoff.rs`: the delay doubling on consecutive errors, up to a maximum.
+//! - `status.rs`: [`InstanceState`], the per-instance counters.
 
+mod backoff;
 mod descriptor;
+mod host_api;
+mod instance;
 mod load;
 mod pin;
+mod runtime;
+mod status;
+mod supervisor;
+mod validate;
 mod verify;
 
+#[cfg(test)]
+mod runtime_tests;
+#[cfg(test)]
+mod validate_tests;
+
 pub use descriptor::{DescriptorError, PluginApi};
+pub use host_api::MAX_LOG_LEN;
 pub use load::{inspect, load, LoadError, LoadRequest, LoadedPlugin};
 pub use pin::{parse_sha256_hex, sha256_hex, Pin};
+pub use runtime::{CommandError, InstanceSpec, PluginHost, DEFAULT_CHANNEL_CAPACITY};
+pub use status::{CounterSnapshot, InstanceState, InstanceStatus, PluginCall};
+pub use validate::{validate, PluginReading, Rejection, MAX_FUTURE_NS, OLDEST_TIMESTAMP_NS};

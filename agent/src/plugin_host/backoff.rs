@@ -1,0 +1,42 @@
+//! How long an instance waits before its next call: its interval, doubled on
+//! each consecutive failure up to a maximum, back to the interval after a
+//! success (collectd's read-plugin backoff).
+
+use std::time::Duration;
+
+/// The delay before the next call, given how the last ones went.
+#[derive(Debug, Clone)]
+pub(crate) struct Backoff {
+    interval: Duration,
+    max: Duration,
+    failures: u32,
+}
+
+impl Backoff {
+    /// Never shorter than `interval`, even when `max` is.
+    pub fn new(interval: Duration, max: Duration) -> Backoff {
+        Backoff {
+            interval,
+            max: max.max(interval),
+            failures: 0,
+        }
+    }
+
+    /// After a success: the plain interval again.
+    pub fn succeeded(&mut self) -> Duration {
+        self.failures = 0;
+        self.interval
+    }
+
+    /// After a failure: twice the previous delay, at most the maximum.
+    pub fn failed(&mut self) -> Duration {
+        self.failures = self.failures.saturating_add(1);
+        let factor = 1u32.checked_shl(self.failures).unwrap_or(u32::MAX);
+        self.interval.saturating_mul(factor).min(self.max)
+    }
+
+    /// Consecutive failures so far.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+}
