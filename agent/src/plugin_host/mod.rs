@@ -7,6 +7,8 @@
 //! - `load.rs`: one library from path and pin to a [`LoadedPlugin`]
 //!   (sealed copy, `dlopen`, entry symbol), never unloaded; `verify.rs`: the
 //!   file checks and the hash before it; `pin.rs`: the SHA-256 pin.
+//! - `configured.rs`: the `[[plugins]]` tables loaded into [`InstanceSpec`]s;
+//!   a plugin that fails to load is reported and left out, never fatal.
 //! - `runtime.rs`: [`PluginHost`]: starts the instances ([`InstanceSpec`]),
 //!   forwards commands, reports [`InstanceStatus`], shuts them down; the
 //!   bounded channel of [`PluginReading`]s.
@@ -23,6 +25,7 @@
 //! - `status.rs`: [`InstanceState`], the per-instance counters.
 
 mod backoff;
+mod configured;
 mod descriptor;
 mod host_api;
 mod instance;
@@ -39,6 +42,7 @@ mod runtime_tests;
 #[cfg(test)]
 mod validate_tests;
 
+pub use configured::{load_configured, LoadFailure};
 pub use descriptor::{DescriptorError, PluginApi};
 pub use host_api::MAX_LOG_LEN;
 pub use load::{inspect, load, LoadError, LoadRequest, LoadedPlugin};
