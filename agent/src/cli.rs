@@ -75,6 +75,11 @@ pub enum Command {
         /// Stop after this long (e.g. 10s); default: until Ctrl-C.
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         duration: Option<Duration>,
+        /// Where the plugins named by a relative `path` in the config are
+        /// (scripts/demo builds them there); default: the directory of this
+        /// executable, e.g. target/debug.
+        #[arg(long, value_name = "DIR")]
+        plugin_dir: Option<PathBuf>,
     },
 
     /// Talk to the LEXI-R10 module.

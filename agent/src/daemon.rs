@@ -1,16 +1,25 @@
 //! The agent at run time: open the queue, bring the module up, provision
 //! the MQTT profile, then keep readings flowing until told to stop.
 //!
+//! Sources: the heartbeat, and the configured plugins, started once the
+//! module is up; what they emit arrives on the plugin host's bounded channel
+//! and is appended to the queue in batches. A plugin that fails to load is
+//! reported (log, heartbeat) and the agent runs without it.
+//!
 //! One pass of the daemon loop: housekeeping on the queue (lease timeouts,
 //! expiry, an interval flush), a session if there is none (with backoff),
-//! a drain of everything pending, then a wait for the next thing to do: a
-//! heartbeat due, a downlink command, a registration change, the session
-//! dropping, or the shutdown signal. A drain in progress is never cancelled
+//! a drain of everything pending, then a wait for the next thing to do:
+//! plugin readings, a heartbeat due, a downlink command, a registration
+//! change, the session dropping, or the shutdown signal. A drain in progress is never cancelled
 //! by the signal: the in-flight publish completes (or times out) first, so
 //! a reading is never left half-sent.
 //!
-//! `RunMode::Once` is one upload window: boot, sample every source once,
-//! upload everything pending, log out, and report what stayed pending.
+//! `RunMode::Once` is one upload window: boot, sample every source once
+//! (every plugin's first poll, then the plugins are shut down), upload
+//! everything pending, log out, and report what stayed pending.
+//!
+//! On the shutdown signal the plugins are stopped and destroyed first and
+//! what they emitted until then is queued, so nothing sampled is lost.
 //! Upload windows, sleep votes and the module's power states come with the
 //! power manager (issue 6); until then the daemon uploads as soon as
 //! readings are queued.
@@ -20,8 +29,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tracing::{info, warn};
 
+use tokio::sync::mpsc;
+
 use crate::config::Config;
-use crate::heartbeat::{self, Vitals};
+use crate::heartbeat::{self, PluginVitals, Vitals};
 use crate::modem::at::{RegStatus, Urc};
 use crate::modem::mqtt::profile::{provision, MqttProfile, ProfileError, ProvisionError};
 use crate::modem::mqtt::Message;
@@ -29,6 +40,10 @@ use crate::modem::mqtt_session::{
     backoff, Command, DownlinkHandler, MqttSession, SessionError, SessionOptions,
 };
 use crate::modem::{boot, BootError, BootSettings, LinkError, ModemLink};
+use crate::plugin_host::{
+    load_configured, InstanceState, InstanceStatus, PluginHost, PluginReading,
+    DEFAULT_CHANNEL_CAPACITY,
+};
 use crate::queue::{Options, Queue, QueueError};
 use crate::uplink::{drain, Packer};
 
@@ -75,6 +90,9 @@ const BACKOFF_BASE: Duration = Duration::from_secs(2);
 const BACKOFF_MAX: Duration = Duration::from_secs(300);
 /// How often the daemon looks after the queue when nothing else happens.
 const HOUSEKEEPING: Duration = Duration::from_secs(30);
+/// Most plugin readings appended in one queue transaction: large enough that
+/// a burst costs few transactions, small enough that one append stays short.
+const PLUGIN_BATCH: usize = 256;
 
 /// Runs the agent with `config` until `shutdown` resolves (daemon) or one
 /// upload window is done (once).
@@ -107,10 +125,30 @@ pub async fn run(
     let started = Instant::now();
     let mut registration = Some(info.registration);
     let mut report = RunReport::default();
-    // Every source is sampled once at start: the heartbeat says "up".
-    queue_heartbeat(&queue, started, registration)?;
+    let (specs, load_failures) = load_configured(&config.plugins);
+    let plugins_configured = !config.plugins.is_empty();
+    let failed_loads = load_failures.len() as u64;
+    let (plugins, mut plugin_readings) = PluginHost::start(specs, DEFAULT_CHANNEL_CAPACITY);
+    let vitals = |queue: &Queue,
+                  registration: Option<RegStatus>,
+                  plugins: &[InstanceStatus]|
+     -> Result<Vitals, QueueError> {
+        Ok(Vitals {
+            uptime: started.elapsed(),
+            queue: Some(queue.stats()?.counters),
+            registration,
+            plugins: plugins_configured.then(|| plugin_vitals(plugins, failed_loads)),
+        })
+    };
 
     if mode == RunMode::Once {
+        // One sample from every source: each plugin's first poll (push
+        // sensors emit from start until shutdown), then the heartbeat, which
+        // then also tells how the plugins fared.
+        plugins.first_polls_done().await;
+        let statuses = plugins.shutdown().await;
+        queue_until_closed(&queue, &mut plugin_readings).await?;
+        queue_heartbeat(&queue, vitals(&queue, registration, &statuses)?)?;
         let mut session = None;
         for attempt in 0..ONCE_ATTEMPTS {
             match MqttSession::connect(&at, options.clone()).await {
@@ -144,6 +182,8 @@ pub async fn run(
         return Ok(report);
     }
 
+    // Every source is sampled once at start: the heartbeat says "up".
+    queue_heartbeat(&queue, vitals(&queue, registration, &plugins.status())?)?;
     tokio::pin!(shutdown);
     let heartbeat_every = config.agent.heartbeat_interval.get();
     let mut next_heartbeat = (!heartbeat_every.is_zero()).then(|| started + heartbeat_every);
@@ -196,9 +236,12 @@ pub async fn run(
                 info!("stopping: logging out");
                 break;
             }
+            Some(first) = plugin_readings.recv() => {
+                queue_batch(&queue, first, &mut plugin_readings)?;
+            }
             () = tokio::time::sleep_until(wake.into()) => {
                 if next_heartbeat.is_some_and(|t| Instant::now() >= t) {
-                    queue_heartbeat(&queue, started, registration)?;
+                    queue_heartbeat(&queue, vitals(&queue, registration, &plugins.status())?)?;
                     next_heartbeat = Some(Instant::now() + heartbeat_every);
                 }
             }
@@ -217,12 +260,29 @@ pub async fn run(
                         if commands.flush {
                             info!("flush requested over MQTT");
                         }
+                        for (instance, payload) in commands.for_plugins {
+                            let reply = match plugins.command(&instance, &payload).await {
+                                Ok(()) => format!("ok: plugin {instance}"),
+                                Err(e) => {
+                                    warn!(plugin = %instance, error = %e, "plugin command failed");
+                                    format!("error: plugin {instance}: {e}")
+                                }
+                            };
+                            let topic = options.reply_topic.clone();
+                            if let Err(e) = s.publish_to(topic, reply.into_bytes()).await {
+                                warn!(error = %e, "reply not delivered");
+                            }
+                        }
                     }
                 }
                 Err(e) => warn!(error = %e, "MQTT session dropped; reconnecting"),
             },
         }
     }
+    // Plugins stop before the session ends; what they emitted until they
+    // stopped is queued (and stays queued for the next run).
+    plugins.shutdown().await;
+    queue_until_closed(&queue, &mut plugin_readings).await?;
     if let Some(s) = session {
         if let Err(e) = s.logout().await {
             warn!(error = %e, "MQTT logout not confirmed");
@@ -242,33 +302,82 @@ async fn wait_downlink(session: Option<&mut MqttSession>) -> Result<(), SessionE
 }
 
 /// Remembers what the downlink asked for. `flush` needs no action of its
-/// own: the loop drains everything pending after every wake-up.
+/// own: the loop drains everything pending after every wake-up. Plugin
+/// commands are forwarded after the read, since a plugin call is async.
 #[derive(Debug, Default)]
 struct Commands {
     flush: bool,
+    for_plugins: Vec<(String, Vec<u8>)>,
 }
 
 impl DownlinkHandler for Commands {
     fn on_command(&mut self, command: &Command, message: &Message) {
         info!(?command, topic = %message.topic, "command received");
-        if *command == Command::Flush {
-            self.flush = true;
+        match command {
+            Command::Flush => self.flush = true,
+            Command::Plugin { instance, payload } => {
+                self.for_plugins.push((instance.clone(), payload.clone()));
+            }
+            Command::Ping | Command::Unknown(_) => {}
         }
     }
 }
 
-fn queue_heartbeat(
-    queue: &Queue,
-    started: Instant,
-    registration: Option<RegStatus>,
-) -> Result<(), QueueError> {
-    let vitals = Vitals {
-        uptime: started.elapsed(),
-        queue: Some(queue.stats()?.counters),
-        registration,
-    };
+fn queue_heartbeat(queue: &Queue, vitals: Vitals) -> Result<(), QueueError> {
     queue.append(&heartbeat::readings(&vitals, now_ns()))?;
     Ok(())
+}
+
+/// Appends `first` and whatever else is already waiting (up to
+/// [`PLUGIN_BATCH`]) in one queue transaction.
+fn queue_batch(
+    queue: &Queue,
+    first: PluginReading,
+    readings: &mut mpsc::Receiver<PluginReading>,
+) -> Result<(), QueueError> {
+    let mut batch = Vec::with_capacity(PLUGIN_BATCH.min(readings.len() + 1));
+    batch.push(first.reading);
+    while batch.len() < PLUGIN_BATCH {
+        match readings.try_recv() {
+            Ok(next) => batch.push(next.reading),
+            Err(_) => break,
+        }
+    }
+    queue.append(&batch)?;
+    Ok(())
+}
+
+/// Queues everything left on the channel; returns once the plugin host is
+/// shut down and the channel is empty.
+async fn queue_until_closed(
+    queue: &Queue,
+    readings: &mut mpsc::Receiver<PluginReading>,
+) -> Result<(), QueueError> {
+    while let Some(first) = readings.recv().await {
+        queue_batch(queue, first, readings)?;
+    }
+    Ok(())
+}
+
+/// The heartbeat's summary of the plugins: `failed_loads` configured
+/// plugins never loaded, and the instances' states and counters.
+fn plugin_vitals(instances: &[InstanceStatus], failed_loads: u64) -> PluginVitals {
+    let mut vitals = PluginVitals {
+        unhealthy: failed_loads,
+        ..PluginVitals::default()
+    };
+    for instance in instances {
+        if matches!(
+            instance.state,
+            InstanceState::Wedged { .. } | InstanceState::Disabled { .. } | InstanceState::Idle
+        ) {
+            vitals.unhealthy += 1;
+        }
+        let c = &instance.counters;
+        vitals.dropped += c.rejected_total() + c.dropped_full + c.after_stop;
+        vitals.errors += c.errors + c.panics + c.deadlines_missed;
+    }
+    vitals
 }
 
 fn now_ns() -> i64 {

@@ -2,6 +2,7 @@
 //! process, and a subscriber that prints what arrives, so a newcomer sees a
 //! reading travel the whole path with nothing installed.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -10,9 +11,41 @@ use edge_agent::daemon::{self, RunMode};
 use edge_agent::demo::LocalBroker;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 
-pub async fn run(loaded: LoadedConfig, duration: Option<Duration>) -> anyhow::Result<()> {
+pub async fn run(
+    loaded: LoadedConfig,
+    duration: Option<Duration>,
+    plugin_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
     let broker = LocalBroker::start()?;
     let mut config = loaded.config;
+    let plugin_dir = match plugin_dir {
+        Some(dir) => dir,
+        None => std::env::current_exe()
+            .context("cannot find this executable's directory; pass --plugin-dir")?
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default(),
+    };
+    for plugin in &mut config.plugins {
+        // A relative path names a library the demo's build put next to the
+        // agent; a path that is not there stops the demo with the fix.
+        if plugin.path.is_relative() {
+            plugin.path = plugin_dir.join(&plugin.path);
+        }
+        if !plugin.path.exists() {
+            anyhow::bail!(
+                "plugin {} is not at {}: build the demo's plugins first (scripts/demo does), \
+                 or pass --plugin-dir",
+                plugin.name.as_str(),
+                plugin.path.display()
+            );
+        }
+        println!(
+            "demo: plugin {} from {}",
+            plugin.name.as_str(),
+            plugin.path.display()
+        );
+    }
     // The demo is always the simulator and the local broker, whatever the
     // file says, so it can never touch a real modem or a real broker.
     config.modem.port = ModemPort::Simulator;

@@ -25,6 +25,22 @@ pub struct Vitals {
     pub queue: Option<Counters>,
     /// The module's last known EPS registration, if the modem is up.
     pub registration: Option<RegStatus>,
+    /// How the configured plugins fare, if any are configured.
+    pub plugins: Option<PluginVitals>,
+}
+
+/// The plugin host's health, summed over the configured instances.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PluginVitals {
+    /// Instances that produce nothing and will not recover by themselves:
+    /// not loaded, disabled (bad config), wedged (missed a deadline).
+    pub unhealthy: u64,
+    /// Readings plugins emitted that never reached the queue: invalid,
+    /// channel full, emitted while stopped. Only grows.
+    pub dropped: u64,
+    /// Failed calls into plugins: errors, caught panics, missed deadlines.
+    /// Only grows.
+    pub errors: u64,
 }
 
 /// The heartbeat readings for `vitals`, stamped `timestamp_ns`.
@@ -33,7 +49,9 @@ pub struct Vitals {
 /// `queue/pending` (count) and `queue/pending_bytes` in `B`; `queue/lost`,
 /// every reading the queue dropped, refused or expired since it was created
 /// (count; it only grows, so a rise between two heartbeats is news);
-/// `queue/dead_letters` (count); `modem/registered` (bool).
+/// `queue/dead_letters` (count); `modem/registered` (bool);
+/// `plugins/unhealthy`, `plugins/dropped`, `plugins/errors` (counts, see
+/// [`PluginVitals`]).
 pub fn readings(vitals: &Vitals, timestamp_ns: i64) -> Vec<Reading> {
     let reading = |name: &str, unit: Option<&str>, value: Value| Reading {
         source: SOURCE.to_string(),
@@ -66,6 +84,11 @@ pub fn readings(vitals: &Vitals, timestamp_ns: i64) -> Vec<Reading> {
             Value::Bool(status.is_registered()),
         ));
     }
+    if let Some(p) = &vitals.plugins {
+        out.push(reading("plugins/unhealthy", None, count(p.unhealthy)));
+        out.push(reading("plugins/dropped", None, count(p.dropped)));
+        out.push(reading("plugins/errors", None, count(p.errors)));
+    }
     out
 }
 
@@ -92,9 +115,14 @@ mod tests {
             uptime: Duration::from_secs(3_600),
             queue: Some(counters),
             registration: Some(RegStatus::Roaming),
+            plugins: Some(PluginVitals {
+                unhealthy: 1,
+                dropped: 7,
+                errors: 9,
+            }),
         };
         let r = readings(&vitals, 1_790_000_000_000_000_000);
-        assert_eq!(r.len(), 6);
+        assert_eq!(r.len(), 9);
         assert!(r
             .iter()
             .all(|r| r.source == SOURCE && r.timestamp_ns == 1_790_000_000_000_000_000));
@@ -107,6 +135,9 @@ mod tests {
         assert_eq!(value_of(&r, "queue/lost"), Some(&Value::I64(6)));
         assert_eq!(value_of(&r, "queue/dead_letters"), Some(&Value::I64(5)));
         assert_eq!(value_of(&r, "modem/registered"), Some(&Value::Bool(true)));
+        assert_eq!(value_of(&r, "plugins/unhealthy"), Some(&Value::I64(1)));
+        assert_eq!(value_of(&r, "plugins/dropped"), Some(&Value::I64(7)));
+        assert_eq!(value_of(&r, "plugins/errors"), Some(&Value::I64(9)));
     }
 
     #[test]

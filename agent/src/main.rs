@@ -54,7 +54,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check => check(&loaded),
         Command::Run { once } => runtime()?.block_on(run_agent(&loaded, once)),
         #[cfg(feature = "sim")]
-        Command::Demo { duration } => runtime()?.block_on(demo_cli::run(loaded, duration)),
+        Command::Demo {
+            duration,
+            plugin_dir,
+        } => runtime()?.block_on(demo_cli::run(loaded, duration, plugin_dir)),
         #[cfg(not(feature = "sim"))]
         Command::Demo { .. } => {
             anyhow::bail!("this edge-agent was built without the demo (the `sim` feature)")

@@ -121,9 +121,18 @@ fn run_once_without_a_reachable_broker_exits_1_and_keeps_the_readings() {
 fn demo_prints_the_messages_its_broker_receives_and_exits_after_the_duration() {
     let dir = tempfile::tempdir().unwrap();
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    // `cargo test` builds the plugins (dev-dependencies) next to this test
+    // binary; scripts/demo builds them next to the agent instead.
+    let plugin_dir = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let out = Command::new(env!("CARGO_BIN_EXE_edge-agent"))
         .args(["demo", "--duration", "5s", "--config"])
         .arg(repo.join("configs/demo.toml"))
+        .arg("--plugin-dir")
+        .arg(&plugin_dir)
         .current_dir(dir.path())
         .env_clear()
         .output()
@@ -144,6 +153,40 @@ fn demo_prints_the_messages_its_broker_receives_and_exits_after_the_duration() {
         stdout.contains("\"n\":\"uptime\""),
         "SenML JSON shown as text: {stdout}"
     );
+    // Both plugins were loaded from their shared libraries and sampled.
+    let names = senml_names(&stdout);
+    for plugin in ["synthetic", "sysfs"] {
+        assert!(
+            stdout.contains(&format!("demo: plugin {plugin} from")),
+            "{stdout}"
+        );
+        assert!(
+            names
+                .iter()
+                .any(|n| n.starts_with(&format!("demo-gateway:{plugin}/"))),
+            "readings of {plugin} reached the broker: {names:?}"
+        );
+    }
+}
+
+/// The resolved SenML names (`bn` + `n`, RFC 8428 §4.5.1) of every message
+/// the demo printed.
+fn senml_names(stdout: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for line in stdout.lines() {
+        let Some((_, json)) = line.split_once("bytes): ") else {
+            continue;
+        };
+        let records: Vec<serde_json::Value> = serde_json::from_str(json).unwrap();
+        let mut base = String::new();
+        for record in records {
+            if let Some(bn) = record["bn"].as_str() {
+                base = bn.to_owned();
+            }
+            names.push(format!("{base}{}", record["n"].as_str().unwrap_or("")));
+        }
+    }
+    names
 }
 
 #[test]

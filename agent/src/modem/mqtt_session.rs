@@ -226,12 +226,31 @@ pub enum Command {
     Flush,
     /// Answer on the reply topic.
     Ping,
+    /// `plugin <instance> <payload>`: for a plugin instance, which answers
+    /// (the daemon forwards it and publishes the outcome on the reply topic).
+    Plugin { instance: String, payload: Vec<u8> },
     /// Anything else, as received (lossy UTF-8, trimmed).
     Unknown(String),
 }
 
 impl Command {
     pub fn parse(payload: &[u8]) -> Command {
+        // The payload of a plugin command is passed on byte for byte (it may
+        // be JSON or binary), so it is split off before any lossy decoding.
+        if let Some(rest) = payload.trim_ascii_start().strip_prefix(b"plugin ") {
+            let rest = rest.trim_ascii_start();
+            let end = rest
+                .iter()
+                .position(u8::is_ascii_whitespace)
+                .unwrap_or(rest.len());
+            let (instance, payload) = rest.split_at(end);
+            if !instance.is_empty() {
+                return Command::Plugin {
+                    instance: String::from_utf8_lossy(instance).into_owned(),
+                    payload: payload.get(1..).unwrap_or_default().to_vec(),
+                };
+            }
+        }
         let text = String::from_utf8_lossy(payload);
         match text.trim() {
             "flush" => Command::Flush,
@@ -369,7 +388,7 @@ impl MqttSession {
             let command = Command::parse(&message.payload);
             handler.on_command(&command, &message);
             let reply = match &command {
-                Command::Flush => None,
+                Command::Flush | Command::Plugin { .. } => None,
                 Command::Ping => Some(b"pong".to_vec()),
                 Command::Unknown(text) => {
                     warn!(command = %text, topic = %message.topic, "unknown command");

@@ -226,6 +226,35 @@ fn commands_are_parsed_and_unknown_ones_kept() {
 }
 
 #[test]
+fn plugin_commands_name_the_instance_and_keep_the_payload_byte_for_byte() {
+    assert_eq!(
+        Command::parse(b"plugin synthetic {\"rate\": 2}\n"),
+        Command::Plugin {
+            instance: "synthetic".into(),
+            payload: b"{\"rate\": 2}\n".to_vec()
+        }
+    );
+    assert_eq!(
+        Command::parse(b"plugin raw \xff\x00"),
+        Command::Plugin {
+            instance: "raw".into(),
+            payload: vec![0xff, 0x00]
+        }
+    );
+    assert_eq!(
+        Command::parse(b"plugin sysfs"),
+        Command::Plugin {
+            instance: "sysfs".into(),
+            payload: Vec::new()
+        }
+    );
+    assert_eq!(
+        Command::parse(b"plugin "),
+        Command::Unknown("plugin".into())
+    );
+}
+
+#[test]
 fn backoff_doubles_up_to_the_cap_with_jitter_in_the_upper_half() {
     let base = Duration::from_secs(1);
     let max = Duration::from_secs(300);

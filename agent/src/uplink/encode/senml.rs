@@ -37,8 +37,8 @@
 //!   time to about a quarter of a microsecond today (2 µs in 2262); whole
 //!   seconds stay exact.
 //! - Names, the cheapest of three ways: every record with its whole name in
-//!   `n`; or `bn` = the prefix common to all names (typically
-//!   `"<device>:"`) in the first record and the rest in `n`; or, when series
+//!   `n`; or `bn` = the prefix common to all names, cut after a `:` or `/`
+//!   (typically `"<device>:"`), in the first record and the rest in `n`; or, when series
 //!   have several samples each (the usual batch), `bn` = the whole name at
 //!   the start of each group and no `n` at all, so a name is sent once per
 //!   message instead of once per reading.
@@ -635,8 +635,19 @@ impl<D: Dialect> SenmlSizer<D> {
     }
 }
 
+/// How much of `a` can be `bn` for both `a` and `b`: all of it when the
+/// names are equal, else their common prefix cut after its last `:` or `/`,
+/// so that a person reading a message sees `bn` `"gw:sysfs/"` and `n`
+/// `"loadavg/1m"`, never `"gw:sy"` and `"sfs/loadavg/1m"`.
 fn common_prefix(a: &[u8], b: &[u8]) -> usize {
-    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+    let common = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    if common == a.len() && common == b.len() {
+        return common;
+    }
+    a[..common]
+        .iter()
+        .rposition(|&c| c == b':' || c == b'/')
+        .map_or(0, |i| i + 1)
 }
 
 /// Writes `readings` (at least one, all encodable) as a SenML pack and

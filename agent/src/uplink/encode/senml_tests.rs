@@ -1331,3 +1331,51 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_base_name_shared_by_several_sources_ends_at_a_separator_never_inside_a_word() {
+    let readings = [
+        reading("sysfs", "loadavg/1m", None, Value::F64(0.5), T0),
+        reading(
+            "synthetic",
+            "temperature",
+            Some("Cel"),
+            Value::F64(21.0),
+            T0,
+        ),
+        reading("sysfs", "loadavg/5m", None, Value::F64(0.4), T0),
+    ];
+    let (cbor, json) = encode_both(Some("gateway-0042"), &readings);
+    for records in [cbor_records(&cbor), json_records(&json)] {
+        let base_names: Vec<&Item> = records
+            .iter()
+            .flatten()
+            .filter(|(label, _)| label == "bn")
+            .map(|(_, item)| item)
+            .collect();
+        assert!(!base_names.is_empty(), "a common prefix is worth a bn");
+        for bn in base_names {
+            let Item::Text(bn) = bn else {
+                panic!("bn is text: {bn:?}")
+            };
+            assert!(
+                bn.ends_with(':')
+                    || bn.ends_with('/')
+                    || readings
+                        .iter()
+                        .any(|r| *bn == format!("gateway-0042:{}/{}", r.source, r.name)),
+                "bn {bn:?} cuts a word"
+            );
+        }
+    }
+    let names: Vec<String> = resolve(json_records(&json))
+        .iter()
+        .map(|r| summary(r).0)
+        .collect();
+    for r in &readings {
+        assert!(
+            names.contains(&format!("gateway-0042:{}/{}", r.source, r.name)),
+            "{names:?}"
+        );
+    }
+}
