@@ -125,6 +125,9 @@ pub async fn run(
     let started = Instant::now();
     let mut registration = Some(info.registration);
     let mut report = RunReport::default();
+    // `agent.heartbeat_interval = "0s"` turns the heartbeat off entirely.
+    let heartbeat_every = config.agent.heartbeat_interval.get();
+    let heartbeat_on = !heartbeat_every.is_zero();
     let (specs, load_failures) = load_configured(&config.plugins);
     let plugins_configured = !config.plugins.is_empty();
     let failed_loads = load_failures.len() as u64;
@@ -148,7 +151,9 @@ pub async fn run(
         plugins.first_polls_done().await;
         let statuses = plugins.shutdown().await;
         queue_until_closed(&queue, &mut plugin_readings).await?;
-        queue_heartbeat(&queue, vitals(&queue, registration, &statuses)?)?;
+        if heartbeat_on {
+            queue_heartbeat(&queue, vitals(&queue, registration, &statuses)?)?;
+        }
         let mut session = None;
         for attempt in 0..ONCE_ATTEMPTS {
             match MqttSession::connect(&at, options.clone()).await {
@@ -183,10 +188,11 @@ pub async fn run(
     }
 
     // Every source is sampled once at start: the heartbeat says "up".
-    queue_heartbeat(&queue, vitals(&queue, registration, &plugins.status())?)?;
+    if heartbeat_on {
+        queue_heartbeat(&queue, vitals(&queue, registration, &plugins.status())?)?;
+    }
     tokio::pin!(shutdown);
-    let heartbeat_every = config.agent.heartbeat_interval.get();
-    let mut next_heartbeat = (!heartbeat_every.is_zero()).then(|| started + heartbeat_every);
+    let mut next_heartbeat = heartbeat_on.then(|| started + heartbeat_every);
     let mut session: Option<MqttSession> = None;
     let mut attempt = 0u32;
     let mut retry_at: Option<Instant> = None;
