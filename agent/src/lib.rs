@@ -5,6 +5,10 @@
 //!
 //! - [`config`]: the TOML file plus `EDGE_AGENT_*` environment overrides,
 //!   validated into typed settings; errors name the key, the source and the line.
+//! - [`plugin_host`]: sensor plugins, shared libraries speaking the C ABI of
+//!   `edge-agent-sdk`: checked, pinned by SHA-256 and loaded (never
+//!   unloaded); each instance driven from its own thread with deadlines and
+//!   backoff; what they emit validated and handed over on a bounded channel.
 //! - [`reading`]: the [`reading::Reading`] every stage after the plugin host
 //!   handles; [`heartbeat`]: the agent's own vital signs as readings.
 //! - [`queue`]: the durable store-and-forward queue: readings wait on disk,
@@ -18,9 +22,10 @@
 //!   (a pure codec over byte slices, a client that owns the serial port and
 //!   fans URCs out); the files beside it hold one typed struct per AT command,
 //!   grouped by the application note's chapters, and the boot sequence.
+//! - [`daemon`]: the agent at run time, tying the parts together.
 //!
-//! Still to come, each in its own folder: `plugin_host/` (sensor plugins),
-//! the MQTT/HTTP clients of `uplink/`, `power/` (sleep votes, upload windows).
+//! Still to come, each in its own folder: the HTTP client of `uplink/`,
+//! `power/` (sleep votes, upload windows).
 
 pub mod config;
 pub mod daemon;

@@ -146,7 +146,7 @@ pub struct PluginConfig {
 impl PluginConfig {
     /// `[plugins.config]` as the JSON object the plugin's `create` receives.
     /// TOML datetimes become their RFC 3339 text; non-finite floats, which
-    /// JSON cannot express, are refused by [`check`] at load.
+    /// JSON cannot express, are refused by `check` at load.
     pub fn config_json(&self) -> String {
         let object = serde_json::Value::Object(
             self.config
