@@ -150,12 +150,17 @@ fn check(loaded: &LoadedConfig) -> anyhow::Result<()> {
     let text = loaded
         .effective_toml()
         .context("cannot render the effective configuration")?;
+    print_stdout(&text)
+}
+
+/// Writes `text` to stdout; a reader that closed the pipe early
+/// (`edge-agent check | head`) is not a failure.
+fn print_stdout(text: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
     {
-        // `edge-agent check | head` closing the pipe early is not a failure.
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             Err(e).context("cannot write to stdout")
         }

@@ -2,7 +2,6 @@
 //! own checks and print what it is, its SHA-256 and a `[[plugins]]` entry to
 //! paste into the configuration.
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
@@ -15,18 +14,7 @@ pub fn inspect(path: &Path) -> anyhow::Result<()> {
     let absolute = std::path::absolute(path)
         .with_context(|| format!("cannot make {} absolute", path.display()))?;
     let loaded = plugin_host::inspect(&absolute)?;
-    let text = report(&loaded)?;
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        // `edge-agent plugin inspect X | head` closing the pipe is no failure.
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(e).context("cannot write to stdout")
-        }
-        _ => Ok(()),
-    }
+    crate::print_stdout(&report(&loaded)?)
 }
 
 fn report(loaded: &LoadedPlugin) -> anyhow::Result<String> {
