@@ -856,7 +856,7 @@ async fn load_configured_returns_the_good_entry_as_a_spec_and_the_tampered_one_a
             "[modem]\nport = \"/dev/ttyUSB0\"\n\n\
              [[plugins]]\nname = \"tampered\"\npath = \"{path}\"\nsha256 = \"{wrong}\"\n\n\
              [[plugins]]\nname = \"good-synthetic\"\npath = \"{path}\"\nsha256 = \"{good}\"\n\
-             interval = \"20ms\"\ntimeout = \"10ms\"\n\n\
+             interval = \"30s\"\ntimeout = \"10s\"\n\n\
              [plugins.config]\nseed = 3\n",
             path = path.display(),
             wrong = sha256_hex(&wrong),
@@ -891,12 +891,13 @@ async fn load_configured_returns_the_good_entry_as_a_spec_and_the_tampered_one_a
     assert_eq!(spec.api.name, "synthetic");
     assert_eq!(
         (spec.interval, spec.timeout),
-        (Duration::from_millis(20), Duration::from_millis(10))
+        (Duration::from_secs(30), Duration::from_secs(10))
     );
     let plugin_config: serde_json::Value = serde_json::from_str(&spec.config_json).unwrap();
     assert_eq!(plugin_config, serde_json::json!({"seed": 3}));
 
-    // And it runs.
+    // And it runs: its first poll comes at once, however long the
+    // interval (a deadline of 10 s: a loaded machine must not wedge it).
     let (host, mut rx) = PluginHost::start(specs, 64);
     let reading = recv_from(&mut rx, "good-synthetic").await;
     assert_eq!(reading.reading.name, "temperature");
