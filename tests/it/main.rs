@@ -9,7 +9,9 @@ mod modem_pty;
 mod mqtt_brokers;
 #[cfg(feature = "sim")]
 mod mqtt_e2e;
+#[cfg(feature = "sim")]
 mod plugin_e2e;
+mod plugin_host;
 mod plugin_load;
 mod queue_cli;
 mod queue_corruption;

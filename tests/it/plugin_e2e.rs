@@ -7,41 +7,19 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ciborium::Value as Cbor;
 use edge_agent::demo::LocalBroker;
+use edge_agent::plugin_host::sha256_hex;
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
-use sha2::{Digest, Sha256};
+
+use crate::support::installed_plugin;
 
 /// 2026-03-01T00:00:00Z: where the synthetic plugin's clock starts.
 const START_NS: i64 = 1_772_323_200_000_000_000;
-
-/// A copy of the plugin `lib<name>.so` that `cargo test` built next to this
-/// test binary, in `dir` with mode 0755 (the loader refuses group- or
-/// other-writable files), and its SHA-256 in hex.
-fn installed_plugin(name: &str, dir: &Path) -> (PathBuf, String) {
-    let built = std::env::current_exe()
-        .unwrap()
-        .with_file_name(format!("lib{name}.so"));
-    let bytes = fs::read(&built).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; `cargo test -p edge-agent` builds it (a dev-dependency)",
-            built.display()
-        )
-    });
-    let path = dir.join(format!("lib{name}.so"));
-    fs::write(&path, &bytes).unwrap();
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
-    let hash: String = Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    (path, hash)
-}
 
 /// A gateway's `/sys` and `/proc` in miniature: one thermal zone, one
 /// battery, the load average and the memory.
@@ -69,8 +47,9 @@ fn fake_gateway(root: &Path) {
 fn config(dir: &Path, broker_port: u16) -> PathBuf {
     let plugins = dir.join("plugins");
     fs::create_dir(&plugins).unwrap();
-    let (synthetic, synthetic_sha) = installed_plugin("edge_plugin_synthetic", &plugins);
-    let (sysfs, sysfs_sha) = installed_plugin("edge_plugin_sysfs", &plugins);
+    let (synthetic, synthetic_sha) = installed_plugin(&plugins, "edge_plugin_synthetic");
+    let (sysfs, sysfs_sha) = installed_plugin(&plugins, "edge_plugin_sysfs");
+    let (synthetic_sha, sysfs_sha) = (sha256_hex(&synthetic_sha), sha256_hex(&sysfs_sha));
     let root = dir.join("root");
     fake_gateway(&root);
     let text = format!(

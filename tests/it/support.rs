@@ -1,5 +1,6 @@
 //! What several integration tests need: a running `edge-agent` process whose
-//! log lines can be awaited, and a realistic set of readings.
+//! log lines can be awaited, a realistic set of readings, and the plugin
+//! libraries cargo built next to the test binary.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 // Without the `sim` feature the tests that run the daemon are not built.
@@ -7,7 +8,8 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
@@ -150,4 +152,36 @@ pub fn awkward_payloads() -> Vec<Vec<u8>> {
         vec![0x00, 0xff, 0x00, b'"', 0xff],
         (0..=255u8).collect(),
     ]
+}
+
+/// `lib<crate_name>.so` as cargo built it for this test run: the agent's
+/// dev-dependencies on the plugin crates put their cdylibs in
+/// `target/<profile>/deps/`, the directory of this test binary. Fails the
+/// test, saying how to build it, when it is not there.
+pub fn plugin_library(crate_name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let deps = exe.parent().unwrap();
+    let path = deps.join(format!("lib{crate_name}.so"));
+    assert!(
+        path.is_file(),
+        "{} is missing: it is built by `cargo test -p edge-agent` (the agent has a \
+         dev-dependency on every plugin crate); run the tests that way",
+        path.display()
+    );
+    path
+}
+
+/// Copies `lib<crate_name>.so` into `dir` with mode 0755, as an operator
+/// installs a plugin (the loader refuses a group- or other-writable file,
+/// and a build directory's mode depends on the umask). Returns the copy's
+/// path and SHA-256, for a pinned load.
+pub fn installed_plugin(dir: &Path, crate_name: &str) -> (PathBuf, [u8; 32]) {
+    use sha2::Digest;
+
+    let source = plugin_library(crate_name);
+    let path = dir.join(source.file_name().unwrap());
+    std::fs::copy(&source, &path).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let sha256 = sha2::Sha256::digest(std::fs::read(&path).unwrap()).into();
+    (path, sha256)
 }
