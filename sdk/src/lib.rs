@@ -24,6 +24,8 @@ pub mod plugin;
 mod export_tests;
 #[cfg(test)]
 mod header_tests;
+#[cfg(test)]
+mod panic_strategy_tests;
 
 pub use abi::{ABI_MAJOR, ABI_MINOR};
 pub use host::{EmitStatus, Host, Level, Reading, Value};
