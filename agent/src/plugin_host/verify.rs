@@ -35,7 +35,27 @@ pub(crate) fn verify(path: &Path) -> Result<VerifiedFile, LoadError> {
             found: file_kind(&metadata),
         });
     }
-    let mode = metadata.mode() & 0o7777;
+    check_access(
+        path,
+        metadata.mode(),
+        metadata.uid(),
+        nix::unistd::geteuid().as_raw(),
+    )?;
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    file.read_to_end(&mut bytes)
+        .map_err(|error| LoadError::Read {
+            path: path.to_path_buf(),
+            error,
+        })?;
+    let sha256: [u8; 32] = Sha256::digest(&bytes).into();
+    Ok(VerifiedFile { bytes, sha256 })
+}
+
+/// Who may change the file: no one but its owner, and the owner must be
+/// root or the agent itself (`euid`). Otherwise anyone who can write it can
+/// run code in the agent, pin or no pin, from the next update on.
+fn check_access(path: &Path, mode: u32, owner: u32, euid: u32) -> Result<(), LoadError> {
+    let mode = mode & 0o7777;
     let writable_by = match (mode & 0o020 != 0, mode & 0o002 != 0) {
         (true, true) => Some("its group and by others"),
         (true, false) => Some("its group"),
@@ -49,22 +69,14 @@ pub(crate) fn verify(path: &Path) -> Result<VerifiedFile, LoadError> {
             by,
         });
     }
-    let euid = nix::unistd::geteuid().as_raw();
-    if metadata.uid() != 0 && metadata.uid() != euid {
+    if owner != 0 && owner != euid {
         return Err(LoadError::Owner {
             path: path.to_path_buf(),
-            owner: metadata.uid(),
+            owner,
             euid,
         });
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
-    file.read_to_end(&mut bytes)
-        .map_err(|error| LoadError::Read {
-            path: path.to_path_buf(),
-            error,
-        })?;
-    let sha256: [u8; 32] = Sha256::digest(&bytes).into();
-    Ok(VerifiedFile { bytes, sha256 })
+    Ok(())
 }
 
 /// Opens read-only, close-on-exec (std's default), refusing a symlink as the
@@ -105,5 +117,56 @@ fn file_kind(metadata: &std::fs::Metadata) -> &'static str {
         "a socket"
     } else {
         "not a regular file"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROOT: u32 = 0;
+    const AGENT: u32 = 1000;
+    const SOMEONE: u32 = 1001;
+
+    fn access(mode: u32, owner: u32, euid: u32) -> Result<(), LoadError> {
+        check_access(Path::new("/p.so"), mode, owner, euid)
+    }
+
+    #[test]
+    fn a_file_only_its_owner_can_write_passes_when_root_or_the_agent_owns_it() {
+        assert!(access(0o100755, ROOT, AGENT).is_ok());
+        assert!(access(0o100644, AGENT, AGENT).is_ok());
+        assert!(access(0o100555, ROOT, ROOT).is_ok());
+    }
+
+    #[test]
+    fn a_file_owned_by_someone_else_is_refused_naming_both_users() {
+        let error = access(0o100755, SOMEONE, AGENT).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                LoadError::Owner {
+                    owner: SOMEONE,
+                    euid: AGENT,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn group_or_other_write_is_refused_whoever_owns_the_file() {
+        for (mode, by) in [
+            (0o100775, "its group"),
+            (0o100757, "others"),
+            (0o100777, "its group and by others"),
+        ] {
+            let error = access(mode, ROOT, AGENT).unwrap_err();
+            assert!(
+                matches!(&error, LoadError::Writable { by: found, mode: m, .. } if *found == by && *m == mode & 0o7777),
+                "{mode:o}: {error:?}"
+            );
+        }
     }
 }
