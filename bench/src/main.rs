@@ -6,22 +6,26 @@
 //!   disk.
 //! - `encodings` (`encodings.rs`): bytes per reading in each uplink
 //!   encoding for a realistic batch, encode and pack times.
+//! - `plugins` (`plugins.rs`): the plugin host's cost per emitted reading
+//!   and the readings/s one plugin instance pushes into the queue.
 //!
 //! The AT codec's throughput is a criterion bench: `cargo bench -p
 //! edge-bench --bench codec`.
 
 mod encodings;
+mod plugins;
 mod queue;
 
 fn main() {
     match std::env::args().nth(1).as_deref() {
         Some("queue") => queue::run(),
         Some("encodings") => encodings::run(),
+        Some("plugins") => plugins::run(),
         other => {
             if let Some(name) = other {
                 eprintln!("edge-bench: unknown benchmark {name:?}");
             }
-            eprintln!("usage: edge-bench <benchmark>\nbenchmarks: queue, encodings");
+            eprintln!("usage: edge-bench <benchmark>\nbenchmarks: queue, encodings, plugins");
             std::process::exit(2);
         }
     }

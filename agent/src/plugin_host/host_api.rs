@@ -20,7 +20,7 @@ use edge_agent_sdk::abi::{
 };
 use tokio::sync::mpsc::{self, error::TrySendError};
 
-use super::status::Counters;
+use super::status::{CounterSnapshot, Counters};
 use super::validate::{validate, PluginReading, Rejection};
 
 /// A plugin's log message is cut to this many bytes: a plugin must not be
@@ -194,6 +194,41 @@ impl HostContext {
             LOG_DEBUG => tracing::debug!(instance, "{text}"),
             _ => tracing::trace!(instance, "{text}"),
         }
+    }
+}
+
+/// A `HostApi` as a running instance gets it, made without a plugin: for
+/// `edge-bench plugins` only, which times `emit` with prebuilt readings and
+/// drives a plugin's raw descriptor against the real table, so the host's
+/// share of a reading's cost can be told from the plugin's. The agent makes
+/// its tables through [`super::PluginHost::start`]; nothing else should
+/// use this.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct BenchHostApi {
+    /// The table to pass to `create`, or whose `emit` to call.
+    pub api: &'static HostApi,
+    ctx: &'static HostContext,
+}
+
+impl BenchHostApi {
+    /// A table for the instance `source`, its gate open, its readings going
+    /// to `sender`; leaked like every table.
+    pub fn open(source: &str, sender: mpsc::Sender<PluginReading>) -> BenchHostApi {
+        let (ctx, api) = HostContext::leak(source.to_owned(), sender);
+        ctx.open();
+        BenchHostApi { api, ctx }
+    }
+
+    /// The counters `emit` keeps (emitted, dropped_full, rejected...).
+    pub fn counters(&self) -> CounterSnapshot {
+        self.ctx.counters.snapshot()
+    }
+
+    /// Closed for good and the sender dropped, so the receiver ends once
+    /// drained.
+    pub fn retire(&self) {
+        self.ctx.retire();
     }
 }
 

@@ -18,7 +18,8 @@
 //! - `instance.rs`: the instance's own thread, which makes the C calls and
 //!   opens and closes its emit gate around them.
 //! - `host_api.rs`: the `HostApi` table each instance gets (`emit`, `log`,
-//!   `now_ns`), leaked on purpose; emit never blocks.
+//!   `now_ns`), leaked on purpose; emit never blocks. (`BenchHostApi`: the
+//!   same table without a plugin, for `edge-bench plugins`.)
 //! - `validate.rs`: an emitted reading checked against the ABI's limits and
 //!   copied, or a [`Rejection`] reason.
 //! - `backoff.rs`: the delay doubling on consecutive errors, up to a maximum.
@@ -44,6 +45,8 @@ mod validate_tests;
 
 pub use configured::{load_configured, LoadFailure};
 pub use descriptor::{DescriptorError, PluginApi};
+#[doc(hidden)]
+pub use host_api::BenchHostApi;
 pub use host_api::MAX_LOG_LEN;
 pub use load::{inspect, load, LoadError, LoadRequest, LoadedPlugin};
 pub use pin::{parse_sha256_hex, sha256_hex, Pin};
