@@ -19,7 +19,9 @@ mod network;
 mod pdp;
 mod power;
 mod simcard;
+mod sleep;
 mod snapshot;
+mod socket;
 mod timers;
 
 #[cfg(test)]
