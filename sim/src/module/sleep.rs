@@ -9,6 +9,7 @@ use super::Module;
 /// How deep the module may sleep as far as one part of it is concerned
 /// (sockets, the MQTT client, votes). Ordered from shallowest: the module
 /// sleeps no deeper than the smallest limit any part reports.
+#[allow(dead_code)] // constructed by the sleep machine and sockets (issue 6)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum SleepLimit {
     /// Must stay awake (Active/Idle only).
