@@ -13,6 +13,7 @@
 //! comes the same way in a later issue.
 
 pub mod mqtt;
+pub mod socket;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -24,6 +25,7 @@ use tokio::task::AbortHandle;
 
 use crate::dns::DnsTable;
 pub use mqtt::{MqttCommand, MqttEvent, MqttFailure, MqttLogin, MqttWill};
+pub use socket::{SocketCommand, SocketEvent, SocketJob};
 
 /// Names one started job; never reused within a simulator's life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -46,6 +48,8 @@ pub enum Job {
     },
     /// An MQTT session: login, then commands until logout or loss.
     Mqtt(MqttLogin),
+    /// A socket of the internal TCP/IP stack (§5), open until closed.
+    Socket(SocketJob),
 }
 
 /// What a job reports back.
@@ -59,6 +63,8 @@ pub enum JobEvent {
     PingReply { seq: u32 },
     /// An MQTT session reported.
     Mqtt(MqttEvent),
+    /// A socket reported.
+    Socket(SocketEvent),
 }
 
 /// Runs jobs as tokio tasks and posts their events.
@@ -70,6 +76,8 @@ pub struct JobRunner {
     running: HashMap<JobId, AbortHandle>,
     /// The command inputs of running MQTT sessions.
     mqtt: HashMap<JobId, mpsc::UnboundedSender<MqttCommand>>,
+    /// The command inputs of open sockets.
+    sockets: HashMap<JobId, mpsc::UnboundedSender<SocketCommand>>,
 }
 
 impl JobRunner {
@@ -79,12 +87,21 @@ impl JobRunner {
             events,
             running: HashMap::new(),
             mqtt: HashMap::new(),
+            sockets: HashMap::new(),
         }
     }
 
     pub fn start(&mut self, id: JobId, job: Job) {
         self.running.retain(|_, task| !task.is_finished());
         self.mqtt.retain(|_, input| !input.is_closed());
+        self.sockets.retain(|_, input| !input.is_closed());
+        if let Job::Socket(socket) = job {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let task = tokio::spawn(socket::run(id, socket, self.events.clone(), rx));
+            self.sockets.insert(id, tx);
+            self.running.insert(id, task.abort_handle());
+            return;
+        }
         if let Job::Mqtt(login) = job {
             let (tx, rx) = mpsc::unbounded_channel();
             let task = tokio::spawn(mqtt::run(
@@ -112,7 +129,7 @@ impl JobRunner {
                     let _ = events.send((id, JobEvent::Reversed(dns.reverse(&addr))));
                 }
                 // Started above; never reached.
-                Job::Mqtt(_) => {}
+                Job::Mqtt(_) | Job::Socket(_) => {}
                 Job::Ping {
                     host,
                     resolve_delay,
@@ -145,8 +162,17 @@ impl JobRunner {
         }
     }
 
+    /// Hands `command` to the open socket `id`; a socket that has ended
+    /// drops it (the module hears of the end through its event).
+    pub fn socket_command(&mut self, id: JobId, command: SocketCommand) {
+        if let Some(input) = self.sockets.get(&id) {
+            let _ = input.send(command);
+        }
+    }
+
     pub fn cancel(&mut self, id: JobId) {
         self.mqtt.remove(&id);
+        self.sockets.remove(&id);
         if let Some(task) = self.running.remove(&id) {
             task.abort();
         }
@@ -154,6 +180,7 @@ impl JobRunner {
 
     pub fn cancel_all(&mut self) {
         self.mqtt.clear();
+        self.sockets.clear();
         for (_, task) in self.running.drain() {
             task.abort();
         }

@@ -164,6 +164,7 @@ impl Runner {
                 Effect::StartJob(id, job) => self.jobs.start(id, job),
                 Effect::CancelJob(id) => self.jobs.cancel(id),
                 Effect::MqttCommand(id, command) => self.jobs.command(id, command),
+                Effect::SocketCommand(id, command) => self.jobs.socket_command(id, command),
                 Effect::CancelAllJobs => self.jobs.cancel_all(),
                 Effect::SaveNvm(image) => {
                     // Small file, written in place of the module's flash

@@ -159,6 +159,7 @@ impl Module {
     pub(super) fn on_job(&mut self, id: JobId, event: JobEvent, now: Instant) {
         let event = match event {
             JobEvent::Mqtt(event) => return self.on_mqtt(id, event, now),
+            JobEvent::Socket(event) => return self.on_socket(id, event, now),
             other => other,
         };
         let Some(job) = self.jobs.get(&id).cloned() else {
@@ -211,7 +212,8 @@ impl Module {
             // An event that does not fit the job: ignore it.
             (PendingJob::Dns, JobEvent::PingReply { .. })
             | (PendingJob::Ping { .. }, JobEvent::Reversed(_))
-            | (_, JobEvent::Mqtt(_)) => {}
+            | (_, JobEvent::Mqtt(_))
+            | (_, JobEvent::Socket(_)) => {}
         }
     }
 

@@ -34,13 +34,14 @@ use crate::at::line::{Line, LineAssembler};
 use crate::at::parse::{parse_line, Command, Form, ParsedLine};
 use crate::at::reply::{final_result, frame, CmeError, CmeeMode, Fail};
 use crate::config::{NetworkCondition, SimConfig, Timing};
-use crate::jobs::{Job, JobEvent, JobId, MqttCommand};
+use crate::jobs::{Job, JobEvent, JobId, MqttCommand, SocketCommand};
 use crate::nvm::{DefaultPdp, NvmImage};
 
 pub use mqtt::decode_hex;
 pub use network::RegStat;
 pub use power::PowerState;
 pub use snapshot::SimSnapshot;
+pub use socket::{Proto as SocketProto, SocketSnapshot};
 use timers::{TimerKind, Timers};
 
 /// Something that happened to the module.
@@ -91,6 +92,8 @@ pub enum Effect {
     CancelAllJobs,
     /// Hand a command to a running MQTT session job.
     MqttCommand(JobId, MqttCommand),
+    /// Hand a write or a close to an open socket's job.
+    SocketCommand(JobId, SocketCommand),
     /// Write this image to the NVM file (only emitted when it changed).
     SaveNvm(NvmImage),
     /// A command line as received, for the transcript.
@@ -185,6 +188,8 @@ pub struct Module {
     reboot_after_answer: bool,
     /// The embedded MQTT client (volatile).
     mqtt: mqtt::Client,
+    /// The internal TCP/IP stack's sockets (volatile).
+    sockets: socket::Sockets,
     /// Effects of the current `handle` call.
     out: Vec<Effect>,
     /// URCs raised while a command runs go out after its final result.
@@ -217,6 +222,18 @@ const EXTENDED: &[(&str, Handler)] = &[
     ("+UMQTTNV", Module::umqttnv),
     ("+UMQTTC", Module::umqttc),
     ("+UMQTTER", Module::umqtter),
+    ("+USOCR", Module::usocr),
+    ("+USOCO", Module::usoco),
+    ("+USOWR", Module::usowr),
+    ("+USOST", Module::usost),
+    ("+USORD", Module::usord),
+    ("+USORF", Module::usorf),
+    ("+USOCTL", Module::usoctl),
+    ("+USOSO", Module::usoso),
+    ("+USOSEC", Module::usosec),
+    ("+USOLI", Module::usoli),
+    ("+USOER", Module::usoer),
+    ("+USOCL", Module::usocl),
 ];
 
 impl Module {
@@ -244,6 +261,7 @@ impl Module {
             nvm_writes: 0,
             reboot_after_answer: false,
             mqtt: mqtt::Client::default(),
+            sockets: socket::Sockets::default(),
             out: Vec::new(),
             urcs: Vec::new(),
         };
@@ -269,6 +287,10 @@ impl Module {
             Input::Job(id, event) => self.on_job(id, event, now),
             Input::Control(control) => self.on_control(control, now),
         }
+        // URCs also wait for a socket write's bytes or a connect's answer.
+        if self.socket_raw_input() || self.socket_answer_pending() {
+            return std::mem::take(&mut self.out);
+        }
         // URCs wait while a binary publish reads its payload [model].
         if !self.raw_input() {
             self.flush_urcs();
@@ -283,6 +305,14 @@ impl Module {
             // byte: `AT+CFUN=16` in the middle of a chunk starts a boot).
             if !self.is_ready() {
                 break;
+            }
+            if self.socket_answer_pending() {
+                continue; // [model] lost: the interface waits for +USOCO
+            }
+            if self.socket_raw_input() {
+                // [model] bytes after the `@` prompt are not echoed.
+                self.socket_raw_byte(byte, now);
+                continue;
             }
             if self.raw_input() {
                 // [model] payload bytes after the `>` prompt are not echoed.
@@ -362,6 +392,12 @@ impl Module {
         };
         for text in &info {
             self.out.push(Effect::Send(frame(text)));
+        }
+        if self.socket_prompt(result.is_ok()) {
+            return;
+        }
+        if self.socket_defer_answer(result.is_ok()) {
+            return; // `+USOCO`: the final result comes with the connect
         }
         if self.raw_input() {
             if result.is_ok() {
@@ -454,6 +490,7 @@ impl Module {
             nvm_writes: self.nvm_writes,
             pending_jobs: self.jobs.len(),
             mqtt_connected: matches!(self.mqtt.state, mqtt::State::Connected { .. }),
+            sockets: self.socket_snapshot(),
         }
     }
 }

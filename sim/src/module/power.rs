@@ -81,6 +81,8 @@ impl Module {
         self.jobs.clear();
         // The MQTT session ends silently; the profile is volatile (§6.1.4).
         self.mqtt = super::mqtt::Client::default();
+        // Sockets too; their jobs go with CancelAllJobs.
+        self.sockets = super::socket::Sockets::default();
         self.out.push(Effect::CancelAllJobs);
     }
 }
