@@ -1417,3 +1417,5 @@ fn a_reboot_ends_the_session_silently_and_late_events_are_ignored() {
     assert_eq!(h.send("AT+UMQTTC=0"), "\r\n+CME ERROR: 3\r\n");
     assert_eq!(h.send("AT+UMQTT?"), ok_with(FACTORY_UMQTT));
 }
+
+mod sockets;
