@@ -8,8 +8,10 @@
 //! late event can never leak into the next boot.
 //!
 //! A job is a DNS look-up or a ping against the [`DnsTable`], or an MQTT
-//! session ([`mqtt`], a real rumqttc client). A running MQTT session also takes
-//! [`MqttCommand`]s from the module (`Effect::MqttCommand`); HTTP (reqwest)
+//! session ([`mqtt`], a real rumqttc client), or a socket ([`socket`], a real
+//! loopback UDP or TCP socket). A running MQTT session also takes
+//! [`MqttCommand`]s from the module (`Effect::MqttCommand`), an open socket
+//! [`SocketCommand`]s (`Effect::SocketCommand`); HTTP (reqwest)
 //! comes the same way in a later issue.
 
 pub mod mqtt;

@@ -8,6 +8,7 @@
 //! forwards bytes as they come.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
@@ -17,6 +18,10 @@ use super::{JobEvent, JobId};
 
 /// `[model]` the largest datagram or TCP read forwarded in one event.
 const READ_CHUNK: usize = 65_536;
+/// `[model]` a connect that has not completed by then fails (real time,
+/// not scaled: an address that drops SYNs would otherwise block the
+/// simulated AT interface for the OS's minutes).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// What kind of OS socket to open.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,10 +130,16 @@ async fn tcp(
     report: impl Fn(SocketEvent) -> bool,
     mut commands: mpsc::UnboundedReceiver<SocketCommand>,
 ) {
-    let mut stream = match TcpStream::connect(remote).await {
-        Ok(stream) => stream,
-        Err(e) => {
+    let connect = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(remote)).await;
+    let mut stream = match connect {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
             tracing::debug!(error = %e, %remote, "TCP connect failed");
+            report(SocketEvent::Failed);
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%remote, "TCP connect timed out");
             report(SocketEvent::Failed);
             return;
         }

@@ -10,7 +10,8 @@
 //! The commands live in one file per chapter: `general` (identification,
 //! echo, errors), `simcard` (PIN), `network` (radio, registration, RRC),
 //! `pdp` (contexts, MNO profile, default PDP), `ip` (DNS, ping), `mqtt`
-//! (the embedded MQTT client), and `power` (boot, reboot, power cut).
+//! (the embedded MQTT client), `socket` (the internal TCP/IP stack's sockets
+//! and their always-on rules), and `power` (boot, reboot, power cut).
 
 mod general;
 mod ip;
