@@ -538,6 +538,7 @@ impl Module {
                 .push(Effect::Send(frame(&format!("+USORD: {id},{unread}"))));
             return Ok(());
         }
+        // [model] nothing buffered answers `+USORD: <s>,0,""`.
         let mut data = Vec::new();
         while data.len() < want {
             let Some(packet) = socket.rx.front_mut() else {
