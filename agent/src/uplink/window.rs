@@ -19,8 +19,6 @@
 //! [`UploadWindows`] is pure: the run loop asks it whether a window is due
 //! and when the next one is, and tells it when a window ended; the caller
 //! supplies the jitter factor (as for `backoff`), so tests are exact.
-//! (The daemon adopts it together with the power manager's sleep votes,
-//! issue 6; until then it uploads at once, like `interval = "0s"`.)
 
 use std::time::{Duration, Instant};
 
@@ -38,6 +36,9 @@ pub struct WindowPolicy {
 /// Why a window opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WindowReason {
+    /// The agent started: what waits (a backlog from before, the first
+    /// heartbeat) goes out, and the path is proven once.
+    Start,
     /// Windows are off: readings go as they come.
     Continuous,
     /// The slot came.
