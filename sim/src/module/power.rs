@@ -81,6 +81,8 @@ impl Module {
         self.jobs.clear();
         // The MQTT session ends silently; the profile is volatile (§6.1.4).
         self.mqtt = super::mqtt::Client::default();
+        // Power saving settings are volatile too [model] (see sleep.rs).
+        self.sleep = super::sleep::Sleep::default();
         self.out.push(Effect::CancelAllJobs);
     }
 }

@@ -1,6 +1,6 @@
 //! A read-only picture of the module's state, for tests and logs.
 
-use super::{PowerState, RegStat};
+use super::{PowerMode, PowerState, RegStat};
 use crate::config::NetworkCondition;
 use crate::nvm::{DefaultPdp, NvmImage};
 
@@ -33,4 +33,6 @@ pub struct SimSnapshot {
     pub pending_jobs: usize,
     /// An MQTT session is up (`+UUMQTTC: 1,1` sent, not ended since).
     pub mqtt_connected: bool,
+    /// Active, Idle, a sleep state (or Off/Booting).
+    pub power_mode: PowerMode,
 }

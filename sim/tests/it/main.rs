@@ -9,3 +9,4 @@ mod common;
 mod duplex;
 mod mqtt;
 mod pty;
+mod sleep;
