@@ -7,12 +7,18 @@
 //! reported (log, heartbeat) and the agent runs without it.
 //!
 //! One pass of the daemon loop: housekeeping on the queue (lease timeouts,
-//! expiry, an interval flush), a session if there is none (with backoff),
-//! a drain of everything pending, then a wait for the next thing to do:
-//! plugin readings, a heartbeat due, a downlink command, a registration
-//! change, the session dropping, or the shutdown signal. A drain in progress is never cancelled
-//! by the signal: the in-flight publish completes (or times out) first, so
-//! a reading is never left half-sent.
+//! expiry, an interval flush); then, if an upload window is due
+//! (`uplink/window.rs`: at start, every `uplink.interval` plus jitter,
+//! earlier for `uplink.max_pending` readings or an urgent one), one MQTT
+//! session that drains everything pending, answers the commands that
+//! arrived, and logs out; then a wait for the next thing to do: plugin
+//! readings, a heartbeat due, the next window, a retry after a failed
+//! login (with backoff), a registration change, or the shutdown signal.
+//! With `uplink.interval = "0s"` there are no windows: the session stays
+//! up, readings go as they come, and downlink commands are served as they
+//! arrive. A drain in progress is never cancelled by the signal: the
+//! in-flight publish completes (or times out) first, so a reading is never
+//! left half-sent.
 //!
 //! `RunMode::Once` is one upload window: boot, sample every source once
 //! (every plugin's first poll, then the plugins are shut down), upload
@@ -20,9 +26,8 @@
 //!
 //! On the shutdown signal the plugins are stopped and destroyed first and
 //! what they emitted until then is queued, so nothing sampled is lost.
-//! Upload windows, sleep votes and the module's power states come with the
-//! power manager (issue 6); until then the daemon uploads as soon as
-//! readings are queued.
+//! Sleep votes and the module's power states between windows come with the
+//! power manager (issue 6).
 
 use std::future::Future;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -45,7 +50,7 @@ use crate::plugin_host::{
     DEFAULT_CHANNEL_CAPACITY,
 };
 use crate::queue::{Options, Queue, QueueError};
-use crate::uplink::{drain, Packer};
+use crate::uplink::{drain, Packer, UploadWindows, WindowReason};
 
 /// How the agent runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,6 +198,15 @@ pub async fn run(
     }
     tokio::pin!(shutdown);
     let mut next_heartbeat = heartbeat_on.then(|| started + heartbeat_every);
+    let mut windows = UploadWindows::new(config.uplink.window_policy(), Instant::now(), jitter());
+    // Without windows (`uplink.interval = "0s"`) the session stays up and
+    // readings go as they come; with windows it lives only for a window.
+    let continuous = windows.next_slot().is_none();
+    // The first window opens at start if anything waits (the heartbeat
+    // says "up", a backlog from before a restart goes out), and is retried
+    // until it succeeds; later ones come by the schedule.
+    let mut first_window = true;
+    let mut urgent = false;
     let mut session: Option<MqttSession> = None;
     let mut attempt = 0u32;
     let mut retry_at: Option<Instant> = None;
@@ -200,37 +214,64 @@ pub async fn run(
         queue.maintain()?;
         queue.flush_if_due()?;
 
-        if session.as_ref().is_none_or(|s| !s.is_connected())
-            && retry_at.is_none_or(|t| Instant::now() >= t)
-        {
-            match MqttSession::connect(&at, options.clone()).await {
-                Ok(s) => {
-                    session = Some(s);
-                    attempt = 0;
-                    retry_at = None;
+        let pending = queue.stats()?.counters.pending_count;
+        // Nothing waiting at start: no start window, the schedule decides.
+        first_window &= pending > 0;
+        let reason = if first_window {
+            Some(WindowReason::Start)
+        } else {
+            windows.due(Instant::now(), pending, urgent)
+        };
+        if let Some(reason) = reason.filter(|_| retry_at.is_none_or(|t| Instant::now() >= t)) {
+            if session.as_ref().is_none_or(|s| !s.is_connected()) {
+                if !continuous {
+                    info!(?reason, pending, "upload window");
                 }
-                // A daemon that runs for years rides out broker outages and
-                // even refused logins (credentials rotated on the server):
-                // it keeps trying with capped backoff rather than exiting
-                // into a restart loop. The module's error says which it was.
-                Err(e) => {
-                    session = None;
-                    let wait = backoff(attempt, BACKOFF_BASE, BACKOFF_MAX, jitter());
-                    attempt = attempt.saturating_add(1);
-                    warn!(error = %e, ?wait, attempt, "no MQTT session; retrying later");
-                    retry_at = Some(Instant::now() + wait);
+                match MqttSession::connect(&at, options.clone()).await {
+                    Ok(s) => {
+                        session = Some(s);
+                        attempt = 0;
+                        retry_at = None;
+                    }
+                    // A daemon that runs for years rides out broker outages
+                    // and even refused logins (credentials rotated on the
+                    // server): it keeps trying with capped backoff rather
+                    // than exiting into a restart loop. The module's error
+                    // says which it was. The readings stay queued.
+                    Err(e) => {
+                        session = None;
+                        let wait = backoff(attempt, BACKOFF_BASE, BACKOFF_MAX, jitter());
+                        attempt = attempt.saturating_add(1);
+                        warn!(error = %e, ?wait, attempt, "no MQTT session; retrying later");
+                        retry_at = Some(Instant::now() + wait);
+                    }
                 }
             }
-        }
-        if let Some(s) = session.as_mut() {
-            let drained = drain(&queue, &packer, s, None).await?;
-            report.messages += drained.messages;
-            report.delivered += drained.delivered;
+            if let Some(s) = session.as_mut() {
+                let drained = drain(&queue, &packer, s, None).await?;
+                report.messages += drained.messages;
+                report.delivered += drained.delivered;
+                if !continuous {
+                    // Commands that reached the module during the window are
+                    // answered before the radio goes quiet again.
+                    serve_downlink(s, &plugins, &options).await;
+                    if let Some(s) = session.take() {
+                        if let Err(e) = s.logout().await {
+                            warn!(error = %e, "MQTT logout not confirmed");
+                        }
+                    }
+                }
+                windows.window_done(Instant::now(), jitter());
+                first_window = false;
+                urgent = false;
+            }
         }
 
+        let window_wanted = first_window || urgent || !continuous;
         let wake = [
             next_heartbeat,
-            retry_at,
+            retry_at.filter(|_| window_wanted),
+            windows.next_slot(),
             Some(Instant::now() + HOUSEKEEPING),
         ]
         .into_iter()
@@ -239,11 +280,11 @@ pub async fn run(
         .unwrap_or_else(|| Instant::now() + HOUSEKEEPING);
         tokio::select! {
             () = &mut shutdown => {
-                info!("stopping: logging out");
+                info!("stopping");
                 break;
             }
             Some(first) = plugin_readings.recv() => {
-                queue_batch(&queue, first, &mut plugin_readings)?;
+                urgent |= queue_batch(&queue, first, &mut plugin_readings)?;
             }
             () = tokio::time::sleep_until(wake.into()) => {
                 if next_heartbeat.is_some_and(|t| Instant::now() >= t) {
@@ -259,26 +300,7 @@ pub async fn run(
             waited = wait_downlink(session.as_mut()) => match waited {
                 Ok(()) => {
                     if let Some(s) = session.as_mut() {
-                        let mut commands = Commands::default();
-                        if let Err(e) = s.service_downlink(&mut commands).await {
-                            warn!(error = %e, "MQTT session lost while reading commands");
-                        }
-                        if commands.flush {
-                            info!("flush requested over MQTT");
-                        }
-                        for (instance, payload) in commands.for_plugins {
-                            let reply = match plugins.command(&instance, &payload).await {
-                                Ok(()) => format!("ok: plugin {instance}"),
-                                Err(e) => {
-                                    warn!(plugin = %instance, error = %e, "plugin command failed");
-                                    format!("error: plugin {instance}: {e}")
-                                }
-                            };
-                            let topic = options.reply_topic.clone();
-                            if let Err(e) = s.publish_to(topic, reply.into_bytes()).await {
-                                warn!(error = %e, "reply not delivered");
-                            }
-                        }
+                        serve_downlink(s, &plugins, &options).await;
                     }
                 }
                 Err(e) => warn!(error = %e, "MQTT session dropped; reconnecting"),
@@ -290,6 +312,7 @@ pub async fn run(
     plugins.shutdown().await;
     queue_until_closed(&queue, &mut plugin_readings).await?;
     if let Some(s) = session {
+        info!("logging out");
         if let Err(e) = s.logout().await {
             warn!(error = %e, "MQTT logout not confirmed");
         }
@@ -297,6 +320,32 @@ pub async fn run(
     queue.flush()?;
     report.pending = queue.stats()?.counters.pending_count;
     Ok(report)
+}
+
+/// Reads the commands the module announced on `session` and acts on them:
+/// plugin commands are forwarded, each answered on the reply topic (the
+/// session itself answers `ping` and unknown commands).
+async fn serve_downlink(session: &mut MqttSession, plugins: &PluginHost, options: &SessionOptions) {
+    let mut commands = Commands::default();
+    if let Err(e) = session.service_downlink(&mut commands).await {
+        warn!(error = %e, "MQTT session lost while reading commands");
+    }
+    if commands.flush {
+        info!("flush requested over MQTT");
+    }
+    for (instance, payload) in commands.for_plugins {
+        let reply = match plugins.command(&instance, &payload).await {
+            Ok(()) => format!("ok: plugin {instance}"),
+            Err(e) => {
+                warn!(plugin = %instance, error = %e, "plugin command failed");
+                format!("error: plugin {instance}: {e}")
+            }
+        };
+        let topic = options.reply_topic.clone();
+        if let Err(e) = session.publish_to(topic, reply.into_bytes()).await {
+            warn!(error = %e, "reply not delivered");
+        }
+    }
 }
 
 /// Waits for downlink on the session, or forever without one.
@@ -335,22 +384,27 @@ fn queue_heartbeat(queue: &Queue, vitals: Vitals) -> Result<(), QueueError> {
 }
 
 /// Appends `first` and whatever else is already waiting (up to
-/// [`PLUGIN_BATCH`]) in one queue transaction.
+/// [`PLUGIN_BATCH`]) in one queue transaction; returns whether any of them
+/// was marked urgent (it opens an upload window at once).
 fn queue_batch(
     queue: &Queue,
     first: PluginReading,
     readings: &mut mpsc::Receiver<PluginReading>,
-) -> Result<(), QueueError> {
+) -> Result<bool, QueueError> {
+    let mut urgent = first.urgent;
     let mut batch = Vec::with_capacity(PLUGIN_BATCH.min(readings.len() + 1));
     batch.push(first.reading);
     while batch.len() < PLUGIN_BATCH {
         match readings.try_recv() {
-            Ok(next) => batch.push(next.reading),
+            Ok(next) => {
+                urgent |= next.urgent;
+                batch.push(next.reading);
+            }
             Err(_) => break,
         }
     }
     queue.append(&batch)?;
-    Ok(())
+    Ok(urgent)
 }
 
 /// Queues everything left on the channel; returns once the plugin host is

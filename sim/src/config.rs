@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::energy::Currents;
 use crate::error::SimError;
 
 /// `[lib]`/`[model]` defaults, see each field.
@@ -51,6 +52,12 @@ pub struct SimConfig {
     /// when CONNACK has not come by then. Scaled like every module duration:
     /// tests with a small `time_scale` should raise it.
     pub mqtt_login_timeout: Duration,
+    /// `[model]` from the wake line (PWR_ON pulse) or network data to a
+    /// module out of Sleep-2/Hibernate answering again.
+    pub wake_time: Duration,
+    /// The energy ledger's currents and radio costs (all assumptions, see
+    /// [`crate::energy`]).
+    pub currents: Currents,
 }
 
 impl SimConfig {
@@ -72,6 +79,8 @@ impl SimConfig {
             tac: 0x2B67,
             cell_id: 0x0A1B_2C3D,
             mqtt_login_timeout: Duration::from_secs(30),
+            wake_time: Duration::from_millis(500),
+            currents: Currents::default(),
         }
     }
 
@@ -106,11 +115,7 @@ impl SimConfig {
 
     /// The module-internal durations, scaled by `time_scale`.
     pub fn timing(&self) -> Timing {
-        let scale = |d: Duration| {
-            // try_from instead of mul_f64: never panics; a result too large
-            // for Duration means "never" for the timer that uses it.
-            Duration::try_from_secs_f64(d.as_secs_f64() * self.time_scale).unwrap_or(Duration::MAX)
-        };
+        let scale = |d: Duration| self.scaled(d);
         Timing {
             boot: scale(self.boot_time),
             registration: scale(self.registration_time),
@@ -118,6 +123,25 @@ impl SimConfig {
             ping_rtt: scale(self.ping_rtt),
             rrc_inactivity: scale(self.rrc_inactivity),
             mqtt_login: scale(self.mqtt_login_timeout),
+            wake: scale(self.wake_time),
+        }
+    }
+
+    /// A module-internal duration in real time.
+    pub fn scaled(&self, d: Duration) -> Duration {
+        // try_from instead of mul_f64: never panics; a result too large
+        // for Duration means "never" for the timer that uses it.
+        Duration::try_from_secs_f64(d.as_secs_f64() * self.time_scale).unwrap_or(Duration::MAX)
+    }
+
+    /// A real-time duration in module time (the inverse of [`Self::scaled`]);
+    /// with a time scale of 0 module time is taken as real time.
+    pub fn unscaled(&self, real: Duration) -> Duration {
+        if self.time_scale > 0.0 {
+            Duration::try_from_secs_f64(real.as_secs_f64() / self.time_scale)
+                .unwrap_or(Duration::MAX)
+        } else {
+            real
         }
     }
 }
@@ -136,6 +160,7 @@ pub struct Timing {
     pub ping_rtt: Duration,
     pub rrc_inactivity: Duration,
     pub mqtt_login: Duration,
+    pub wake: Duration,
 }
 
 /// The radio environment the test puts the module in; drives `+CEREG`.

@@ -12,9 +12,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::{NetworkCondition, SimConfig};
 use crate::dns::DnsTable;
+use crate::energy::EnergyReport;
 use crate::error::SimError;
 use crate::jobs::JobRunner;
-use crate::module::{Control, Module, SimSnapshot};
+use crate::module::{Control, Module, PowerLogEntry, SimSnapshot};
 use crate::nvm::NvmStore;
 use crate::runner::{Request, Runner, Shared};
 use crate::transport::pty::PtyPort;
@@ -121,6 +122,13 @@ impl SimHandle {
         self.send(Request::Module(Control::PowerOn));
     }
 
+    /// Pulses the PWR_ON line: a module in Sleep-2/Hibernate wakes (answers
+    /// again after `wake_time`), one in Sleep-1 wakes at once, one that is
+    /// off boots; an awake module ignores it.
+    pub fn pulse_wake_line(&self) {
+        self.send(Request::Module(Control::WakeLine));
+    }
+
     /// Changes the radio environment; drives `+CEREG`.
     pub fn set_network(&self, network: NetworkCondition) {
         self.send(Request::Module(Control::SetNetwork(network)));
@@ -167,6 +175,23 @@ impl SimHandle {
     pub async fn snapshot(&self) -> Option<SimSnapshot> {
         let (tx, rx) = oneshot::channel();
         self.send(Request::Snapshot(tx));
+        rx.await.ok()
+    }
+
+    /// Every change of power state (Off, Booting, Active, Idle, Sleep-1,
+    /// Sleep-2, Hibernate) since the start, in module time, after every
+    /// request sent before this call; `None` once the simulator has stopped.
+    pub async fn power_log(&self) -> Option<Vec<PowerLogEntry>> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Request::PowerLog(tx));
+        rx.await.ok()
+    }
+
+    /// The energy ledger up to now (see [`crate::energy`]); `None` once the
+    /// simulator has stopped.
+    pub async fn energy(&self) -> Option<EnergyReport> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Request::Energy(tx));
         rx.await.ok()
     }
 

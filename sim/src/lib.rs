@@ -29,6 +29,8 @@
 //!   rumqttc session; HTTP in a later issue) runs as tasks and posts events
 //!   back to the module.
 //! - [`dns`]: the simulated name service (a table, never the host resolver).
+//! - [`energy`]: the energy ledger (time per power state x current, radio
+//!   bytes, TLS handshakes) and its one table of currents.
 //! - [`nvm`]: the module's NVM as a versioned JSON file, written atomically.
 //! - [`config`]: [`SimConfig`] and [`NetworkCondition`]; [`error`]: [`SimError`].
 //! - [`handle`]: [`Simulator::spawn_pty`] / [`Simulator::spawn_duplex`] and the
@@ -41,6 +43,7 @@
 pub mod at;
 pub mod config;
 pub mod dns;
+pub mod energy;
 pub mod error;
 pub mod handle;
 pub mod jobs;
@@ -50,6 +53,7 @@ mod runner;
 pub mod transport;
 
 pub use config::{NetworkCondition, SimConfig};
+pub use energy::{Currents, EnergyReport, StateEnergy};
 pub use error::SimError;
 pub use handle::{SimHandle, Simulator};
-pub use module::{PowerState, RegStat, SimSnapshot};
+pub use module::{PowerLogEntry, PowerMode, PowerState, RegStat, SimSnapshot};

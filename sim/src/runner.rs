@@ -15,8 +15,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::at::reply::frame;
+use crate::energy::EnergyReport;
 use crate::jobs::{JobEvent, JobId, JobRunner};
-use crate::module::{Control, Effect, Input, Module, SimSnapshot};
+use crate::module::{Control, Effect, Input, Module, PowerLogEntry, SimSnapshot};
 use crate::nvm::NvmStore;
 use crate::transport::Port;
 
@@ -31,6 +32,8 @@ pub(crate) enum Request {
     /// Answered once the module is ready (at once if it is).
     WaitReady(oneshot::Sender<()>),
     Snapshot(oneshot::Sender<SimSnapshot>),
+    PowerLog(oneshot::Sender<Vec<PowerLogEntry>>),
+    Energy(oneshot::Sender<EnergyReport>),
     Shutdown,
 }
 
@@ -140,6 +143,12 @@ impl Runner {
             }
             Request::Snapshot(tx) => {
                 let _ = tx.send(self.module.snapshot());
+            }
+            Request::PowerLog(tx) => {
+                let _ = tx.send(self.module.power_log().to_vec());
+            }
+            Request::Energy(tx) => {
+                let _ = tx.send(self.module.energy_report(now()));
             }
             Request::Shutdown => {}
         }

@@ -20,3 +20,5 @@ mod queue_to_messages;
 #[cfg(feature = "sim")]
 mod run_cli;
 mod support;
+#[cfg(feature = "sim")]
+mod upload_windows;

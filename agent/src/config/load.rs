@@ -231,6 +231,21 @@ fn deserialize_all(
             ),
         });
     }
+    let uplink = &config.uplink;
+    if !uplink.interval.is_zero()
+        && uplink.jitter > uplink.interval
+        && !problems.iter().any(|p| p.key.starts_with("uplink.jitter"))
+    {
+        problems.push(Problem {
+            key: "uplink.jitter".into(),
+            origin: sources.origin(&["uplink".into(), "jitter".into()], value, Target::Value),
+            message: format!(
+                "{} is longer than uplink.interval ({}): windows would overlap their next \
+                 slot; use at most the interval (a tenth of it spreads a fleet well)",
+                uplink.jitter, uplink.interval
+            ),
+        });
+    }
     for entry in super::plugins::check(&config.plugins) {
         let mut key = vec!["plugins".to_owned(), entry.index.to_string()];
         key.extend(entry.key);

@@ -52,7 +52,8 @@ pub use plugins::{
 pub use secret::{Secret, MASK};
 pub use size::{ByteSize, ParseSizeError, ACCEPTED_FORMS as SIZE_FORMS};
 pub use uplink::{
-    UplinkConfig, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_READINGS, MAX_PAYLOAD_BYTES_RANGE,
+    UplinkConfig, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_PENDING, DEFAULT_MAX_READINGS,
+    DEFAULT_UPLOAD_INTERVAL, DEFAULT_UPLOAD_JITTER, MAX_PAYLOAD_BYTES_RANGE, MAX_PENDING_RANGE,
     MAX_READINGS_RANGE,
 };
 pub use values::{Apn, Baud, DeviceId, InvalidValue, LogFilter, ModemPort, PdpType, SimPin};

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::duration::Duration;
 use super::mqtt::{MqttConfig, Transport};
 use super::values;
 use crate::uplink::Encoding;
@@ -29,6 +30,17 @@ pub const DEFAULT_MAX_READINGS: usize = 100;
 /// The range of `uplink.max_readings`; the packer holds that many readings
 /// in memory while it builds a message.
 pub const MAX_READINGS_RANGE: std::ops::RangeInclusive<usize> = 1..=10_000;
+
+/// Default of `uplink.interval`: a quarter of an hour, the heartbeat's
+/// default too, so a quiet gateway wakes its radio about 96 times a day.
+pub const DEFAULT_UPLOAD_INTERVAL: Duration = Duration::from_secs(15 * 60);
+/// Default of `uplink.max_pending`: about 8 full 1024-byte SenML CBOR
+/// messages of typical readings, still one short session.
+pub const DEFAULT_MAX_PENDING: usize = 500;
+/// The range of `uplink.max_pending`.
+pub const MAX_PENDING_RANGE: std::ops::RangeInclusive<usize> = 1..=1_000_000;
+/// Default of `uplink.jitter`.
+pub const DEFAULT_UPLOAD_JITTER: Duration = Duration::from_secs(60);
 
 /// `[uplink]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +69,26 @@ pub struct UplinkConfig {
     #[serde(default = "default_max_readings", deserialize_with = "max_readings")]
     pub max_readings: usize,
 
+    /// `uplink.interval`: upload windows open this often (plus jitter);
+    /// readings wait in the queue in between, so the radio wakes once per
+    /// window rather than once per reading. Default 15 min. `"0s"`: no
+    /// windows, every reading is sent at once over a session kept open (a
+    /// gateway on mains power).
+    #[serde(default = "default_upload_interval")]
+    pub interval: Duration,
+
+    /// `uplink.max_pending`: a window opens early once this many readings
+    /// wait. Default 500; 1..=1000000.
+    #[serde(default = "default_max_pending", deserialize_with = "max_pending")]
+    pub max_pending: usize,
+
+    /// `uplink.jitter`: each window opens up to this much after its slot, a
+    /// different amount every time, so a fleet started together does not
+    /// reach its broker in the same second. Default 1 min; at most
+    /// `uplink.interval`.
+    #[serde(default = "default_upload_jitter")]
+    pub jitter: Duration,
+
     /// `uplink.transport`: `"mqtt"` (the module's embedded MQTT client, the
     /// only one so far). Default `"mqtt"`.
     #[serde(default)]
@@ -74,6 +106,9 @@ impl Default for UplinkConfig {
             encoding: Encoding::default(),
             max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
             max_readings: DEFAULT_MAX_READINGS,
+            interval: DEFAULT_UPLOAD_INTERVAL,
+            max_pending: DEFAULT_MAX_PENDING,
+            jitter: DEFAULT_UPLOAD_JITTER,
             transport: Transport::default(),
             mqtt: MqttConfig::default(),
         }
@@ -86,6 +121,37 @@ fn default_max_payload_bytes() -> usize {
 
 fn default_max_readings() -> usize {
     DEFAULT_MAX_READINGS
+}
+
+fn default_upload_interval() -> Duration {
+    DEFAULT_UPLOAD_INTERVAL
+}
+
+fn default_max_pending() -> usize {
+    DEFAULT_MAX_PENDING
+}
+
+fn default_upload_jitter() -> Duration {
+    DEFAULT_UPLOAD_JITTER
+}
+
+fn max_pending<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    values::integer_in(
+        d,
+        MAX_PENDING_RANGE,
+        "a number of waiting readings that opens an upload window early, 1..=1000000",
+    )
+}
+
+impl UplinkConfig {
+    /// The upload-window policy these settings describe.
+    pub fn window_policy(&self) -> crate::uplink::WindowPolicy {
+        crate::uplink::WindowPolicy {
+            interval: self.interval.get(),
+            max_pending: self.max_pending as u64,
+            jitter: self.jitter.get(),
+        }
+    }
 }
 
 fn max_payload_bytes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
@@ -394,5 +460,48 @@ retain = true
             "{}",
             problems[0].message
         );
+    }
+
+    #[test]
+    fn upload_windows_default_to_a_quarter_hour_and_can_be_turned_off() {
+        let c = load("", &[]).unwrap();
+        let policy = c.uplink.window_policy();
+        assert_eq!(policy.interval, std::time::Duration::from_secs(900));
+        assert_eq!(policy.max_pending, 500);
+        assert_eq!(policy.jitter, std::time::Duration::from_secs(60));
+        let c = load(
+            "[uplink]\ninterval = \"0s\"\nmax_pending = 1\njitter = \"0s\"\n",
+            &[],
+        )
+        .unwrap();
+        assert!(c.uplink.window_policy().interval.is_zero());
+        assert_eq!(c.uplink.max_pending, 1);
+        let c = load("", &[("EDGE_AGENT_UPLINK__INTERVAL", "1h")]).unwrap();
+        assert_eq!(
+            c.uplink.interval.get(),
+            std::time::Duration::from_secs(3600)
+        );
+    }
+
+    #[test]
+    fn a_jitter_longer_than_the_interval_or_no_pending_limit_is_refused_at_its_line() {
+        let problems = load(
+            "[uplink]\ninterval = \"5m\"\njitter = \"6m\"\nmax_pending = 0\n",
+            &[],
+        )
+        .unwrap_err();
+        let found: Vec<(&str, Option<usize>)> = problems
+            .iter()
+            .map(|p| match &p.origin {
+                Origin::File { line, .. } => (p.key.as_str(), *line),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [("uplink.jitter", Some(5)), ("uplink.max_pending", Some(6))],
+            "{problems:#?}"
+        );
+        assert!(problems[0].message.contains("longer than uplink.interval"));
     }
 }

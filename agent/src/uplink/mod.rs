@@ -10,6 +10,9 @@
 //!   queued readings, and hands back readings that can never be sent.
 //! - [`drain`]: lease, pack, send through a [`drain::Transport`], then ack,
 //!   release or dead-letter by what the far end said.
+//! - [`window`]: upload windows, when the radio comes up to send what waits
+//!   (every `uplink.interval` with jitter, earlier for a backlog or an urgent
+//!   reading).
 //!
 //! The MQTT transport is `modem::mqtt` (profile) and `modem::mqtt_session`
 //! (session); the run loop that connects it to [`drain`] is still to come
@@ -19,6 +22,7 @@ pub mod batch;
 pub mod drain;
 pub mod encode;
 pub mod mqtt;
+pub mod window;
 
 #[cfg(test)]
 mod batch_tests;
@@ -26,3 +30,4 @@ mod batch_tests;
 pub use batch::{Limits, Message, Packed, Packer, Packs, Reject, Rejected, Stop};
 pub use drain::{drain, DrainReport, SendError, Transport};
 pub use encode::{Candidate, EncodeError, Encoder, Encoding, Sizer, Unencodable};
+pub use window::{UploadWindows, WindowPolicy, WindowReason};

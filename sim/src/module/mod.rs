@@ -11,7 +11,8 @@
 //! echo, errors), `simcard` (PIN), `network` (radio, registration, RRC),
 //! `pdp` (contexts, MNO profile, default PDP), `ip` (DNS, ping), `mqtt`
 //! (the embedded MQTT client), `socket` (the internal TCP/IP stack's sockets
-//! and their always-on rules), and `power` (boot, reboot, power cut).
+//! and their always-on rules), `power` (boot, reboot, power cut), and
+//! `sleep` (power saving, the wake line, the power log).
 
 mod general;
 mod ip;
@@ -41,6 +42,7 @@ use crate::nvm::{DefaultPdp, NvmImage};
 pub use mqtt::decode_hex;
 pub use network::RegStat;
 pub use power::PowerState;
+pub use sleep::{PowerLogEntry, PowerMode};
 pub use snapshot::SimSnapshot;
 pub use socket::{Proto as SocketProto, SocketSnapshot};
 use timers::{TimerKind, Timers};
@@ -77,6 +79,8 @@ pub enum Control {
     MqttNeverConfirmNext(usize),
     /// The MQTT session drops now: `+UUMQTTC: 0,101`.
     MqttDropSession,
+    /// PWR_ON pulse: wakes a sleeping module (boots one that is off).
+    WakeLine,
 }
 
 /// What the I/O task must do, in order.
@@ -195,6 +199,13 @@ pub struct Module {
     out: Vec<Effect>,
     /// URCs raised while a command runs go out after its final result.
     urcs: Vec<String>,
+    /// Power saving (`+UPSV`, votes, sleep URCs) and the current depth.
+    sleep: sleep::Sleep,
+    /// When the simulator started (real time): module time counts from here.
+    started: Instant,
+    /// Every change of [`PowerMode`], in order.
+    power_log: Vec<PowerLogEntry>,
+    energy: crate::energy::Ledger,
 }
 
 /// One command implementation: the form as parsed, the time, and the
@@ -235,6 +246,10 @@ const EXTENDED: &[(&str, Handler)] = &[
     ("+USOLI", Module::usoli),
     ("+USOER", Module::usoer),
     ("+USOCL", Module::usocl),
+    ("+UPSV", Module::upsv),
+    ("+USLPVOTE", Module::uslpvote),
+    ("+USLPURC", Module::uslpurc),
+    ("+UUSBCONF", Module::uusbconf),
 ];
 
 impl Module {
@@ -246,6 +261,7 @@ impl Module {
             default_pdp: nvm.default_pdp,
         };
         let session = Session::after_boot(cfg.sim_pin.is_some());
+        let energy = crate::energy::Ledger::new(cfg.currents.clone());
         let mut module = Module {
             cfg,
             timing,
@@ -265,9 +281,14 @@ impl Module {
             sockets: socket::Sockets::default(),
             out: Vec::new(),
             urcs: Vec::new(),
+            sleep: sleep::Sleep::default(),
+            started: now,
+            power_log: Vec::new(),
+            energy,
         };
         module.begin_boot(now);
         module.out.clear();
+        module.log_power_mode(now);
         module
     }
 
@@ -282,24 +303,42 @@ impl Module {
 
     /// Feeds one input; returns what to do, in order.
     pub fn handle(&mut self, input: Input<'_>, now: Instant) -> Vec<Effect> {
+        // What restarts the `+UPSV` timer; a job event (network activity)
+        // also ends Sleep-1.
+        let activity = match &input {
+            Input::Bytes(bytes) => !bytes.is_empty(),
+            Input::Job(..) => {
+                self.wake_from_sleep1();
+                true
+            }
+            Input::Control(control) => *control == Control::WakeLine,
+            Input::Tick => false,
+        };
         match input {
             Input::Bytes(bytes) => self.on_bytes(bytes, now),
             Input::Tick => self.on_tick(now),
             Input::Job(id, event) => self.on_job(id, event, now),
             Input::Control(control) => self.on_control(control, now),
         }
-        // URCs also wait for a socket write's bytes or a connect's answer.
-        if self.socket_raw_input() || self.socket_answer_pending() {
-            return std::mem::take(&mut self.out);
-        }
-        // URCs wait while a binary publish reads its payload [model].
-        if !self.raw_input() {
+        self.sleep_review(now, activity);
+        // URCs wait while a binary publish or socket write reads its payload
+        // and while `+USOCO` waits for its connect [model].
+        if !self.raw_input() && !self.socket_raw_input() && !self.socket_answer_pending() {
             self.flush_urcs();
         }
+        self.log_power_mode(now);
         std::mem::take(&mut self.out)
     }
 
-    fn on_bytes(&mut self, bytes: &[u8], now: Instant) {
+    fn on_bytes(&mut self, mut bytes: &[u8], now: Instant) {
+        if self.uart_asleep() {
+            return; // deep sleep: UART bytes do not wake it (see sleep.rs)
+        }
+        if self.in_sleep1() && !bytes.is_empty() {
+            // [model] the byte that wakes Sleep-1 is lost (see sleep.rs).
+            self.wake_from_sleep1();
+            bytes = &bytes[1..];
+        }
         let mut echo = Vec::new();
         for &byte in bytes {
             // Booting or off: everything the host sends is lost (checked per
@@ -346,6 +385,8 @@ impl Module {
                 TimerKind::Boot => self.boot_complete(now),
                 TimerKind::Registration => self.registration_attempt_ends(now),
                 TimerKind::RrcIdle => self.rrc_idle(),
+                TimerKind::SleepEntry => self.sleep_entry(now),
+                TimerKind::WakeComplete => self.wake_complete(now),
             }
         }
     }
@@ -362,6 +403,7 @@ impl Module {
             Control::SetNetwork(condition) => self.set_network(condition, now),
             Control::MqttNeverConfirmNext(n) => self.faults.mqtt_never_confirm = n,
             Control::MqttDropSession => self.mqtt_drop_session(),
+            Control::WakeLine => self.wake_line(now),
         }
     }
 
@@ -452,6 +494,10 @@ impl Module {
     }
 
     fn flush_urcs(&mut self) {
+        // [model] held while the UART sleeps; they follow the wake URC.
+        if self.uart_asleep() {
+            return;
+        }
         for text in std::mem::take(&mut self.urcs) {
             self.out.push(Effect::Send(frame(&text)));
         }
@@ -492,7 +538,38 @@ impl Module {
             pending_jobs: self.jobs.len(),
             mqtt_connected: matches!(self.mqtt.state, mqtt::State::Connected { .. }),
             sockets: self.socket_snapshot(),
+            power_mode: self.power_mode(),
         }
+    }
+
+    /// Module time at real instant `now`.
+    fn module_time(&self, now: Instant) -> Duration {
+        self.cfg
+            .unscaled(now.saturating_duration_since(self.started))
+    }
+
+    /// Appends to the power log (and the ledger) when the mode changed.
+    fn log_power_mode(&mut self, now: Instant) {
+        let state = self.power_mode();
+        if self.power_log.last().map(|e| e.state) == Some(state) {
+            return;
+        }
+        let entry = PowerLogEntry {
+            at: self.module_time(now),
+            state,
+        };
+        self.power_log.push(entry);
+        self.energy.enter(entry);
+    }
+
+    /// Every change of power mode since the simulator started.
+    pub fn power_log(&self) -> &[PowerLogEntry] {
+        &self.power_log
+    }
+
+    /// The energy drawn up to real instant `now`.
+    pub fn energy_report(&self, now: Instant) -> crate::energy::EnergyReport {
+        self.energy.report(self.module_time(now))
     }
 }
 

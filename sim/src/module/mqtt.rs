@@ -47,6 +47,7 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::Instant;
 
+use super::sleep::SleepLimit;
 use super::{bad_param, unsupported, Effect, Module};
 use crate::at::parse::{Form, Params};
 use crate::at::reply::{final_result, frame, CmeError, Fail};
@@ -76,6 +77,14 @@ pub const ER_NOT_QUEUED: (u16, u16) = (40, 1);
 const REASON_KEEP_ALIVE: u16 = 100;
 const REASON_LOST: u16 = 101;
 const REASON_PROTOCOL: u16 = 102;
+
+/// `[model]` radio bytes of one MQTT packet besides its topic and payload,
+/// for the energy ledger: IPv4 (20) + TCP (20) headers and MQTT's fixed
+/// header, topic length and packet id (~6).
+const PACKET_OVERHEAD: u64 = 46;
+/// `[model]` a small control packet (CONNACK, PUBACK, SUBACK, ...) with its
+/// IP/TCP headers; also the TCP handshake's segments.
+const CONTROL_PACKET: u64 = 44;
 
 /// Where the session is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +125,9 @@ pub(super) struct Client {
     silent: BTreeSet<u64>,
     /// Set while a binary publish reads its payload.
     pub(super) raw: Option<RawPublish>,
+    /// Publishes, subscribes and unsubscribes sent and not yet reported:
+    /// the module stays awake for them (see `sleep.rs`).
+    in_flight: usize,
 }
 
 impl Default for Client {
@@ -128,6 +140,7 @@ impl Default for Client {
             next_tag: 0,
             silent: BTreeSet::new(),
             raw: None,
+            in_flight: 0,
         }
     }
 }
@@ -316,6 +329,7 @@ impl Module {
                 params.at_most(1).map_err(bad_param)?;
                 let job = self.connected_job()?;
                 self.mqtt.state = State::LoggingOut(job);
+                self.energy.radio_bytes(CONTROL_PACKET, 0);
                 self.out.push(Effect::MqttCommand(job, MqttCommand::Logout));
                 Ok(())
             }
@@ -353,6 +367,9 @@ impl Module {
                 }
                 let job = self.connected_job()?;
                 self.traffic(now);
+                self.mqtt.in_flight += 1;
+                self.energy
+                    .radio_bytes(PACKET_OVERHEAD + filter.len() as u64, 0);
                 self.out.push(Effect::MqttCommand(
                     job,
                     MqttCommand::Subscribe { filter, qos },
@@ -367,6 +384,9 @@ impl Module {
                 }
                 let job = self.connected_job()?;
                 self.traffic(now);
+                self.mqtt.in_flight += 1;
+                self.energy
+                    .radio_bytes(PACKET_OVERHEAD + filter.len() as u64, 0);
                 self.out.push(Effect::MqttCommand(
                     job,
                     MqttCommand::Unsubscribe { filter },
@@ -480,6 +500,10 @@ impl Module {
             login_timeout: self.timing.mqtt_login,
         };
         self.traffic(now);
+        // TCP handshake (SYN out, SYN-ACK in, ACK out) and CONNECT.
+        let connect = PACKET_OVERHEAD + login.client_id.len() as u64 + 10;
+        self.energy
+            .radio_bytes(2 * CONTROL_PACKET + connect, CONTROL_PACKET);
         let id = self.new_job_id();
         self.mqtt.state = State::LoggingIn(id);
         self.out.push(Effect::StartJob(id, Job::Mqtt(login)));
@@ -502,6 +526,11 @@ impl Module {
             self.mqtt.silent.insert(tag);
         }
         self.traffic(now);
+        self.mqtt.in_flight += 1;
+        self.energy.radio_bytes(
+            PACKET_OVERHEAD + topic.len() as u64 + payload.len() as u64,
+            0,
+        );
         self.out.push(Effect::MqttCommand(
             job,
             MqttCommand::Publish {
@@ -558,6 +587,7 @@ impl Module {
                         ping_loop: false,
                     };
                     self.traffic(now);
+                    self.energy.radio_bytes(0, CONTROL_PACKET);
                     self.urc("+UUMQTTC: 1,1".to_string());
                 }
             }
@@ -574,6 +604,9 @@ impl Module {
                 self.urc("+UUMQTTC: 1,0".to_string());
             }
             MqttEvent::Published { tag, ok } => {
+                self.mqtt.in_flight = self.mqtt.in_flight.saturating_sub(1);
+                // [model] every publish is answered (PUBACK, or the TCP ACK at QoS 0).
+                self.energy.radio_bytes(0, CONTROL_PACKET);
                 if self.mqtt.silent.remove(&tag) {
                     return;
                 }
@@ -583,14 +616,18 @@ impl Module {
                 self.traffic(now);
                 self.urc(format!("+UUMQTTC: 2,{}", u8::from(ok)));
             }
-            MqttEvent::Subscribed { filter, granted } => match granted {
-                Some(qos) => self.urc(format!("+UUMQTTC: 4,1,{qos},\"{filter}\"")),
-                None => {
-                    self.mqtt.last_error = ER_NOT_QUEUED;
-                    self.urc("+UUMQTTC: 4,0".to_string());
+            MqttEvent::Subscribed { filter, granted } => {
+                self.mqtt_reply_in();
+                match granted {
+                    Some(qos) => self.urc(format!("+UUMQTTC: 4,1,{qos},\"{filter}\"")),
+                    None => {
+                        self.mqtt.last_error = ER_NOT_QUEUED;
+                        self.urc("+UUMQTTC: 4,0".to_string());
+                    }
                 }
-            },
+            }
             MqttEvent::Unsubscribed { ok, .. } => {
+                self.mqtt_reply_in();
                 if !ok {
                     self.mqtt.last_error = ER_NOT_QUEUED;
                 }
@@ -606,6 +643,10 @@ impl Module {
                     return;
                 }
                 self.traffic(now);
+                self.energy.radio_bytes(
+                    0,
+                    PACKET_OVERHEAD + topic.len() as u64 + payload.len() as u64,
+                );
                 self.mqtt.inbox.push_back(Received {
                     topic,
                     qos,
@@ -631,10 +672,17 @@ impl Module {
         }
     }
 
+    /// A SUBACK/UNSUBACK came in.
+    fn mqtt_reply_in(&mut self) {
+        self.mqtt.in_flight = self.mqtt.in_flight.saturating_sub(1);
+        self.energy.radio_bytes(0, CONTROL_PACKET);
+    }
+
     /// The session is over: forget it and stop its job.
     fn end_session(&mut self, job: JobId) {
         self.mqtt.state = State::Idle;
         self.mqtt.raw = None;
+        self.mqtt.in_flight = 0;
         self.out.push(Effect::CancelJob(job));
     }
 
@@ -672,6 +720,23 @@ impl Module {
     /// True while a binary publish is reading its payload.
     pub(super) fn raw_input(&self) -> bool {
         self.mqtt.raw.is_some()
+    }
+
+    /// A login or logout is running, or an operation awaits its report:
+    /// the module stays awake (see `sleep.rs`).
+    pub(super) fn mqtt_busy(&self) -> bool {
+        matches!(self.mqtt.state, State::LoggingIn(_) | State::LoggingOut(_))
+            || self.mqtt.in_flight > 0
+    }
+
+    /// `[model]` a session that is up keeps the module out of deep sleep,
+    /// which would lose it (see `sleep.rs`).
+    pub(super) fn mqtt_sleep_limit(&self) -> SleepLimit {
+        match self.mqtt.state {
+            State::Idle => SleepLimit::Deep,
+            State::Connected { .. } => SleepLimit::Sleep1,
+            State::LoggingIn(_) | State::LoggingOut(_) => SleepLimit::Awake,
+        }
     }
 }
 

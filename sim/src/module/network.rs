@@ -337,6 +337,7 @@ impl Module {
         if !self.radio.stat.is_registered() {
             return;
         }
+        self.wake_from_sleep1();
         if !self.radio.rrc_connected {
             self.radio.rrc_connected = true;
             if self.session.cscon_n == 1 {

@@ -83,6 +83,8 @@ impl Module {
         self.mqtt = super::mqtt::Client::default();
         // Sockets too; their jobs go with CancelAllJobs.
         self.sockets = super::socket::Sockets::default();
+        // Power saving settings are volatile too [model] (see sleep.rs).
+        self.sleep = super::sleep::Sleep::default();
         self.out.push(Effect::CancelAllJobs);
     }
 }

@@ -1,6 +1,6 @@
 //! A read-only picture of the module's state, for tests and logs.
 
-use super::{PowerState, RegStat, SocketSnapshot};
+use super::{PowerMode, PowerState, RegStat, SocketSnapshot};
 use crate::config::NetworkCondition;
 use crate::nvm::{DefaultPdp, NvmImage};
 
@@ -35,4 +35,6 @@ pub struct SimSnapshot {
     pub mqtt_connected: bool,
     /// Open sockets, by id.
     pub sockets: Vec<SocketSnapshot>,
+    /// Active, Idle, a sleep state (or Off/Booting).
+    pub power_mode: PowerMode,
 }

@@ -53,6 +53,11 @@ const TCP_LISTEN: u8 = 1;
 const TCP_SYN_SENT: u8 = 2;
 const TCP_ESTABLISHED: u8 = 4;
 const TCP_CLOSE_WAIT: u8 = 7;
+/// `[model]` radio bytes of one packet besides its payload, for the energy
+/// ledger: IPv4 (20) + UDP (8) headers; IPv4 + TCP (20) headers, also the
+/// size of a bare segment (handshake, ACK, FIN).
+const UDP_OVERHEAD: u64 = 28;
+const TCP_SEGMENT: u64 = 40;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Proto {
@@ -61,6 +66,13 @@ pub enum Proto {
 }
 
 impl Proto {
+    fn overhead(self) -> u64 {
+        match self {
+            Proto::Tcp => TCP_SEGMENT,
+            Proto::Udp => UDP_OVERHEAD,
+        }
+    }
+
     fn number(self) -> u8 {
         match self {
             Proto::Tcp => 6,
@@ -175,7 +187,6 @@ impl Module {
     /// a write still in progress keeps it awake; any non-AoN socket (secure
     /// and listening ones included) or an AoN socket with unread data allows
     /// Sleep-1 at most.
-    #[allow(dead_code)] // the sleep machine lands with issue 6
     pub(super) fn socket_sleep_limit(&self) -> SleepLimit {
         let s = &self.sockets;
         let open = || s.slots.iter().flatten();
@@ -505,7 +516,8 @@ impl Module {
         let len = data.len();
         socket.in_flight.push_back(len);
         socket.sent += len as u64;
-        // Energy ledger hook (issue 6, S1): radio bytes sent go here.
+        let overhead = socket.proto.overhead();
+        self.energy.radio_bytes(len as u64 + overhead, 0);
         let command = match to {
             Some(to) => SocketCommand::SendTo(to, data),
             None => SocketCommand::Send(data),
@@ -776,6 +788,8 @@ impl Module {
                 if let Some(socket) = self.sockets.slots[id].as_mut() {
                     socket.link = Link::Connected;
                 }
+                // SYN, SYN-ACK, ACK.
+                self.energy.radio_bytes(2 * TCP_SEGMENT, TCP_SEGMENT);
                 self.finish_connect(job, Ok(()));
             }
             SocketEvent::Failed => {
@@ -815,7 +829,8 @@ impl Module {
         let len = data.len();
         let aon = socket.aon;
         socket.received += len as u64;
-        // Energy ledger hook (issue 6, S1): radio bytes received go here.
+        self.energy
+            .radio_bytes(0, len as u64 + socket.proto.overhead());
         socket.rx.push_back(Packet {
             from,
             data,

@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::nvm::NvmStore;
 
+mod sleep_tests;
+
 /// A module driven by hand.
 struct Harness {
     m: Module,

@@ -15,6 +15,10 @@ pub enum TimerKind {
     Registration,
     /// No traffic for `rrc_inactivity`: RRC goes idle.
     RrcIdle,
+    /// The `+UPSV` timeout of quiet passed: try to sleep.
+    SleepEntry,
+    /// A wake from Sleep-2/Hibernate completes: the module answers again.
+    WakeComplete,
 }
 
 #[derive(Debug, Default)]

@@ -94,6 +94,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Host<S> {
         }
     }
 
+    /// True if nothing at all arrives for `quiet` (a module that must stay
+    /// silent); false, showing nothing, if any byte comes.
+    pub async fn silent_for(&mut self, quiet: Duration) -> bool {
+        if !self.pending.is_empty() {
+            return false;
+        }
+        let mut buf = [0u8; 256];
+        match tokio::time::timeout(quiet, self.io.read(&mut buf)).await {
+            Err(_) => true,
+            Ok(Ok(n)) => {
+                self.pending.extend_from_slice(&buf[..n]);
+                false
+            }
+            Ok(Err(_)) => false,
+        }
+    }
+
     /// True once a read returns 0 (EOF) or an error; false if data keeps
     /// coming or nothing happens within [`PATIENCE`].
     pub async fn reads_eof(&mut self) -> bool {

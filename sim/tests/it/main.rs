@@ -9,4 +9,5 @@ mod common;
 mod duplex;
 mod mqtt;
 mod pty;
+mod sleep;
 mod sockets;
