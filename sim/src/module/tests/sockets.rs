@@ -578,3 +578,98 @@ fn a_reboot_forgets_sockets_and_their_late_events() {
     );
     assert_eq!(h.answer("AT+USOCR?"), OK);
 }
+
+// ---- with the sleep machine (§5.10, §5.10.2) -----------------------------
+
+/// Echo off, one AoN UDP socket (its job returned), RRC idle, Hibernate
+/// allowed after 5 s with its URCs on.
+fn quiet_with_udp() -> (Harness, JobId) {
+    let mut h = Harness::ready(config());
+    h.send("ATE0");
+    let job = udp_socket(&mut h);
+    h.send("AT+USLPURC=\"HIBNATE\",1");
+    h.send("AT+UPSV=1,5000,4");
+    let rrc = h.timing().rrc_inactivity;
+    h.advance(rrc);
+    (h, job)
+}
+
+const UPSV_TIMEOUT: Duration = Duration::from_millis(5000);
+
+#[test]
+fn data_for_the_aon_socket_wakes_hibernate_and_uusord_follows_the_wake_urc() {
+    let (mut h, job) = quiet_with_udp();
+    assert_eq!(h.advance(UPSV_TIMEOUT), urcs(&["+UUSLPURC: HIB 1"]));
+    assert_eq!(h.m.snapshot().power_mode, PowerMode::Hibernate);
+    let from = peer();
+    let mut sent = sock(
+        &mut h,
+        job,
+        SocketEvent::Received {
+            from,
+            data: b"ring".to_vec(),
+        },
+    );
+    let wake = h.timing().wake;
+    sent += &h.advance(wake);
+    assert_eq!(sent, urcs(&["+UUSLPURC: HIB 0", "+UUSORD: 0,4"]));
+    // Hibernate lost the echo setting but kept the AoN socket and its data.
+    assert_eq!(
+        h.answer("AT+USORF=0,4"),
+        ok_with(&["+USORF: 0,\"195.34.89.241\",7,4,\"ring\""])
+    );
+}
+
+#[test]
+fn a_non_aon_socket_or_unread_data_allow_sleep1_only() {
+    let (mut h, job) = quiet_with_udp();
+    sock(
+        &mut h,
+        job,
+        SocketEvent::Received {
+            from: peer(),
+            data: b"x".to_vec(),
+        },
+    );
+    let rrc = h.timing().rrc_inactivity;
+    h.advance(rrc);
+    h.advance(UPSV_TIMEOUT);
+    assert_eq!(h.m.snapshot().power_mode, PowerMode::Sleep1, "unread data");
+
+    let (mut h, _) = quiet_with_udp();
+    assert_eq!(h.send("AT+USOCR=6"), ok_with(&["+USOCR: 1"]));
+    assert_eq!(h.send("AT+USOSEC=1,1"), OK);
+    assert_eq!(h.send("AT+USOCL=1"), OK);
+    assert_eq!(h.send("AT+USOCR=6,,,1"), ok_with(&["+USOCR: 1,6,1"]));
+    assert_eq!(h.send("AT+USOCR=17"), ok_with(&["+USOCR: 2"]));
+    h.advance(UPSV_TIMEOUT);
+    assert_eq!(
+        h.m.snapshot().power_mode,
+        PowerMode::Sleep1,
+        "socket 2 is not AoN"
+    );
+}
+
+#[test]
+fn socket_traffic_is_counted_in_radio_bytes() {
+    let (mut h, job) = quiet_with_udp();
+    let before = h.m.energy_report(h.now);
+    assert_eq!(
+        h.send("AT+USOST=0,\"195.34.89.241\",7,5,\"Hello\""),
+        ok_with(&["+USOST: 0,5"])
+    );
+    sock(
+        &mut h,
+        job,
+        SocketEvent::Received {
+            from: peer(),
+            data: b"Hello".to_vec(),
+        },
+    );
+    let after = h.m.energy_report(h.now);
+    assert_eq!(after.radio_bytes_sent - before.radio_bytes_sent, 5 + 28);
+    assert_eq!(
+        after.radio_bytes_received - before.radio_bytes_received,
+        5 + 28
+    );
+}
