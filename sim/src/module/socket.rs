@@ -162,6 +162,8 @@ pub struct SocketSnapshot {
     pub aon: bool,
     pub secure: bool,
     pub listening: bool,
+    /// The local port (UDP: once bound, the port the OS gave).
+    pub local_port: Option<u16>,
     /// Bytes written to the network / received from it (for the energy
     /// ledger until it counts radio bytes itself).
     pub bytes_sent: u64,
@@ -209,6 +211,7 @@ impl Module {
                     aon: k.aon,
                     secure: k.secure,
                     listening: k.listening.is_some(),
+                    local_port: k.local_port,
                     bytes_sent: k.sent,
                     bytes_received: k.received,
                     unread: k.unread(),

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::common::{fast_config, registered, Host, PATIENCE};
+use super::common::{fast_config, registered, Host, PtyHost, PATIENCE};
 use lexi_sim::{SimHandle, Simulator};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::net::{TcpListener, UdpSocket};
@@ -158,5 +158,54 @@ async fn a_refused_connect_answers_error_then_uusocl() {
     );
     host.write(b"AT+USOCR?\r").await;
     assert_eq!(host.read_until("OK\r\n").await, "\r\nOK\r\n");
+    sim.shutdown();
+}
+
+#[tokio::test]
+async fn a_datagram_to_the_aon_socket_wakes_a_hibernating_module() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, path) = Simulator::spawn_pty(fast_config(dir.path())).unwrap();
+    let mut host = Host::new(PtyHost::open(&path).unwrap());
+    assert!(sim.wait_ready(PATIENCE).await, "did not boot");
+    registered(&sim).await;
+    host.write(b"ATE0\r").await;
+    host.read_until("OK\r\n").await;
+    host.write(b"AT+USOCR=17,,,1\r").await;
+    assert_eq!(
+        host.read_until("OK\r\n").await,
+        "\r\n+USOCR: 0,17,1\r\n\r\nOK\r\n"
+    );
+    // The UDP socket binds in the background: wait for its port.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let port = loop {
+        let snap = sim.snapshot().await.unwrap();
+        if let Some(port) = snap.sockets[0].local_port {
+            break port;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never bound");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    // 1000 s of module time is 1 s here.
+    host.write(b"AT+USLPURC=\"HIBNATE\",1;+UPSV=1,1000000,4\r")
+        .await;
+    host.read_until("OK\r\n").await;
+    assert_eq!(
+        host.read_until("+UUSLPURC: HIB 1\r\n").await,
+        "\r\n+UUSLPURC: HIB 1\r\n"
+    );
+
+    let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    server.send_to(b"ring", ("127.0.0.1", port)).await.unwrap();
+    assert_eq!(
+        host.read_until("+UUSORD: 0,4\r\n").await,
+        "\r\n+UUSLPURC: HIB 0\r\n\r\n+UUSORD: 0,4\r\n"
+    );
+    // Echo is back on: Hibernate lost it; the AoN socket and its data stayed.
+    host.write(b"AT+USORF=0,4\r").await;
+    let server_port = server.local_addr().unwrap().port();
+    assert_eq!(
+        host.read_until("\r\nOK\r\n").await,
+        format!("AT+USORF=0,4\r\r\n+USORF: 0,\"127.0.0.1\",{server_port},4,\"ring\"\r\n\r\nOK\r\n")
+    );
     sim.shutdown();
 }
