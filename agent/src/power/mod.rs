@@ -4,4 +4,5 @@
 //!   what blocks deep sleep, and closing what a window opened.
 //! - [`doorbell`]: an always-on socket a server rings to wake the agent.
 
+pub mod doorbell;
 pub mod sockets;

@@ -28,7 +28,7 @@ use tracing::{debug, warn};
 use crate::modem::at::{AtClient, AtError, Urc};
 use crate::modem::socket::{
     Close, ControlParam, CreateSocket, Created, Datagram, ListSockets, Protocol, Read, ReceiveFrom,
-    SendTo, SocketControl, SocketId, SocketInfo, WriteBinary,
+    SendTo, SetSocketOption, SocketControl, SocketId, SocketInfo, WriteBinary,
 };
 
 /// Who a socket belongs to, for [`SocketManager::close_owned`].
@@ -507,6 +507,11 @@ impl SocketManager {
         let n = usize::try_from(n).unwrap_or(0);
         self.table.unsent_is(id, n);
         Ok(n)
+    }
+
+    /// Sets a socket option (`+USOSO`, §5.5).
+    pub async fn set_option(&mut self, option: SetSocketOption) -> Result<(), AtError> {
+        self.at.send(&option).await
     }
 
     /// Closes a socket. A module that answers `ERROR` no longer has it (it
