@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::modem::test_peer::{start, Peer};
+use crate::power::sockets::Blocker;
 use DoorbellCommand::{Session, Upload};
 
 #[test]
@@ -201,6 +202,18 @@ async fn tcp_doorbell_reads_commands_across_partial_reads() {
         answer(&mut peer, "AT+USOWR=0,8", b"\r\n@").await;
         assert_eq!(peer.exact(8).await, b"hello gw");
         peer.say(b"\r\n+USOWR: 0,8\r\n\r\nOK\r\n").await;
+        answer(
+            &mut peer,
+            "AT+USOCTL=0,11",
+            b"\r\n+USOCTL: 0,11,3\r\n\r\nOK\r\n",
+        )
+        .await;
+        answer(
+            &mut peer,
+            "AT+USOCTL=0,11",
+            b"\r\n+USOCTL: 0,11,0\r\n\r\nOK\r\n",
+        )
+        .await;
         peer.say(b"\r\n+UUSORD: 0,4\r\n").await;
         answer(
             &mut peer,
@@ -219,6 +232,20 @@ async fn tcp_doorbell_reads_commands_across_partial_reads() {
     let client = async {
         let mut sockets = SocketManager::new(at.clone());
         let mut bell = Doorbell::open(&mut sockets, &config, "gw").await.unwrap();
+        // The hello is in the TX queue until the module says it left.
+        let pending = |s: &SocketManager| s.deep_sleep_blockers();
+        assert_eq!(
+            pending(&sockets),
+            vec![Blocker::PendingData {
+                socket: 0,
+                unread: 0,
+                unsent: 8
+            }]
+        );
+        sockets.refresh_pending().await.unwrap();
+        assert_eq!(pending(&sockets).len(), 1);
+        sockets.refresh_pending().await.unwrap();
+        assert!(pending(&sockets).is_empty());
         let ring = next_ring(&mut urcs, &mut bell, &mut sockets).await.unwrap();
         assert_eq!(bell.read(&mut sockets, ring).await.unwrap(), vec![]);
         let ring = next_ring(&mut urcs, &mut bell, &mut sockets).await.unwrap();

@@ -509,6 +509,22 @@ impl SocketManager {
         Ok(n)
     }
 
+    /// Refreshes the unsent count of every TCP socket that has one, so the
+    /// data that has left since stops blocking deep sleep. Call it before
+    /// reading [`SocketManager::deep_sleep_blockers`] to decide on sleep.
+    pub async fn refresh_pending(&mut self) -> Result<(), AtError> {
+        let waiting: Vec<SocketId> = self
+            .table
+            .sockets()
+            .filter(|s| s.protocol == Protocol::Tcp && s.unsent > 0)
+            .map(|s| s.id)
+            .collect();
+        for id in waiting {
+            self.refresh_unsent(id).await?;
+        }
+        Ok(())
+    }
+
     /// Sets a socket option (`+USOSO`, §5.5).
     pub async fn set_option(&mut self, option: SetSocketOption) -> Result<(), AtError> {
         self.at.send(&option).await
