@@ -34,6 +34,7 @@ pub mod demo;
 pub mod heartbeat;
 pub mod modem;
 pub mod plugin_host;
+pub mod power;
 pub mod queue;
 pub mod reading;
 pub mod store;

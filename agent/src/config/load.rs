@@ -11,7 +11,8 @@
 //!    the same way as a wrong type.
 //! 4. Checks that need the whole picture: the required `modem.port`,
 //!    `modem.sim.nvm_dir` derived from `agent.data_dir`, and the rules across
-//!    `[[plugins]]` keys and entries (`plugins.rs`).
+//!    `[[plugins]]` keys and entries (`plugins.rs`) and `[doorbell]` keys
+//!    (`doorbell.rs`).
 //!
 //! Keys inside arrays of tables are named with their index, as a person
 //! counts entries in the file from 0: `plugins[1].sha256`.
@@ -264,6 +265,23 @@ fn deserialize_all(
             key: shown,
             origin,
             message: entry.message,
+        });
+    }
+    for (field, message) in super::doorbell::check(&config.doorbell) {
+        let key = vec!["doorbell".to_owned(), field.to_owned()];
+        let shown = display_key(&key, value);
+        if problems.iter().any(|p| p.key == shown) {
+            continue;
+        }
+        // A missing key is placed at the `[doorbell]` table that needs it.
+        let origin = match sources.origin(&key, value, Target::Value) {
+            Origin::NotSet => sources.origin(&key[..1], value, Target::Value),
+            origin => origin,
+        };
+        problems.push(Problem {
+            key: shown,
+            origin,
+            message,
         });
     }
     if config.modem.sim.nvm_dir.as_os_str().is_empty() {

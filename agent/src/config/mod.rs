@@ -13,10 +13,12 @@
 //! - `uplink.rs`: the `[uplink]` table (encoding, message limits, transport);
 //!   `mqtt.rs`: `[uplink.mqtt]`, the MQTT profile.
 //! - `plugins.rs`: the `[[plugins]]` entries and the rules across their keys.
+//! - `doorbell.rs`: `[doorbell]`, the always-on wake-up socket.
 //!
 //! Every section and table rejects unknown keys: a misspelt key in a file
 //! that runs unattended for years must fail at start, not be ignored.
 
+mod doorbell;
 mod duration;
 mod env;
 mod error;
@@ -36,6 +38,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use doorbell::{DoorbellConfig, DoorbellProtocol, DEFAULT_DOORBELL_HELLO, DOORBELL_HELLO_MAX};
 pub use duration::{Duration, ParseDurationError, ACCEPTED_FORMS as DURATION_FORMS};
 pub use env::{env_var_for, ENV_PREFIX, ENV_SEPARATOR};
 pub use error::{ConfigError, Origin, Problem};
@@ -106,6 +109,10 @@ pub struct Config {
     /// none: the agent then only queues its own heartbeat.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub plugins: Vec<PluginConfig>,
+    /// `[doorbell]`: an always-on socket a server can wake the gateway
+    /// through. Default off.
+    #[serde(default)]
+    pub doorbell: DoorbellConfig,
 }
 
 impl Config {

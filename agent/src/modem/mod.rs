@@ -2,7 +2,7 @@
 //!
 //! [`at`] is the AT engine. Beside it, one file per chapter of the
 //! application note holds the typed commands of that chapter ([`general`],
-//! [`psd`], [`mqtt`]; sockets, HTTP, security and power follow as they
+//! [`psd`], [`socket`], [`mqtt`]; HTTP, security and power follow as they
 //! land), and [`boot`] brings the module up. [`port`] opens the serial device.
 
 pub mod at;
@@ -13,6 +13,7 @@ pub mod mqtt;
 pub mod mqtt_session;
 pub mod port;
 pub mod psd;
+pub mod socket;
 
 #[cfg(test)]
 pub(crate) mod test_peer;

@@ -272,6 +272,44 @@ fn cases() -> Vec<Case> {
             ],
         },
         Case {
+            name: "USORF exactly as §5.7 writes it: blank before a comma",
+            expect: Some(with_payload(expect("AT+USORF=0,2", Some("+USORF")), "+USORF:", &[(3, false)])),
+            input: b"\r\n+USORF: 0,\"195.34.89.241\" ,7,2,\"12\"\r\n\r\nOK\r\n",
+            items: vec![counted(b"+USORF: 0,\"195.34.89.241\" ,7,2,\"12\"", &[b"12"]), OK],
+        },
+        Case {
+            name: "USORF binary datagram: NUL, 0xff, quotes, CR LF and OK inside",
+            expect: Some(with_payload(expect("AT+USORF=1,64", Some("+USORF")), "+USORF:", &[(3, false)])),
+            input: b"\r\n+USORF: 1,\"10.0.0.2\",5683,9,\"\0\"\r\nOK\r\n\xff\"\r\n\r\nOK\r\n",
+            items: vec![
+                counted(b"+USORF: 1,\"10.0.0.2\",5683,9,\"\0\"\r\nOK\r\n\xff\"", &[b"\0\"\r\nOK\r\n\xff"]),
+                OK,
+            ],
+        },
+        Case {
+            name: "USORD: the echo, a +UUSORD URC, then the counted answer (§5.4)",
+            expect: Some(with_payload(expect("AT+USORD=0,4", Some("+USORD")), "+USORD:", &[(1, false)])),
+            input: b"AT+USORD=0,4\r\r\n+UUSORD: 0,4\r\n\r\n+USORD: 0,4,\"\0\0\"\"\"\r\n\r\nOK\r\n",
+            items: vec![
+                echo("AT+USORD=0,4"),
+                urc("+UUSORD: 0,4"),
+                counted(b"+USORD: 0,4,\"\0\0\"\"\"", &[b"\0\0\"\""]),
+                OK,
+            ],
+        },
+        Case {
+            name: "USORD of nothing: no payload field (§5.4 scenario 3)",
+            expect: Some(with_payload(expect("AT+USORD=0,0", Some("+USORD")), "+USORD:", &[(1, false)])),
+            input: b"\r\n+USORD: 0,0\r\n\r\nOK\r\n\r\n+UUSOCL: 0\r\n",
+            items: vec![counted(b"+USORD: 0,0", &[]), OK, urc("+UUSOCL: 0")],
+        },
+        Case {
+            name: "USOWR: a URC before the @ prompt, then the sent count (§5.3.1)",
+            expect: Some(with_prompt(expect("AT+USOWR=0,2", Some("+USOWR")), Prompt::At)),
+            input: b"\r\n+UUSORD: 1,3\r\n@",
+            items: vec![urc("+UUSORD: 1,3"), Item::Prompt(Prompt::At)],
+        },
+        Case {
             name: "MQTT read of a binary message with quotes and CR (§6.5)",
             expect: Some(with_payload(
                 expect("AT+UMQTTC=6,1", Some("+UMQTTC")),

@@ -97,6 +97,14 @@ pub enum Urc {
         /// The fields after `<result>`, as text (quotes removed).
         rest: Vec<String>,
     },
+    /// `+UUSORD: <s>,<n>`: `n` bytes wait unread on socket `s` (§5.4, §5.7);
+    /// after a partial read, what is left (§5.4 scenario 2). After deep
+    /// sleep it follows `+UUSLPURC: HIB 0` when a peer woke the module
+    /// through an AoN socket (§5.10.2).
+    SocketData { socket: u8, pending: usize },
+    /// `+UUSOCL: <s>`: the module closed socket `s` (the peer closed it and
+    /// its buffer is empty, §5.9, or a connect failed, §5.1).
+    SocketClosed { socket: u8 },
     /// Anything else, as the module sent it.
     Other { line: String },
 }
@@ -125,6 +133,20 @@ impl Urc {
                 }),
             Some(p) if p.eq_ignore_ascii_case(b"+UUPING") => parse_ping(line),
             Some(p) if p.eq_ignore_ascii_case(b"+UUMQTTC") => parse_mqtt(line),
+            Some(p) if p.eq_ignore_ascii_case(b"+UUSORD") => Fields::parse(line, "+UUSORD")
+                .ok()
+                .filter(|f| f.len() == 2)
+                .and_then(|f| {
+                    Some(Urc::SocketData {
+                        socket: f.int_as(0).ok()?,
+                        pending: f.int_as(1).ok()?,
+                    })
+                }),
+            Some(p) if p.eq_ignore_ascii_case(b"+UUSOCL") => Fields::parse(line, "+UUSOCL")
+                .ok()
+                .filter(|f| f.len() == 1)
+                .and_then(|f| f.int_as(0).ok())
+                .map(|socket| Urc::SocketClosed { socket }),
             Some(p) if p.eq_ignore_ascii_case(b"+UUPINGER") => Fields::parse(line, "+UUPINGER")
                 .and_then(|f| f.int(0))
                 .ok()
@@ -244,5 +266,40 @@ mod tests {
         // The note's typo is not the module's URC.
         assert!(matches!(mqtt(b"+UUMQTTTC: 2,1"), Urc::Other { .. }));
         assert!(matches!(mqtt(b"+UUMQTTC: x"), Urc::Other { .. }));
+    }
+
+    #[test]
+    fn socket_urcs_from_the_note_are_typed() {
+        let parse = |line: &[u8]| Urc::parse(&Line::text(line));
+        assert_eq!(
+            parse(b"+UUSORD: 0,30"),
+            Urc::SocketData {
+                socket: 0,
+                pending: 30
+            }
+        );
+        // §5.2 writes it with a blank after the comma.
+        assert_eq!(
+            parse(b"+UUSORD: 1, 18"),
+            Urc::SocketData {
+                socket: 1,
+                pending: 18
+            }
+        );
+        assert_eq!(parse(b"+UUSOCL: 1"), Urc::SocketClosed { socket: 1 });
+        for bad in [
+            &b"+UUSORD: 0"[..],
+            b"+UUSORD: 0,-1",
+            b"+UUSORD: 300,1",
+            b"+UUSORD: 0,1,2",
+            b"+UUSOCL: x",
+            b"+UUSOCL: 0,1",
+        ] {
+            assert!(
+                matches!(parse(bad), Urc::Other { .. }),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 }
