@@ -19,7 +19,9 @@
 //!   task). An acquire that wins the race to `module` finds the module
 //!   voted down and sends nothing: the queued vote up then finds a guard
 //!   and is cancelled. So acquire/drop/acquire ends voted down, and no two
-//!   equal votes are sent in a row while the module answers.
+//!   equal votes are sent in a row while the module answers. The one
+//!   deliberate exception: `PowerManager::configure` under a guard re-sends
+//!   the vote down after `AT+USLPVOTE=1,<level>`, which may reset it.
 //! - A vote that fails (timeout) leaves the module's vote unknown; the next
 //!   acquire votes down and the next release votes up whatever was there.
 

@@ -16,8 +16,10 @@
 //! an [`AwakeGuard`] from [`PowerManager::acquire`]. The manager votes down
 //! (`AT+USLPVOTE=0,0`) before the first guard is handed out and up
 //! (`AT+USLPVOTE=0,1`) after the last one drops. No other code sends
-//! `+USLPVOTE`: `grep -rn 'Vote::\|ConfigureVote' agent/src` finds only
-//! `power/guard.rs`, `power/manager.rs` and the command's own file.
+//! `+USLPVOTE`: votes are sent only from `power/guard.rs`, the vote level
+//! only from `power/manager.rs`, and the test
+//! `no_code_outside_the_power_manager_sends_sleep_votes` fails the build's
+//! tests if any other file under `agent/src` spells either.
 
 pub mod gpio;
 pub mod guard;
