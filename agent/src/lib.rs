@@ -22,10 +22,13 @@
 //!   (a pure codec over byte slices, a client that owns the serial port and
 //!   fans URCs out); the files beside it hold one typed struct per AT command,
 //!   grouped by the application note's chapters, and the boot sequence.
+//! - [`power`]: the module's sleep: sleep settings, the awake guard (the only
+//!   way to keep the module awake, through sleep votes), the power state from
+//!   the sleep URCs, restoring what deep sleep loses, the wake action.
 //! - [`daemon`]: the agent at run time, tying the parts together.
 //!
 //! Still to come, each in its own folder: the HTTP client of `uplink/`,
-//! `power/` (sleep votes, upload windows).
+//! upload windows in `power/`.
 
 pub mod config;
 pub mod daemon;

@@ -66,6 +66,13 @@ fn check_prints_the_effective_config_with_env_keys_and_masked_secrets() {
     assert!(text.contains("command_timeout = \"10s\""), "{text}");
     assert!(text.contains("sim_pin = \"***\""), "{text}");
     assert!(!text.contains("7391"), "{text}");
+    assert!(
+        text.contains(
+            "[modem.power]\nenabled = true\nsleep_timeout = \"5s\"\ndeepest = \"hibernate\"\n\
+             vote_level = \"sleep1\"\n\n[modem.power.wake]\nkind = \"none\"\n"
+        ),
+        "{text}"
+    );
     assert!(!stderr(&out).contains("7391"));
 }
 

@@ -11,7 +11,8 @@
 //!    the same way as a wrong type.
 //! 4. Checks that need the whole picture: the required `modem.port`,
 //!    `modem.sim.nvm_dir` derived from `agent.data_dir`, and the rules across
-//!    `[[plugins]]` keys and entries (`plugins.rs`) and `[doorbell]` keys
+//!    `[[plugins]]` keys and entries (`plugins.rs`), across the
+//!    `[modem.power.wake]` keys (`power.rs`) and across `[doorbell]` keys
 //!    (`doorbell.rs`).
 //!
 //! Keys inside arrays of tables are named with their index, as a person
@@ -282,6 +283,27 @@ fn deserialize_all(
             key: shown,
             origin,
             message,
+        });
+    }
+    for wake in super::power::check(&config.modem.power.wake) {
+        let key: Vec<String> = ["modem", "power", "wake", wake.key]
+            .iter()
+            .map(|k| (*k).to_owned())
+            .collect();
+        let shown = key.join(".");
+        if problems.iter().any(|p| p.key == shown) {
+            continue;
+        }
+        // A missing key is placed at its table, or at `kind` when the table
+        // came from the environment.
+        let origin = match sources.origin(&key, value, Target::Value) {
+            Origin::NotSet => sources.origin(&key[..3], value, Target::Value),
+            origin => origin,
+        };
+        problems.push(Problem {
+            key: shown,
+            origin,
+            message: wake.message,
         });
     }
     if config.modem.sim.nvm_dir.as_os_str().is_empty() {

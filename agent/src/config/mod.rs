@@ -14,6 +14,8 @@
 //!   `mqtt.rs`: `[uplink.mqtt]`, the MQTT profile.
 //! - `plugins.rs`: the `[[plugins]]` entries and the rules across their keys.
 //! - `doorbell.rs`: `[doorbell]`, the always-on wake-up socket.
+//! - `power.rs`: `[modem.power]`, sleep and wake, and the rules across the
+//!   `[modem.power.wake]` keys.
 //!
 //! Every section and table rejects unknown keys: a misspelt key in a file
 //! that runs unattended for years must fail at start, not be ignored.
@@ -26,6 +28,7 @@ mod load;
 mod locate;
 mod mqtt;
 mod plugins;
+mod power;
 mod secret;
 mod size;
 mod uplink;
@@ -51,6 +54,10 @@ pub use mqtt::{
 pub use plugins::{
     PluginConfig, PluginName, DEFAULT_PLUGIN_INTERVAL, DEFAULT_PLUGIN_MAX_BACKOFF,
     DEFAULT_PLUGIN_TIMEOUT, PLUGIN_NAME_MAX_LEN,
+};
+pub use power::{
+    PowerConfig, WakeAction, WakeConfig, WakeKind, DEFAULT_SLEEP_TIMEOUT,
+    DEFAULT_WAKE_COMMAND_TIMEOUT, DEFAULT_WAKE_PULSE,
 };
 pub use secret::{Secret, MASK};
 pub use size::{ByteSize, ParseSizeError, ACCEPTED_FORMS as SIZE_FORMS};
@@ -231,6 +238,10 @@ pub struct ModemConfig {
     )]
     pub command_timeout: Duration,
 
+    /// `[modem.power]`: sleep, sleep votes and the wake action.
+    #[serde(default)]
+    pub power: PowerConfig,
+
     /// `[modem.sim]`: the simulator; only read when `port = "sim"`.
     #[serde(default = "SimConfig::unresolved")]
     pub sim: SimConfig,
@@ -248,6 +259,7 @@ impl ModemConfig {
             sim_pin: None,
             registration_timeout: DEFAULT_REGISTRATION_TIMEOUT,
             command_timeout: DEFAULT_COMMAND_TIMEOUT,
+            power: PowerConfig::default(),
             sim: SimConfig::unresolved(),
         }
     }

@@ -2,8 +2,8 @@
 //!
 //! [`at`] is the AT engine. Beside it, one file per chapter of the
 //! application note holds the typed commands of that chapter ([`general`],
-//! [`psd`], [`socket`], [`mqtt`]; HTTP, security and power follow as they
-//! land), and [`boot`] brings the module up. [`port`] opens the serial device.
+//! [`psd`], [`socket`], [`mqtt`], [`power`]; HTTP and security follow as
+//! they land), and [`boot`] brings the module up. [`port`] opens the serial device.
 
 pub mod at;
 pub mod boot;
@@ -12,6 +12,7 @@ pub mod link;
 pub mod mqtt;
 pub mod mqtt_session;
 pub mod port;
+pub mod power;
 pub mod psd;
 pub mod socket;
 

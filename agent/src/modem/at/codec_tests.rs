@@ -162,6 +162,23 @@ fn cases() -> Vec<Case> {
             ],
         },
         Case {
+            name: "sleep URCs around a vote's OK and while idle (§5.10.2)",
+            expect: Some(expect("AT+USLPVOTE=0,0", Some("+USLPVOTE"))),
+            input: b"\r\n+UUSLPURC: HIB 0\r\nAT+USLPVOTE=0,0\r\r\n+UUSLPURC: SLP2 1\r\n\r\nOK\r\n",
+            items: vec![
+                urc("+UUSLPURC: HIB 0"),
+                echo("AT+USLPVOTE=0,0"),
+                urc("+UUSLPURC: SLP2 1"),
+                OK,
+            ],
+        },
+        Case {
+            name: "a sleep URC with no command pending",
+            expect: None,
+            input: b"\r\n+UUSLPURC: SLP2 0\r\n",
+            items: vec![urc("+UUSLPURC: SLP2 0")],
+        },
+        Case {
             name: "URC with the awaited prefix between echo and answer (+CEREG: 1 during AT+CEREG?)",
             expect: Some(expect("AT+CEREG?", Some("+CEREG"))),
             input: b"AT+CEREG?\r\r\n+CEREG: 1\r\n\r\n+CEREG: 2,1\r\n\r\nOK\r\n",

@@ -7,6 +7,7 @@
 
 use super::codec::Line;
 use super::params::Fields;
+use crate::modem::power::DeepSleep;
 
 /// EPS registration status, `<stat>` of `+CEREG` (3GPP TS 27.007 §10.1.22).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +106,10 @@ pub enum Urc {
     /// `+UUSOCL: <s>`: the module closed socket `s` (the peer closed it and
     /// its buffer is empty, §5.9, or a connect failed, §5.1).
     SocketClosed { socket: u8 },
+    /// `+UUSLPURC: SLP2 <1|0>` / `+UUSLPURC: HIB <1|0>` (§5.10.2): the module
+    /// entered (true) or left (false) a deep-sleep state. Reported only once
+    /// enabled with `AT+USLPURC`.
+    Sleep { state: DeepSleep, entered: bool },
     /// Anything else, as the module sent it.
     Other { line: String },
 }
@@ -147,6 +152,7 @@ impl Urc {
                 .filter(|f| f.len() == 1)
                 .and_then(|f| f.int_as(0).ok())
                 .map(|socket| Urc::SocketClosed { socket }),
+            Some(p) if p.eq_ignore_ascii_case(b"+UUSLPURC") => parse_sleep(line),
             Some(p) if p.eq_ignore_ascii_case(b"+UUPINGER") => Fields::parse(line, "+UUPINGER")
                 .and_then(|f| f.int(0))
                 .ok()
@@ -182,6 +188,30 @@ fn parse_mqtt(line: &Line) -> Option<Urc> {
             })
             .collect(),
     })
+}
+
+/// `SLP2 1`: one bare field, name and flag separated by blanks (§5.10.2).
+fn parse_sleep(line: &Line) -> Option<Urc> {
+    let f = Fields::parse(line, "+UUSLPURC").ok()?;
+    if f.len() != 1 {
+        return None;
+    }
+    let text = f.str(0).ok()?;
+    let mut words = text.split_ascii_whitespace();
+    let state = match words.next()? {
+        w if w.eq_ignore_ascii_case("SLP2") => DeepSleep::Sleep2,
+        w if w.eq_ignore_ascii_case("HIB") => DeepSleep::Hibernate,
+        _ => return None,
+    };
+    let entered = match words.next()? {
+        "1" => true,
+        "0" => false,
+        _ => return None,
+    };
+    words
+        .next()
+        .is_none()
+        .then_some(Urc::Sleep { state, entered })
 }
 
 fn parse_ping(line: &Line) -> Option<Urc> {
@@ -243,6 +273,31 @@ mod tests {
                 line: "+CEREG: banana".into()
             }
         );
+    }
+
+    #[test]
+    fn sleep_urcs_from_the_note_are_typed() {
+        let sleep = |line: &[u8]| Urc::parse(&Line::text(line));
+        let typed = |state, entered| Urc::Sleep { state, entered };
+        assert_eq!(sleep(b"+UUSLPURC: SLP2 1"), typed(DeepSleep::Sleep2, true));
+        assert_eq!(sleep(b"+UUSLPURC: SLP2 0"), typed(DeepSleep::Sleep2, false));
+        assert_eq!(
+            sleep(b"+UUSLPURC: HIB 1"),
+            typed(DeepSleep::Hibernate, true)
+        );
+        assert_eq!(
+            sleep(b"+UUSLPURC: HIB 0"),
+            typed(DeepSleep::Hibernate, false)
+        );
+        for bad in [
+            &b"+UUSLPURC: HIB 2"[..],
+            b"+UUSLPURC: SLP1 1",
+            b"+UUSLPURC: HIB",
+            b"+UUSLPURC: HIB 1 1",
+            b"+UUSLPURC: HIB,1",
+        ] {
+            assert!(matches!(sleep(bad), Urc::Other { .. }), "{bad:?}");
+        }
     }
 
     #[test]

@@ -1,0 +1,427 @@
+//! `[modem.power]`: how deep and how soon the module may sleep, the level a
+//! sleep vote blocks, and how to wake it (`[modem.power.wake]`). The rules
+//! across the wake keys (which keys each `kind` needs) are in [`check`],
+//! which `load.rs` runs after deserializing.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::duration::{self, Duration};
+use crate::modem::power::SleepMode;
+
+/// Default of `modem.power.sleep_timeout`.
+pub const DEFAULT_SLEEP_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default of `modem.power.wake.pulse`.
+pub const DEFAULT_WAKE_PULSE: Duration = Duration::from_millis(100);
+/// Default of `modem.power.wake.timeout`.
+pub const DEFAULT_WAKE_COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `[modem.power]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PowerConfig {
+    /// `modem.power.enabled`: let the module sleep (`AT+UPSV=1,...`) and
+    /// vote around every use of it. Default true: a battery gateway that
+    /// keeps its modem awake lasts days, not months. `false` sends
+    /// `AT+UPSV=0` (for bench setups and modules on mains power).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+
+    /// `modem.power.sleep_timeout`: how long the UART and radio must be idle
+    /// before the module sleeps (`+UPSV`'s timeout). Default `"5s"`, the
+    /// value u-blox's host library and `lexi-r10-notes.md` use: long enough
+    /// that a command sequence does not sleep between commands.
+    #[serde(
+        default = "default_sleep_timeout",
+        deserialize_with = "duration::positive"
+    )]
+    pub sleep_timeout: Duration,
+
+    /// `modem.power.deepest`: `"sleep1"`, `"sleep2"` or `"hibernate"`, the
+    /// deepest state allowed. Default `"hibernate"`: the lowest current;
+    /// the agent restores what it loses (start-up settings, profiles from
+    /// NVM) after each wake.
+    #[serde(default = "default_deepest")]
+    pub deepest: SleepMode,
+
+    /// `modem.power.vote_level`: the shallowest state a vote down blocks
+    /// (`AT+USLPVOTE=1,<level>`); it blocks every deeper one too. Default
+    /// `"sleep1"`, as §6.1.4 does (`AT+USLPVOTE=1,2`): a module in any
+    /// sleep state answers late, so a guarded sequence keeps it fully awake.
+    #[serde(default = "default_vote_level")]
+    pub vote_level: SleepMode,
+
+    /// `[modem.power.wake]`: how to wake the module from deep sleep, where
+    /// UART bytes alone do not.
+    #[serde(default)]
+    pub wake: WakeConfig,
+}
+
+impl Default for PowerConfig {
+    fn default() -> Self {
+        PowerConfig {
+            enabled: true,
+            sleep_timeout: DEFAULT_SLEEP_TIMEOUT,
+            deepest: SleepMode::Hibernate,
+            vote_level: SleepMode::Sleep1,
+            wake: WakeConfig::default(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_sleep_timeout() -> Duration {
+    DEFAULT_SLEEP_TIMEOUT
+}
+
+fn default_deepest() -> SleepMode {
+    SleepMode::Hibernate
+}
+
+fn default_vote_level() -> SleepMode {
+    SleepMode::Sleep1
+}
+
+/// `modem.power.wake.kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WakeKind {
+    /// Nothing but sacrificial `AT`s: for `deepest = "sleep1"`, which UART
+    /// bytes do wake, and for the simulator (woken through its handle).
+    #[default]
+    None,
+    /// A pulse on a line of a Linux GPIO character device wired to PWR_ON.
+    Gpio,
+    /// A program (a board's own script) that pulses the line.
+    Command,
+}
+
+/// `[modem.power.wake]`. One flat table: the keys a `kind` does not use
+/// must be absent ([`check`]), so a half-edited table fails at start.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WakeConfig {
+    /// `modem.power.wake.kind`: `"none"`, `"gpio"` or `"command"`. Default
+    /// `"none"`: which line wakes the module depends on the board.
+    #[serde(default)]
+    pub kind: WakeKind,
+
+    /// `modem.power.wake.chip` (gpio): the GPIO character device, e.g.
+    /// `"/dev/gpiochip0"`. Required with `kind = "gpio"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chip: Option<PathBuf>,
+
+    /// `modem.power.wake.line` (gpio): the line offset on that chip.
+    /// Required with `kind = "gpio"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+
+    /// `modem.power.wake.active_low` (gpio): the line is active when
+    /// physically low (PWR_ON is usually driven through an inverting
+    /// transistor, so boards differ). Default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_low: Option<bool>,
+
+    /// `modem.power.wake.pulse` (gpio): how long the line is held active.
+    /// Default `"100ms"` (`[model]`: no public figure for the LEXI-R10's
+    /// wake pulse was found; a board's datasheet wins).
+    #[serde(
+        default,
+        deserialize_with = "optional_positive",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pulse: Option<Duration>,
+
+    /// `modem.power.wake.program` (command): the program to run, by path.
+    /// Required with `kind = "command"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<PathBuf>,
+
+    /// `modem.power.wake.args` (command): its arguments. Default none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<Vec<String>>,
+
+    /// `modem.power.wake.timeout` (command): the program must exit 0 within
+    /// this. Default `"10s"`: a script toggling a line takes milliseconds;
+    /// one that hangs must not hold the agent.
+    #[serde(
+        default,
+        deserialize_with = "optional_positive",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub timeout: Option<Duration>,
+}
+
+fn optional_positive<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    duration::positive(d).map(Some)
+}
+
+/// The wake action the config asks for, with defaults filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WakeAction {
+    None,
+    Gpio {
+        chip: PathBuf,
+        line: u32,
+        active_low: bool,
+        pulse: std::time::Duration,
+    },
+    Command {
+        program: PathBuf,
+        args: Vec<String>,
+        timeout: std::time::Duration,
+    },
+}
+
+impl WakeConfig {
+    /// The action; `None` when [`check`] would report a problem.
+    pub fn action(&self) -> Option<WakeAction> {
+        match self.kind {
+            WakeKind::None => Some(WakeAction::None),
+            WakeKind::Gpio => Some(WakeAction::Gpio {
+                chip: self.chip.clone()?,
+                line: self.line?,
+                active_low: self.active_low.unwrap_or(false),
+                pulse: self.pulse.unwrap_or(DEFAULT_WAKE_PULSE).get(),
+            }),
+            WakeKind::Command => Some(WakeAction::Command {
+                program: self.program.clone()?,
+                args: self.args.clone().unwrap_or_default(),
+                timeout: self.timeout.unwrap_or(DEFAULT_WAKE_COMMAND_TIMEOUT).get(),
+            }),
+        }
+    }
+}
+
+/// A rule across `[modem.power.wake]` keys that does not hold: the key
+/// inside the wake table, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WakeProblem {
+    pub(crate) key: &'static str,
+    pub(crate) message: String,
+}
+
+/// Each `kind` needs its keys and takes no other kind's.
+pub(crate) fn check(wake: &WakeConfig) -> Vec<WakeProblem> {
+    let kind = match wake.kind {
+        WakeKind::None => "none",
+        WakeKind::Gpio => "gpio",
+        WakeKind::Command => "command",
+    };
+    let present: [(&'static str, bool, WakeKind); 7] = [
+        ("chip", wake.chip.is_some(), WakeKind::Gpio),
+        ("line", wake.line.is_some(), WakeKind::Gpio),
+        ("active_low", wake.active_low.is_some(), WakeKind::Gpio),
+        ("pulse", wake.pulse.is_some(), WakeKind::Gpio),
+        ("program", wake.program.is_some(), WakeKind::Command),
+        ("args", wake.args.is_some(), WakeKind::Command),
+        ("timeout", wake.timeout.is_some(), WakeKind::Command),
+    ];
+    let required: &[&str] = match wake.kind {
+        WakeKind::None => &[],
+        WakeKind::Gpio => &["chip", "line"],
+        WakeKind::Command => &["program"],
+    };
+    let mut problems = Vec::new();
+    for (key, set, belongs) in present {
+        if set && belongs != wake.kind {
+            let owner = if belongs == WakeKind::Gpio {
+                "gpio"
+            } else {
+                "command"
+            };
+            problems.push(WakeProblem {
+                key,
+                message: format!(
+                    "`{key}` is only used with kind = \"{owner}\", but kind is \"{kind}\""
+                ),
+            });
+        } else if !set && required.contains(&key) {
+            let what = match key {
+                "chip" => "the GPIO character device, e.g. \"/dev/gpiochip0\"",
+                "line" => "the line offset on that chip, e.g. 17",
+                _ => "the path of the program that wakes the module",
+            };
+            problems.push(WakeProblem {
+                key,
+                message: format!("required key is missing with kind = \"{kind}\": {what}"),
+            });
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Config, ConfigError, Origin, Problem};
+    use super::*;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, Vec<Problem>> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, format!("[modem]\nport = \"/dev/ttyUSB0\"\n{text}")).unwrap();
+        match Config::load_with_env(&path, env.iter().copied()) {
+            Ok(loaded) => Ok(loaded.config),
+            Err(ConfigError::Invalid { problems, .. }) => Err(problems),
+            Err(other) => panic!("{other}"),
+        }
+    }
+
+    /// (key, line) of each problem, in the order reported.
+    fn placed(problems: &[Problem]) -> Vec<(&str, Option<usize>)> {
+        problems
+            .iter()
+            .map(|p| match &p.origin {
+                Origin::File { line, .. } => (p.key.as_str(), *line),
+                Origin::Env { .. } | Origin::NotSet => (p.key.as_str(), None),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn absent_power_keys_take_their_defaults() {
+        let c = load("", &[]).unwrap();
+        let p = &c.modem.power;
+        assert_eq!(*p, PowerConfig::default());
+        assert!(p.enabled);
+        assert_eq!(p.sleep_timeout, Duration::from_secs(5));
+        assert_eq!(p.deepest, SleepMode::Hibernate);
+        assert_eq!(p.vote_level, SleepMode::Sleep1);
+        assert_eq!(p.wake.action(), Some(WakeAction::None));
+    }
+
+    #[test]
+    fn a_gpio_wake_is_read_with_its_defaults_and_env_overrides() {
+        let c = load(
+            "[modem.power]\nenabled = true\nsleep_timeout = \"2s\"\ndeepest = \"sleep2\"\n\
+             vote_level = \"hibernate\"\n[modem.power.wake]\nkind = \"gpio\"\n\
+             chip = \"/dev/gpiochip1\"\nline = 17\n",
+            &[("EDGE_AGENT_MODEM__POWER__DEEPEST", "sleep1")],
+        )
+        .unwrap();
+        let p = &c.modem.power;
+        assert_eq!(p.sleep_timeout, Duration::from_secs(2));
+        assert_eq!(p.deepest, SleepMode::Sleep1);
+        assert_eq!(p.vote_level, SleepMode::Hibernate);
+        assert_eq!(
+            p.wake.action(),
+            Some(WakeAction::Gpio {
+                chip: "/dev/gpiochip1".into(),
+                line: 17,
+                active_low: false,
+                pulse: std::time::Duration::from_millis(100),
+            })
+        );
+    }
+
+    #[test]
+    fn a_command_wake_takes_program_args_and_timeout() {
+        let c = load(
+            "[modem.power.wake]\nkind = \"command\"\nprogram = \"/usr/bin/wake-modem\"\n\
+             args = [\"--line\", \"17\"]\ntimeout = \"3s\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            c.modem.power.wake.action(),
+            Some(WakeAction::Command {
+                program: "/usr/bin/wake-modem".into(),
+                args: vec!["--line".into(), "17".into()],
+                timeout: std::time::Duration::from_secs(3),
+            })
+        );
+    }
+
+    #[test]
+    fn bad_power_values_are_named_with_key_line_and_what_is_allowed() {
+        let problems = load(
+            "[modem.power]\nsleep_timeout = \"0s\"\ndeepest = \"deep\"\nvote = 2\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(
+            placed(&problems),
+            [
+                ("modem.power.sleep_timeout", Some(4)),
+                ("modem.power.deepest", Some(5)),
+                ("modem.power.vote", Some(6)),
+            ]
+        );
+        assert!(
+            problems[1]
+                .message
+                .contains("`sleep1`, `sleep2`, `hibernate`"),
+            "{}",
+            problems[1].message
+        );
+        assert!(
+            problems[0].message.contains("zero"),
+            "{}",
+            problems[0].message
+        );
+    }
+
+    #[test]
+    fn each_wake_kind_needs_its_keys_and_takes_no_others() {
+        let problems = load("[modem.power.wake]\nkind = \"gpio\"\nline = 3\n", &[]).unwrap_err();
+        assert_eq!(placed(&problems), [("modem.power.wake.chip", Some(3))]);
+        assert!(
+            problems[0].message.contains("/dev/gpiochip0"),
+            "{}",
+            problems[0].message
+        );
+        let problems = load(
+            "[modem.power.wake]\nkind = \"command\"\nchip = \"/dev/gpiochip0\"\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(
+            placed(&problems),
+            [
+                ("modem.power.wake.program", Some(3)),
+                ("modem.power.wake.chip", Some(5)),
+            ]
+        );
+        assert!(
+            problems[1]
+                .message
+                .contains("only used with kind = \"gpio\""),
+            "{}",
+            problems[1].message
+        );
+        let problems = load("[modem.power.wake]\nprogram = \"/bin/true\"\n", &[]).unwrap_err();
+        assert_eq!(placed(&problems), [("modem.power.wake.program", Some(4))]);
+        let problems = load("[modem.power.wake]\nkind = \"gpio\"\nchip = \"/dev/gpiochip0\"\nline = 1\npulse = \"0ms\"\nsignal = 1\n", &[]).unwrap_err();
+        assert_eq!(
+            placed(&problems),
+            [
+                ("modem.power.wake.pulse", Some(7)),
+                ("modem.power.wake.signal", Some(8)),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_printed_config_shows_the_power_table_and_reads_back() {
+        let c = load(
+            "[modem.power.wake]\nkind = \"gpio\"\nchip = \"/dev/gpiochip0\"\nline = 5\nactive_low = true\n",
+            &[],
+        )
+        .unwrap();
+        let printed = c.to_toml().unwrap();
+        assert!(
+            printed.contains(
+                "[modem.power]\nenabled = true\nsleep_timeout = \"5s\"\ndeepest = \"hibernate\"\n\
+                 vote_level = \"sleep1\"\n\n[modem.power.wake]\nkind = \"gpio\"\n\
+                 chip = \"/dev/gpiochip0\"\nline = 5\nactive_low = true\n"
+            ),
+            "{printed}"
+        );
+        let again: Config = toml::from_str(&printed).unwrap();
+        assert_eq!(again.modem.power, c.modem.power);
+    }
+}
