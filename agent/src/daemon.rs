@@ -45,6 +45,10 @@ use crate::modem::mqtt_session::{
     backoff, Command, DownlinkHandler, MqttSession, SessionError, SessionOptions,
 };
 use crate::modem::{boot, BootError, BootSettings, LinkError, ModemLink};
+use crate::power::{
+    restore_after_deep_sleep, AwakeGuard, PowerError, PowerManager, RestoreError, WakeError,
+    Waker,
+};
 use crate::plugin_host::{
     load_configured, InstanceState, InstanceStatus, PluginHost, PluginReading,
     DEFAULT_CHANNEL_CAPACITY,
@@ -85,6 +89,22 @@ pub enum RunError {
     Profile(#[from] ProfileError),
     #[error("cannot provision the MQTT profile: {0}")]
     Provision(#[from] ProvisionError),
+    #[error("the module's power settings: {0}")]
+    Power(#[from] PowerError),
+}
+
+/// Why a window could not get the module awake and ready; the window is
+/// retried with backoff, like a failed login.
+#[derive(Debug, thiserror::Error)]
+enum WakeForWindowError {
+    #[error(transparent)]
+    Wake(#[from] WakeError),
+    #[error("the module does not answer: {0}")]
+    NoAnswer(#[from] crate::modem::at::AtError),
+    #[error(transparent)]
+    Vote(#[from] PowerError),
+    #[error("cannot restore the module's settings after deep sleep: {0}")]
+    Restore(#[from] RestoreError),
 }
 
 /// Connection attempts `run --once` makes before giving up on its window.
@@ -119,6 +139,15 @@ pub async fn run(
     let packer = Packer::from_config(&config.uplink, Some(&device_id));
     let mqtt = &config.uplink.mqtt;
     let profile = MqttProfile::from_config(mqtt, &info.identity.imei, &device_id)?;
+    // The power manager owns the sleep settings and the votes from here on;
+    // everything that needs the module awake holds one of its guards.
+    let power = PowerManager::new(at.clone());
+    power.configure(&config.modem.power).await?;
+    let waker = link.waker(&config.modem);
+    // §6.1.4: vote down before the profile is configured. `run --once` is
+    // one window from here to its logout, so it keeps this guard throughout;
+    // the daemon lets the module sleep until its first window.
+    let mut awake = Some(power.acquire().await?);
     let provisioned = provision(&at, queue.store(), &profile).await?;
     info!(?provisioned, device_id, "MQTT profile ready");
     let options = SessionOptions::new(
@@ -187,6 +216,8 @@ pub async fn run(
                 warn!(error = %e, "MQTT logout not confirmed");
             }
         }
+        drop(awake);
+        settle(&power).await;
         queue.flush()?;
         report.pending = queue.stats()?.counters.pending_count;
         return Ok(report);
@@ -208,6 +239,9 @@ pub async fn run(
     let mut first_window = true;
     let mut urgent = false;
     let mut session: Option<MqttSession> = None;
+    // From here held exactly while a session is wanted: the module may sleep
+    // otherwise.
+    awake = None;
     let mut attempt = 0u32;
     let mut retry_at: Option<Instant> = None;
     loop {
@@ -227,6 +261,18 @@ pub async fn run(
                 if !continuous {
                     info!(?reason, pending, "upload window");
                 }
+                if awake.is_none() {
+                    match wake_for_window(&power, &waker, &at, config, queue.store(), &profile).await {
+                        Ok(guard) => awake = Some(guard),
+                        Err(e) => {
+                            let wait = backoff(attempt, BACKOFF_BASE, BACKOFF_MAX, jitter());
+                            attempt = attempt.saturating_add(1);
+                            warn!(error = %e, ?wait, "the module is not ready for a window; retrying later");
+                            retry_at = Some(Instant::now() + wait);
+                            continue;
+                        }
+                    }
+                }
                 match MqttSession::connect(&at, options.clone()).await {
                     Ok(s) => {
                         session = Some(s);
@@ -240,6 +286,9 @@ pub async fn run(
                     // says which it was. The readings stay queued.
                     Err(e) => {
                         session = None;
+                        // Waiting for the retry is no reason to keep the
+                        // radio up.
+                        awake = None;
                         let wait = backoff(attempt, BACKOFF_BASE, BACKOFF_MAX, jitter());
                         attempt = attempt.saturating_add(1);
                         warn!(error = %e, ?wait, attempt, "no MQTT session; retrying later");
@@ -260,6 +309,9 @@ pub async fn run(
                             warn!(error = %e, "MQTT logout not confirmed");
                         }
                     }
+                    // The window is over: the vote goes up, the module may
+                    // sleep until the next one.
+                    awake = None;
                 }
                 windows.window_done(Instant::now(), jitter());
                 first_window = false;
@@ -317,9 +369,48 @@ pub async fn run(
             warn!(error = %e, "MQTT logout not confirmed");
         }
     }
+    drop(awake);
+    settle(&power).await;
     queue.flush()?;
     report.pending = queue.stats()?.counters.pending_count;
     Ok(report)
+}
+
+/// Gets the module ready for a window and keeps it awake: the wake action
+/// if it is in deep sleep (UART bytes alone do not wake it), `AT`s until it
+/// answers (Sleep-1 loses the first bytes), the vote down, and, if deep
+/// sleep or a reboot cost it its volatile settings, their restore (the MQTT
+/// profile reloaded from NVM, never rewritten unless the config changed).
+async fn wake_for_window(
+    power: &PowerManager,
+    waker: &Waker,
+    at: &crate::modem::at::AtClient,
+    config: &Config,
+    store: &crate::store::Store,
+    profile: &MqttProfile,
+) -> Result<AwakeGuard, WakeForWindowError> {
+    let power_config = &config.modem.power;
+    if power_config.enabled {
+        if power.status().state.is_deep_sleep() {
+            waker.wake(at).await?;
+        } else {
+            at.sync().await?;
+        }
+    }
+    let awake = power.acquire().await?;
+    if power.status().needs_restore {
+        let restored = restore_after_deep_sleep(&awake, at, power_config, store, profile).await?;
+        info!(?restored, "module settings restored after deep sleep");
+    }
+    Ok(awake)
+}
+
+/// Sends a vote up still due before the agent exits; a failure only means
+/// the module stays awake until its next reboot, so it is logged.
+async fn settle(power: &PowerManager) {
+    if let Err(e) = power.settle().await {
+        warn!(error = %e, "could not vote the module back to sleep before exiting");
+    }
 }
 
 /// Reads the commands the module announced on `session` and acts on them:

@@ -18,7 +18,7 @@ use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 fn config(dir: &tempfile::TempDir, broker_port: u16) -> PathBuf {
     let path = dir.path().join("config.toml");
     let text = format!(
-        "[agent]\ndata_dir = {:?}\ndevice_id = \"gw-once\"\n\n[modem]\nport = \"sim\"\nregistration_timeout = \"10s\"\n\n[modem.sim]\ntime_scale = 0.01\n\n[uplink]\ninterval = \"0s\"\n\n[uplink.mqtt]\nhost = \"127.0.0.1\"\nport = {broker_port}\n",
+        "[agent]\ndata_dir = {:?}\ndevice_id = \"gw-once\"\n\n[modem]\nport = \"sim\"\nregistration_timeout = \"10s\"\n\n[modem.sim]\ntime_scale = 0.01\n\n[modem.power]\nsleep_timeout = \"60s\"\n\n[uplink]\ninterval = \"0s\"\n\n[uplink.mqtt]\nhost = \"127.0.0.1\"\nport = {broker_port}\n",
         dir.path().join("data")
     );
     std::fs::write(&path, text).unwrap();
@@ -275,7 +275,7 @@ fn the_daemon_rides_out_a_broker_outage_and_delivers_what_queued_meanwhile() {
     std::fs::write(
         &path,
         format!(
-            "[agent]\ndata_dir = {:?}\ndevice_id = \"gw-outage\"\nheartbeat_interval = \"1s\"\n\n[modem]\nport = \"sim\"\nregistration_timeout = \"10s\"\n\n[modem.sim]\ntime_scale = 0.01\n\n[uplink]\ninterval = \"0s\"\n\n[uplink.mqtt]\nhost = \"127.0.0.1\"\nport = {}\n",
+            "[agent]\ndata_dir = {:?}\ndevice_id = \"gw-outage\"\nheartbeat_interval = \"1s\"\n\n[modem]\nport = \"sim\"\nregistration_timeout = \"10s\"\n\n[modem.sim]\ntime_scale = 0.01\n\n[modem.power]\nsleep_timeout = \"60s\"\n\n[uplink]\ninterval = \"0s\"\n\n[uplink.mqtt]\nhost = \"127.0.0.1\"\nport = {}\n",
             dir.path().join("data"),
             broker.addr().port()
         ),

@@ -19,6 +19,7 @@ fn config(dir: &Path, broker_port: u16, device: &str, extra: &str) -> PathBuf {
         "[agent]\ndata_dir = {:?}\ndevice_id = \"{device}\"\n{extra}\n\n\
          [modem]\nport = \"sim\"\nregistration_timeout = \"10s\"\n\n\
          [modem.sim]\ntime_scale = 0.01\n\n\
+         [modem.power]\nsleep_timeout = \"60s\"\n\n\
          [uplink.mqtt]\nhost = \"127.0.0.1\"\nport = {broker_port}\n",
         dir.join("data"),
     );

@@ -13,6 +13,9 @@ use super::at::{AtClient, ClientOptions};
 use super::boot::BootSettings;
 use super::port::{self, OpenError};
 use crate::config::{ModemConfig, ModemPort};
+#[cfg(feature = "sim")]
+use crate::power::{WakeError, WakeLine};
+use crate::power::Waker;
 
 /// An open link: the AT client and, with `port = "sim"`, the simulator
 /// behind it (kept alive as long as the link).
@@ -93,6 +96,34 @@ impl ModemLink {
     #[cfg(not(feature = "sim"))]
     fn open_simulator(_: &ModemConfig, _: ClientOptions) -> Result<ModemLink, LinkError> {
         Err(LinkError::SimulatorNotBuilt)
+    }
+
+    /// What wakes the module from deep sleep on this link: the simulator's
+    /// PWR_ON line for `port = "sim"`, else `modem.power.wake`.
+    pub fn waker(&self, config: &ModemConfig) -> Waker {
+        #[cfg(feature = "sim")]
+        if let Some(sim) = &self.simulator {
+            return Waker::Line(std::sync::Arc::new(SimWakeLine(sim.clone())));
+        }
+        // `action()` is `None` only for a table the config check refused.
+        config
+            .power
+            .wake
+            .action()
+            .map_or(Waker::None, |action| Waker::from_action(&action))
+    }
+}
+
+/// The simulator's PWR_ON line as a [`WakeLine`].
+#[cfg(feature = "sim")]
+#[derive(Debug)]
+struct SimWakeLine(lexi_sim::SimHandle);
+
+#[cfg(feature = "sim")]
+impl WakeLine for SimWakeLine {
+    fn pulse_wake_line(&self) -> Result<(), WakeError> {
+        self.0.pulse_wake_line();
+        Ok(())
     }
 }
 

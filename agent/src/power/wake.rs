@@ -21,10 +21,8 @@ pub const FIRST_PROBE_DELAY: Duration = Duration::from_millis(100);
 /// A wake line driven by something other than the host's GPIO: the
 /// in-process simulator's PWR_ON.
 ///
-/// SEAM(S1): `lexi_sim::SimHandle::pulse_wake_line()` is being added on
-/// another branch; once it lands, implement this trait for `SimHandle` (in
-/// `modem/link.rs`, behind `feature = "sim"`) and build
-/// `Waker::Line(Arc::new(handle.clone()))` for `modem.port = "sim"`.
+/// `modem/link.rs` implements it for `lexi_sim::SimHandle`, and
+/// `ModemLink::waker` picks it for `modem.port = "sim"`.
 pub trait WakeLine: Send + Sync + std::fmt::Debug {
     fn pulse_wake_line(&self) -> Result<(), WakeError>;
 }
