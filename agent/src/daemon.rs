@@ -45,13 +45,12 @@ use crate::modem::mqtt_session::{
     backoff, Command, DownlinkHandler, MqttSession, SessionError, SessionOptions,
 };
 use crate::modem::{boot, BootError, BootSettings, LinkError, ModemLink};
-use crate::power::{
-    restore_after_deep_sleep, AwakeGuard, PowerError, PowerManager, RestoreError, WakeError,
-    Waker,
-};
 use crate::plugin_host::{
     load_configured, InstanceState, InstanceStatus, PluginHost, PluginReading,
     DEFAULT_CHANNEL_CAPACITY,
+};
+use crate::power::{
+    restore_after_deep_sleep, AwakeGuard, PowerError, PowerManager, RestoreError, WakeError, Waker,
 };
 use crate::queue::{Options, Queue, QueueError};
 use crate::uplink::{drain, Packer, UploadWindows, WindowReason};
@@ -126,8 +125,20 @@ pub async fn run(
     mode: RunMode,
     shutdown: impl Future<Output = ()>,
 ) -> Result<RunReport, RunError> {
-    let queue = Queue::open(&config.queue_dir(), Options::from_config(&config.queue))?;
     let link = ModemLink::open(&config.modem).await?;
+    run_on(link, config, mode, shutdown).await
+}
+
+/// [`run`] on a link the caller opened (`config.modem.port` is then not
+/// used): for tests that hold the simulator's handle, to read its
+/// transcript and power log while the agent runs.
+pub async fn run_on(
+    link: ModemLink,
+    config: &Config,
+    mode: RunMode,
+    shutdown: impl Future<Output = ()>,
+) -> Result<RunReport, RunError> {
+    let queue = Queue::open(&config.queue_dir(), Options::from_config(&config.queue))?;
     let at = link.client.clone();
     let mut urcs = at.subscribe();
     let info = boot(&at, &BootSettings::from_config(&config.modem)).await?;
@@ -262,7 +273,9 @@ pub async fn run(
                     info!(?reason, pending, "upload window");
                 }
                 if awake.is_none() {
-                    match wake_for_window(&power, &waker, &at, config, queue.store(), &profile).await {
+                    match wake_for_window(&power, &waker, &at, config, queue.store(), &profile)
+                        .await
+                    {
                         Ok(guard) => awake = Some(guard),
                         Err(e) => {
                             let wait = backoff(attempt, BACKOFF_BASE, BACKOFF_MAX, jitter());

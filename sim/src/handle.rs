@@ -155,6 +155,15 @@ impl SimHandle {
 
     /// Every non-empty command line received, in order, as text.
     pub fn transcript(&self) -> Vec<String> {
+        self.timed_transcript()
+            .into_iter()
+            .map(|(_, line)| line)
+            .collect()
+    }
+
+    /// [`SimHandle::transcript`] with the module time each line arrived at,
+    /// the clock of [`SimHandle::power_log`].
+    pub fn timed_transcript(&self) -> Vec<(Duration, String)> {
         self.shared
             .transcript
             .lock()

@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, oneshot};
@@ -40,7 +40,9 @@ pub(crate) enum Request {
 /// What the handles read without a round trip.
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
-    pub transcript: Mutex<Vec<String>>,
+    /// Every command line, with the module time it arrived at (the same
+    /// clock as the power log, so the two can be read together).
+    pub transcript: Mutex<Vec<(Duration, String)>>,
 }
 
 /// One queued piece of output.
@@ -156,7 +158,8 @@ impl Runner {
 
     /// Gives `input` to the module and carries out what it says.
     fn feed(&mut self, input: Input<'_>) {
-        let effects = self.module.handle(input, now());
+        let at = now();
+        let effects = self.module.handle(input, at);
         for effect in effects {
             match effect {
                 Effect::Send(bytes) => {
@@ -184,11 +187,12 @@ impl Runner {
                 }
                 Effect::CommandLine(line) => {
                     tracing::debug!(line = %line.escape_debug(), "command");
+                    let at = self.module.module_time(at);
                     self.shared
                         .transcript
                         .lock()
                         .unwrap_or_else(|poisoned| poisoned.into_inner())
-                        .push(line);
+                        .push((at, line));
                 }
             }
         }

@@ -13,6 +13,8 @@ mod mqtt_e2e;
 mod plugin_e2e;
 mod plugin_host;
 mod plugin_load;
+#[cfg(feature = "sim")]
+mod power_windows;
 mod queue_cli;
 mod queue_corruption;
 mod queue_crash;

@@ -13,9 +13,9 @@ use super::at::{AtClient, ClientOptions};
 use super::boot::BootSettings;
 use super::port::{self, OpenError};
 use crate::config::{ModemConfig, ModemPort};
+use crate::power::Waker;
 #[cfg(feature = "sim")]
 use crate::power::{WakeError, WakeLine};
-use crate::power::Waker;
 
 /// An open link: the AT client and, with `port = "sim"`, the simulator
 /// behind it (kept alive as long as the link).

@@ -543,7 +543,7 @@ impl Module {
     }
 
     /// Module time at real instant `now`.
-    fn module_time(&self, now: Instant) -> Duration {
+    pub fn module_time(&self, now: Instant) -> Duration {
         self.cfg
             .unscaled(now.saturating_duration_since(self.started))
     }

@@ -1,0 +1,188 @@
+//! The agent and the module's power, read from the simulator's own records:
+//! its transcript (every command line, in module time) and its power log
+//! (every change of power state, on the same clock). The agent runs as the
+//! daemon, in this process, on a simulator this test holds.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use edge_agent::config::Config;
+use edge_agent::daemon::{self, RunMode};
+use edge_agent::demo::LocalBroker;
+use edge_agent::modem::at::{AtClient, ClientOptions};
+use edge_agent::modem::{port, ModemLink};
+use lexi_sim::{PowerLogEntry, PowerMode, SimConfig, Simulator};
+
+const HANG: Duration = Duration::from_secs(90);
+
+fn is_deep(mode: PowerMode) -> bool {
+    matches!(mode, PowerMode::Sleep2 | PowerMode::Hibernate)
+}
+
+/// What the module was doing at module time `at`, by its power log.
+fn mode_at(log: &[PowerLogEntry], at: Duration) -> Option<PowerMode> {
+    log.iter()
+        .take_while(|e| e.at <= at)
+        .last()
+        .map(|e| e.state)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn windows_vote_down_around_every_session_never_sleep_deeply_in_one_and_reload_from_nvm_after_hibernate(
+) {
+    let broker = LocalBroker::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut sim_config = SimConfig::new(dir.path().join("nvm"));
+    sim_config.time_scale = 0.01;
+    let (sim, pty) = Simulator::spawn_pty(sim_config).unwrap();
+    let (client, engine) =
+        AtClient::spawn(port::open(&pty, 115_200).unwrap(), ClientOptions::default());
+    let link = ModemLink {
+        client,
+        path: pty.clone(),
+        simulator: Some(sim.clone()),
+        engine,
+    };
+    let config_path = dir.path().join("config.toml");
+    // Windows every 2 s; the module may sleep after 60 s of module time
+    // (0.6 s here), so it hibernates between windows.
+    std::fs::write(
+        &config_path,
+        format!(
+            "[agent]\ndata_dir = {:?}\ndevice_id = \"gw-power\"\nheartbeat_interval = \"300ms\"\n\n\
+             [modem]\nport = {pty:?}\nregistration_timeout = \"10s\"\n\n\
+             [modem.power]\nsleep_timeout = \"60s\"\n\n\
+             [uplink]\ninterval = \"2s\"\njitter = \"0s\"\n\n\
+             [uplink.mqtt]\nhost = \"127.0.0.1\"\nport = {}\n",
+            dir.path().join("data"),
+            broker.addr.port()
+        ),
+    )
+    .unwrap();
+    let config: Config = Config::load_with_env(&config_path, Vec::<(String, String)>::new())
+        .unwrap()
+        .config;
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let agent = daemon::run_on(link, &config, RunMode::Daemon, async {
+        let _ = stopped.await;
+    });
+    // Watch until the module has hibernated and a later window has logged
+    // in and out again, then stop the agent.
+    let watch = async {
+        let deadline = Instant::now() + HANG;
+        let mut nvm_writes_at_first_hibernate = None;
+        let first_hibernate = loop {
+            assert!(Instant::now() < deadline, "{:#?}", sim.timed_transcript());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let log = sim.power_log().await.unwrap();
+            let Some(hibernate) = log.iter().find(|e| e.state == PowerMode::Hibernate) else {
+                continue;
+            };
+            if nvm_writes_at_first_hibernate.is_none() {
+                nvm_writes_at_first_hibernate = Some(sim.snapshot().await.unwrap().nvm_writes);
+            }
+            let logouts_after = sim
+                .timed_transcript()
+                .iter()
+                .filter(|(at, line)| *at > hibernate.at && line == "AT+UMQTTC=0")
+                .count();
+            if logouts_after >= 1 {
+                break hibernate.at;
+            }
+        };
+        stop.send(()).unwrap();
+        (first_hibernate, nvm_writes_at_first_hibernate)
+    };
+    // The daemon's future is not `Send` (its downlink handler is a trait
+    // object), so it runs on this task, next to the watcher.
+    let (report, (first_hibernate, nvm_writes_at_first_hibernate)) =
+        tokio::time::timeout(HANG, async { tokio::join!(agent, watch) })
+            .await
+            .unwrap();
+    let report = report.unwrap();
+    assert!(report.delivered > 0, "{report:?}");
+
+    let transcript = sim.timed_transcript();
+    let log = sim.power_log().await.unwrap();
+    let shown = || format!("transcript: {transcript:#?}\npower log: {log:#?}");
+
+    // Every profile change and every session operation happens voted down;
+    // the vote goes up again after each.
+    let mut voted_down = false;
+    let mut downs = 0;
+    for (_, line) in &transcript {
+        match line.as_str() {
+            "AT+USLPVOTE=0,0" => {
+                assert!(!voted_down, "two votes down in a row\n{}", shown());
+                voted_down = true;
+                downs += 1;
+            }
+            "AT+USLPVOTE=0,1" => voted_down = false,
+            // Configuring the vote level (again after deep sleep) starts
+            // the votes afresh; the agent votes down again after it.
+            l if l.starts_with("AT+USLPVOTE=1,") => voted_down = false,
+            l if l.starts_with("AT+UMQTT") => {
+                assert!(voted_down, "{l} while allowed to sleep\n{}", shown());
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        !voted_down,
+        "the vote went up before the agent exited\n{}",
+        shown()
+    );
+    let logins: Vec<Duration> = transcript
+        .iter()
+        .filter(|(_, l)| l == "AT+UMQTTC=1")
+        .map(|(at, _)| *at)
+        .collect();
+    assert!(logins.len() >= 2 && downs >= logins.len(), "{}", shown());
+
+    // No deep sleep while a session is up: from each login to its logout.
+    for (login, _) in transcript.iter().filter(|(_, l)| l == "AT+UMQTTC=1") {
+        let logout = transcript
+            .iter()
+            .find(|(at, l)| at > login && l == "AT+UMQTTC=0")
+            .map_or(Duration::MAX, |(at, _)| *at);
+        assert!(
+            !mode_at(&log, *login).is_some_and(is_deep),
+            "login at {login:?} while deeply asleep\n{}",
+            shown()
+        );
+        assert!(
+            !log.iter()
+                .any(|e| e.at > *login && e.at < logout && is_deep(e.state)),
+            "deep sleep during the session from {login:?} to {logout:?}\n{}",
+            shown()
+        );
+    }
+
+    // After Hibernate, the next window reloads the profile from NVM before
+    // it logs in, and nothing is written to NVM again.
+    let after: Vec<&str> = transcript
+        .iter()
+        .filter(|(at, _)| *at > first_hibernate)
+        .map(|(_, l)| l.as_str())
+        .collect();
+    let reload = after.iter().position(|l| *l == "AT+UMQTTNV=1");
+    let login = after.iter().position(|l| *l == "AT+UMQTTC=1");
+    assert!(
+        reload.is_some() && reload < login,
+        "reloaded before the login: {after:#?}"
+    );
+    assert!(
+        !after
+            .iter()
+            .any(|l| *l == "AT+UMQTTNV=2" || l.starts_with("AT+UMQTT=")),
+        "no profile written after Hibernate: {after:#?}"
+    );
+    assert_eq!(
+        Some(sim.snapshot().await.unwrap().nvm_writes),
+        nvm_writes_at_first_hibernate,
+        "no NVM write after Hibernate"
+    );
+    sim.shutdown();
+}
