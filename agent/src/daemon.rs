@@ -49,6 +49,8 @@ use crate::plugin_host::{
     load_configured, InstanceState, InstanceStatus, PluginHost, PluginReading,
     DEFAULT_CHANNEL_CAPACITY,
 };
+use crate::power::doorbell::{Doorbell, DoorbellCommand, ReadRequest};
+use crate::power::sockets::SocketManager;
 use crate::power::{
     restore_after_deep_sleep, AwakeGuard, PowerError, PowerManager, RestoreError, WakeError, Waker,
 };
@@ -114,6 +116,9 @@ const BACKOFF_BASE: Duration = Duration::from_secs(2);
 const BACKOFF_MAX: Duration = Duration::from_secs(300);
 /// How often the daemon looks after the queue when nothing else happens.
 const HOUSEKEEPING: Duration = Duration::from_secs(30);
+/// How long a session the doorbell asked for (`session`) stays up for
+/// downlink commands after the upload, unless one arrives sooner.
+const DOORBELL_SESSION_LINGER: Duration = Duration::from_secs(30);
 /// Most plugin readings appended in one queue transaction: large enough that
 /// a burst costs few transactions, small enough that one append stays short.
 const PLUGIN_BATCH: usize = 256;
@@ -161,6 +166,18 @@ pub async fn run_on(
     let mut awake = Some(power.acquire().await?);
     let provisioned = provision(&at, queue.store(), &profile).await?;
     info!(?provisioned, device_id, "MQTT profile ready");
+    // The doorbell is the first socket of its protocol, so it is always-on
+    // (§5.10): a server can wake the gateway through it from deep sleep.
+    let mut sockets = SocketManager::new(at.clone());
+    let mut doorbell = None;
+    if config.doorbell.enabled && mode == RunMode::Daemon {
+        match Doorbell::open(&mut sockets, &config.doorbell, &device_id).await {
+            Ok(d) => doorbell = Some(d),
+            Err(e) => {
+                warn!(error = %e, "no doorbell: the gateway is reachable only in its windows")
+            }
+        }
+    }
     let options = SessionOptions::new(
         mqtt.qos,
         mqtt.topic.for_device(&device_id),
@@ -249,6 +266,10 @@ pub async fn run_on(
     // until it succeeds; later ones come by the schedule.
     let mut first_window = true;
     let mut urgent = false;
+    // A ring of the doorbell waiting to be read, and what it asked for.
+    let mut ring: Option<ReadRequest> = None;
+    let mut rung = false;
+    let mut linger = false;
     let mut session: Option<MqttSession> = None;
     // From here held exactly while a session is wanted: the module may sleep
     // otherwise.
@@ -259,10 +280,32 @@ pub async fn run_on(
         queue.maintain()?;
         queue.flush_if_due()?;
 
+        if let (Some(request), Some(bell)) = (ring.take(), doorbell.as_mut()) {
+            // The module woke on the server's datagram; keep it awake, read
+            // the ring, and act on it.
+            match wake_for_window(&power, &waker, &at, config, queue.store(), &profile).await {
+                Ok(guard) => {
+                    match bell.read(&mut sockets, request).await {
+                        Ok(commands) => {
+                            info!(?commands, "the doorbell rang");
+                            rung |= !commands.is_empty();
+                            linger |= commands.contains(&DoorbellCommand::Session);
+                        }
+                        Err(e) => warn!(error = %e, "could not read the doorbell"),
+                    }
+                    awake = rung.then_some(guard);
+                }
+                Err(e) => warn!(error = %e, "the doorbell rang but the module is not ready"),
+            }
+        }
         let pending = queue.stats()?.counters.pending_count;
         // Nothing waiting at start: no start window, the schedule decides.
         first_window &= pending > 0;
-        let reason = if first_window {
+        let reason = if rung {
+            // A session for the server even with nothing to send: it may
+            // have commands waiting.
+            Some(WindowReason::Doorbell)
+        } else if first_window {
             Some(WindowReason::Start)
         } else {
             windows.due(Instant::now(), pending, urgent)
@@ -314,6 +357,15 @@ pub async fn run_on(
                 report.messages += drained.messages;
                 report.delivered += drained.delivered;
                 if !continuous {
+                    if std::mem::take(&mut linger) {
+                        // The server rang for a session: give its commands
+                        // time to arrive.
+                        if let Ok(Ok(())) =
+                            tokio::time::timeout(DOORBELL_SESSION_LINGER, s.wait_downlink()).await
+                        {
+                            info!("command received in the session the doorbell asked for");
+                        }
+                    }
                     // Commands that reached the module during the window are
                     // answered before the radio goes quiet again.
                     serve_downlink(s, &plugins, &options).await;
@@ -322,6 +374,12 @@ pub async fn run_on(
                             warn!(error = %e, "MQTT logout not confirmed");
                         }
                     }
+                    // No socket the window opened outlives it (a non-AoN
+                    // socket would keep the module out of deep sleep); the
+                    // doorbell stays.
+                    if let Err(e) = sockets.close_owned().await {
+                        warn!(error = %e, "a socket of this window could not be closed");
+                    }
                     // The window is over: the vote goes up, the module may
                     // sleep until the next one.
                     awake = None;
@@ -329,6 +387,7 @@ pub async fn run_on(
                 windows.window_done(Instant::now(), jitter());
                 first_window = false;
                 urgent = false;
+                rung = false;
             }
         }
 
@@ -359,6 +418,12 @@ pub async fn run_on(
             }
             urc = urcs.recv() => match urc {
                 Some(Urc::Registration { status, .. }) => registration = Some(status),
+                Some(urc @ (Urc::SocketData { .. } | Urc::SocketClosed { .. })) => {
+                    sockets.on_urc(&urc);
+                    if let Some(request) = doorbell.as_mut().and_then(|d| d.on_urc(&urc)) {
+                        ring = Some(request);
+                    }
+                }
                 Some(_) => {}
                 None => return Err(RunError::Link(LinkError::PortClosed)),
             },

@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 const HANG: Duration = Duration::from_secs(60);
 
 /// A subscriber on the broker that forwards every message it receives.
-async fn subscriber(
+pub(crate) async fn subscriber(
     broker: &LocalBroker,
     filter: &str,
 ) -> mpsc::UnboundedReceiver<(String, Vec<u8>)> {

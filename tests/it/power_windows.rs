@@ -186,3 +186,112 @@ async fn windows_vote_down_around_every_session_never_sleep_deeply_in_one_and_re
     );
     sim.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_datagram_to_the_doorbell_wakes_the_agent_from_hibernate_and_its_readings_go_out() {
+    let broker = LocalBroker::start().unwrap();
+    let mut watcher = crate::mqtt_e2e::subscriber(&broker, "devices/gw-bell/telemetry").await;
+    let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut sim_config = SimConfig::new(dir.path().join("nvm"));
+    sim_config.time_scale = 0.01;
+    let (sim, pty) = Simulator::spawn_pty(sim_config).unwrap();
+    let (client, engine) =
+        AtClient::spawn(port::open(&pty, 115_200).unwrap(), ClientOptions::default());
+    let link = ModemLink {
+        client,
+        path: pty.clone(),
+        simulator: Some(sim.clone()),
+        engine,
+    };
+    let config_path = dir.path().join("config.toml");
+    // An hour between windows and no backlog limit to speak of: only the
+    // start window and the doorbell can send anything within this test.
+    std::fs::write(
+        &config_path,
+        format!(
+            "[agent]\ndata_dir = {:?}\ndevice_id = \"gw-bell\"\nheartbeat_interval = \"300ms\"\n\n\
+             [modem]\nport = {pty:?}\nregistration_timeout = \"10s\"\n\n\
+             [modem.power]\nsleep_timeout = \"60s\"\n\n\
+             [uplink]\ninterval = \"1h\"\nmax_pending = 1000000\n\n\
+             [uplink.mqtt]\nhost = \"127.0.0.1\"\nport = {}\n\n\
+             [doorbell]\nenabled = true\nserver = \"127.0.0.1\"\nport = {}\n",
+            dir.path().join("data"),
+            broker.addr.port(),
+            server.local_addr().unwrap().port(),
+        ),
+    )
+    .unwrap();
+    let config: Config = Config::load_with_env(&config_path, Vec::<(String, String)>::new())
+        .unwrap()
+        .config;
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let agent = daemon::run_on(link, &config, RunMode::Daemon, async {
+        let _ = stopped.await;
+    });
+    let ring = async {
+        // The hello tells the server where the gateway is.
+        let mut hello = [0u8; 64];
+        let (n, gateway) = tokio::time::timeout(HANG, server.recv_from(&mut hello))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&hello[..n], b"gw-bell");
+        // The start window goes by (its heartbeat arrives); then the module
+        // hibernates while heartbeats queue for a window an hour away.
+        tokio::time::timeout(HANG, watcher.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        let deadline = Instant::now() + HANG;
+        let hibernated_at = loop {
+            assert!(Instant::now() < deadline, "{:#?}", sim.power_log().await);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let log = sim.power_log().await.unwrap();
+            if let Some(e) = log.last().filter(|e| e.state == PowerMode::Hibernate) {
+                break e.at;
+            }
+        };
+        // Let heartbeats queue, then ring.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        server.send_to(b"upload\n", gateway).await.unwrap();
+        let (_, payload) = tokio::time::timeout(Duration::from_secs(30), watcher.recv())
+            .await
+            .expect("the doorbell's window uploaded within 30 s")
+            .unwrap();
+        let records: ciborium::Value = ciborium::from_reader(&payload[..]).unwrap();
+        assert!(records.as_array().unwrap().len() >= 6, "{records:?}");
+        stop.send(()).unwrap();
+        hibernated_at
+    };
+    let (report, hibernated_at) = tokio::time::timeout(HANG, async { tokio::join!(agent, ring) })
+        .await
+        .unwrap();
+    report.unwrap();
+
+    let transcript = sim.timed_transcript();
+    let log = sim.power_log().await.unwrap();
+    let after: Vec<&str> = transcript
+        .iter()
+        .filter(|(at, _)| *at > hibernated_at)
+        .map(|(_, l)| l.as_str())
+        .collect();
+    // The module woke on the datagram (no wake line needed), the agent read
+    // it, then logged in.
+    let read = after.iter().position(|l| l.starts_with("AT+USORF="));
+    let login = after.iter().position(|l| *l == "AT+UMQTTC=1");
+    assert!(
+        read.is_some() && read < login,
+        "read the ring, then a session: {after:#?}\n{log:#?}"
+    );
+    // Only the always-on doorbell is open after the windows.
+    let snapshot = sim.snapshot().await.unwrap();
+    assert_eq!(snapshot.sockets.len(), 1, "{:#?}", snapshot.sockets);
+    assert!(
+        snapshot.sockets.iter().all(|s| s.aon),
+        "{:#?}",
+        snapshot.sockets
+    );
+    sim.shutdown();
+}

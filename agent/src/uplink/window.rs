@@ -47,6 +47,8 @@ pub enum WindowReason {
     Backlog { pending: u64 },
     /// A plugin marked a reading urgent.
     Urgent,
+    /// A server rang the doorbell (`upload` or `session`).
+    Doorbell,
 }
 
 /// When the next upload window is.
