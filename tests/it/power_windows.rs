@@ -12,7 +12,7 @@ use edge_agent::daemon::{self, RunMode};
 use edge_agent::demo::LocalBroker;
 use edge_agent::modem::at::{AtClient, ClientOptions};
 use edge_agent::modem::{port, ModemLink};
-use lexi_sim::{PowerLogEntry, PowerMode, SimConfig, Simulator};
+use lexi_sim::{PowerLogEntry, PowerMode, SimConfig, SimHandle, Simulator};
 
 const HANG: Duration = Duration::from_secs(90);
 
@@ -28,12 +28,10 @@ fn mode_at(log: &[PowerLogEntry], at: Duration) -> Option<PowerMode> {
         .map(|e| e.state)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn windows_vote_down_around_every_session_never_sleep_deeply_in_one_and_reload_from_nvm_after_hibernate(
-) {
-    let broker = LocalBroker::start().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut sim_config = SimConfig::new(dir.path().join("nvm"));
+/// A simulator at 100 times the module's speed on a pty, and the agent's
+/// link to it; the test keeps the handle to read the simulator's records.
+fn simulated_module(dir: &std::path::Path) -> (SimHandle, std::path::PathBuf, ModemLink) {
+    let mut sim_config = SimConfig::new(dir.join("nvm"));
     sim_config.time_scale = 0.01;
     let (sim, pty) = Simulator::spawn_pty(sim_config).unwrap();
     let (client, engine) =
@@ -44,6 +42,15 @@ async fn windows_vote_down_around_every_session_never_sleep_deeply_in_one_and_re
         simulator: Some(sim.clone()),
         engine,
     };
+    (sim, pty, link)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn windows_vote_down_around_every_session_never_sleep_deeply_in_one_and_reload_from_nvm_after_hibernate(
+) {
+    let broker = LocalBroker::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, pty, link) = simulated_module(dir.path());
     let config_path = dir.path().join("config.toml");
     // Windows every 2 s; the module may sleep after 60 s of module time
     // (0.6 s here), so it hibernates between windows.
@@ -193,17 +200,7 @@ async fn a_datagram_to_the_doorbell_wakes_the_agent_from_hibernate_and_its_readi
     let mut watcher = crate::mqtt_e2e::subscriber(&broker, "devices/gw-bell/telemetry").await;
     let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut sim_config = SimConfig::new(dir.path().join("nvm"));
-    sim_config.time_scale = 0.01;
-    let (sim, pty) = Simulator::spawn_pty(sim_config).unwrap();
-    let (client, engine) =
-        AtClient::spawn(port::open(&pty, 115_200).unwrap(), ClientOptions::default());
-    let link = ModemLink {
-        client,
-        path: pty.clone(),
-        simulator: Some(sim.clone()),
-        engine,
-    };
+    let (sim, pty, link) = simulated_module(dir.path());
     let config_path = dir.path().join("config.toml");
     // An hour between windows and no backlog limit to speak of: only the
     // start window and the doorbell can send anything within this test.
