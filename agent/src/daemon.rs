@@ -391,7 +391,7 @@ pub async fn run_on(
             }
         }
 
-        let window_wanted = first_window || urgent || !continuous;
+        let window_wanted = first_window || urgent || rung || !continuous;
         let wake = [
             next_heartbeat,
             retry_at.filter(|_| window_wanted),
