@@ -17,18 +17,19 @@
 //! - [`store`]: the sled database the queue lives in, configured for a
 //!   battery host; moves a store it cannot open aside.
 //! - [`uplink`]: readings into messages: the encodings (SenML CBOR/JSON,
-//!   line protocol) and the batch packer that fills each message.
+//!   line protocol), the batch packer that fills each message, and the
+//!   upload windows that decide when the radio comes up.
 //! - [`modem`]: the LEXI-R10 seen from the host. [`modem::at`] is the AT engine
 //!   (a pure codec over byte slices, a client that owns the serial port and
 //!   fans URCs out); the files beside it hold one typed struct per AT command,
 //!   grouped by the application note's chapters, and the boot sequence.
 //! - [`power`]: the module's sleep: sleep settings, the awake guard (the only
 //!   way to keep the module awake, through sleep votes), the power state from
-//!   the sleep URCs, restoring what deep sleep loses, the wake action.
+//!   the sleep URCs, restoring what deep sleep loses, the wake action, the
+//!   always-on sockets and the doorbell.
 //! - [`daemon`]: the agent at run time, tying the parts together.
 //!
-//! Still to come, each in its own folder: the HTTP client of `uplink/`,
-//! upload windows in `power/`.
+//! Still to come: the HTTP client of `uplink/`.
 
 pub mod config;
 pub mod daemon;
