@@ -10,11 +10,11 @@ use std::time::Duration;
 use tokio::io::DuplexStream;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::config::{NetworkCondition, SimConfig};
+use crate::config::{MqttBackend, NetworkCondition, SimConfig};
 use crate::dns::DnsTable;
 use crate::energy::EnergyReport;
 use crate::error::SimError;
-use crate::jobs::JobRunner;
+use crate::jobs::{JobRunner, PublishedRecord, VirtualBroker};
 use crate::module::{Control, Module, PowerLogEntry, SimSnapshot};
 use crate::nvm::NvmStore;
 use crate::runner::{Request, Runner, Shared};
@@ -52,10 +52,19 @@ fn spawn(config: SimConfig, port: Port) -> Result<SimHandle, SimError> {
     let nvm = NvmStore::open(&config.nvm_dir)?;
     let image = nvm.load();
     let (event_tx, event_rx) = mpsc::unbounded_channel();
-    let jobs = JobRunner::new(Arc::new(DnsTable::new(&config.dns)), event_tx);
-    let (request_tx, request_rx) = mpsc::unbounded_channel();
+    let started = tokio::time::Instant::now().into_std();
     let shared = Arc::new(Shared::default());
-    let module = Module::new(config, image, tokio::time::Instant::now().into_std());
+    let mut jobs = JobRunner::new(Arc::new(DnsTable::new(&config.dns)), event_tx);
+    if let MqttBackend::Virtual { latency } = config.mqtt_backend {
+        jobs = jobs.with_virtual_broker(VirtualBroker {
+            latency: config.scaled(latency),
+            started,
+            time_scale: config.time_scale,
+            published: Arc::clone(&shared.published),
+        });
+    }
+    let (request_tx, request_rx) = mpsc::unbounded_channel();
+    let module = Module::new(config, image, started);
     let runner = Runner::new(
         module,
         nvm,
@@ -166,6 +175,16 @@ impl SimHandle {
     pub fn timed_transcript(&self) -> Vec<(Duration, String)> {
         self.shared
             .transcript
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Every message the virtual broker ([`MqttBackend::Virtual`]) accepted,
+    /// in order, stamped in module time; always empty with the real broker.
+    pub fn published(&self) -> Vec<PublishedRecord> {
+        self.shared
+            .published
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()

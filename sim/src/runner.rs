@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::at::reply::frame;
 use crate::energy::EnergyReport;
-use crate::jobs::{JobEvent, JobId, JobRunner};
+use crate::jobs::{JobEvent, JobId, JobRunner, PublishedRecord};
 use crate::module::{Control, Effect, Input, Module, PowerLogEntry, SimSnapshot};
 use crate::nvm::NvmStore;
 use crate::transport::Port;
@@ -43,6 +43,8 @@ pub(crate) struct Shared {
     /// Every command line, with the module time it arrived at (the same
     /// clock as the power log, so the two can be read together).
     pub transcript: Mutex<Vec<(Duration, String)>>,
+    /// What the virtual broker accepted (empty with the real one).
+    pub published: Arc<Mutex<Vec<PublishedRecord>>>,
 }
 
 /// One queued piece of output.
