@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::common::Host;
-use lexi_sim::{MqttBackend, PublishedRecord, RegStat, SimConfig, SimHandle, Simulator};
+use lexi_sim::{MqttBackend, PowerMode, PublishedRecord, RegStat, SimConfig, SimHandle, Simulator};
 use tokio::io::DuplexStream;
 
 /// Host reads give up after `common::PATIENCE` (10 s), so every wait here
@@ -126,4 +126,73 @@ async fn an_unknown_broker_name_fails_without_waiting() {
         "\r\n+UUMQTTC: 1,0\r\n"
     );
     assert!(sim.published().is_empty());
+}
+
+/// One simulated hour of a plain host (no agent): a window every 15 min,
+/// woken by the PWR_ON line, 15 readings published per window, the module
+/// hibernating between windows. The paused clock runs the hour through as
+/// fast as the tasks can go.
+#[tokio::test(start_paused = true)]
+async fn an_hour_of_windows_runs_under_the_paused_clock_and_hibernates_between_them() {
+    const WINDOW: Duration = Duration::from_secs(15 * 60);
+    const HOUR: Duration = Duration::from_secs(3600);
+    let wall = std::time::Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, mut host) = started(
+        dir.path(),
+        Duration::from_millis(200),
+        Duration::from_secs(5),
+    )
+    .await;
+    let start = tokio::time::Instant::now();
+    for window in 0..4u32 {
+        tokio::time::sleep_until(start + WINDOW * window).await;
+        if window > 0 {
+            // Quiet for the 60 s `+UPSV` timeout since the last window.
+            host.read_until("+UUSLPURC: HIB 1\r\n").await;
+            sim.pulse_wake_line();
+            host.read_until("+UUSLPURC: HIB 0\r\n").await;
+        }
+        ok(&mut host, "ATE0;+USLPURC=\"HIBNATE\",1;+UPSV=1,60000,4").await;
+        while sim.snapshot().await.unwrap().reg_stat != RegStat::Home {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        ok(&mut host, "AT+UMQTT=3,\"broker.test\",1883").await;
+        ok(&mut host, "AT+UMQTTC=1").await;
+        host.read_until("+UUMQTTC: 1,1\r\n").await;
+        for reading in 0..15 {
+            ok(
+                &mut host,
+                &format!("AT+UMQTTC=2,1,0,0,\"gw/t\",\"{window}-{reading}\""),
+            )
+            .await;
+            host.read_until("+UUMQTTC: 2,1\r\n").await;
+        }
+        ok(&mut host, "AT+UMQTTC=0").await;
+        host.read_until("+UUMQTTC: 0,1\r\n").await;
+    }
+    tokio::time::sleep_until(start + HOUR).await;
+
+    assert_eq!(sim.published().len(), 60);
+    let log = sim.power_log().await.unwrap();
+    let energy = sim.energy().await.unwrap();
+    let hibernations = log
+        .iter()
+        .filter(|e| e.state == PowerMode::Hibernate)
+        .count();
+    // After each of the four windows (the last one's runs to the hour).
+    assert_eq!(hibernations, 4, "{log:#?}");
+    // Each window is well under two minutes awake: the rest is Hibernate.
+    assert!(
+        energy.time_in(PowerMode::Hibernate) > Duration::from_secs(50 * 60),
+        "{energy:#?}"
+    );
+    assert!(energy.elapsed >= HOUR, "{energy:#?}");
+    // Not asserted (no timing asserts): shown with --nocapture.
+    println!(
+        "1 simulated hour in {:?} of real time; {:.1} mJ",
+        wall.elapsed(),
+        energy.total_mj
+    );
+    sim.shutdown();
 }
