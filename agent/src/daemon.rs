@@ -30,7 +30,12 @@
 //! power manager (issue 6).
 
 use std::future::Future;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+// tokio's clock, not std's: the schedule (heartbeat, windows, retries) must
+// follow the runtime's time, which a paused clock (the energy benchmark
+// runs days in seconds) advances without std's.
+use tokio::time::Instant;
 
 use tracing::{info, warn};
 

@@ -12,6 +12,8 @@ mod mqtt_e2e;
 #[cfg(feature = "sim")]
 mod plugin_e2e;
 mod plugin_host;
+#[cfg(feature = "sim")]
+mod paused_clock;
 mod plugin_load;
 #[cfg(feature = "sim")]
 mod power_windows;
