@@ -415,7 +415,7 @@ pub async fn run_on(
             Some(first) = plugin_readings.recv() => {
                 urgent |= queue_batch(&queue, first, &mut plugin_readings)?;
             }
-            () = tokio::time::sleep_until(wake.into()) => {
+            () = tokio::time::sleep_until(wake) => {
                 if next_heartbeat.is_some_and(|t| Instant::now() >= t) {
                     queue_heartbeat(&queue, vitals(&queue, registration, &plugins.status())?)?;
                     next_heartbeat = Some(Instant::now() + heartbeat_every);

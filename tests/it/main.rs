@@ -10,10 +10,10 @@ mod mqtt_brokers;
 #[cfg(feature = "sim")]
 mod mqtt_e2e;
 #[cfg(feature = "sim")]
+mod paused_clock;
+#[cfg(feature = "sim")]
 mod plugin_e2e;
 mod plugin_host;
-#[cfg(feature = "sim")]
-mod paused_clock;
 mod plugin_load;
 #[cfg(feature = "sim")]
 mod power_windows;
