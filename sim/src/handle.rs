@@ -4,6 +4,7 @@
 //! handled in the order sent. Dropping the last handle stops the simulator.
 
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -188,6 +189,14 @@ impl SimHandle {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+
+    /// Bytes over the UART so far: (host to module, module to host).
+    pub fn serial_bytes(&self) -> (u64, u64) {
+        (
+            self.shared.serial_in.load(Ordering::Relaxed),
+            self.shared.serial_out.load(Ordering::Relaxed),
+        )
     }
 
     /// True once the module has booted (after every request sent before this

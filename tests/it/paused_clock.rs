@@ -90,12 +90,13 @@ async fn an_hour_of_15_minute_windows_hibernates_between_them_under_the_paused_c
     // Not asserted (no timing asserts): shown with --nocapture.
     println!(
         "1 simulated hour in {:?} of real time: {} windows, {} messages, {} readings, \
-         {:.1} mJ, {} AT command lines",
+         {:.1} mJ, {} AT command lines, serial bytes (in, out) {:?}",
         wall.elapsed(),
         logins.len(),
         report.messages,
         report.delivered,
         energy.total_mj,
-        transcript.len()
+        transcript.len(),
+        sim.serial_bytes()
     );
 }

@@ -93,6 +93,24 @@ async fn sessions_complete_after_the_latency_and_publishes_are_recorded() {
         .map(|r: &PublishedRecord| (r.topic.as_str(), r.qos, r.payload_len))
         .collect();
     assert_eq!(shown, [("gw/a", 1, 5), ("gw/b", 0, 3)]);
+    // Every byte both ways is counted: the host's commands (the 3 payload
+    // bytes too) and the module's answers and URCs.
+    let sent: usize = [
+        "ATE0\r",
+        "AT+UMQTT=3,\"broker.test\",1883\r",
+        "AT+UMQTTC=1\r",
+        "AT+UMQTTC=2,1,0,0,\"gw/a\",\"hello\"\r",
+        "AT+UMQTTC=9,0,0,\"gw/b\",3\r",
+        "xyz",
+        "AT+UMQTTC=4,1,\"cmd/gw\"\r",
+        "AT+UMQTTC=0\r",
+    ]
+    .iter()
+    .map(|l| l.len())
+    .sum();
+    let (serial_in, serial_out) = sim.serial_bytes();
+    assert_eq!(serial_in, sent as u64);
+    assert!(serial_out > 100, "{serial_out}");
     // Stamped in module time, after boot, in order, a latency apart at least.
     assert!(published[0].at >= Duration::from_secs(6), "{published:?}");
     assert!(
