@@ -30,7 +30,12 @@
 //! power manager (issue 6).
 
 use std::future::Future;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+// tokio's clock, not std's: the schedule (heartbeat, windows, retries) must
+// follow the runtime's time, which a paused clock (the energy benchmark
+// runs days in seconds) advances without std's.
+use tokio::time::Instant;
 
 use tracing::{info, warn};
 
@@ -410,7 +415,7 @@ pub async fn run_on(
             Some(first) = plugin_readings.recv() => {
                 urgent |= queue_batch(&queue, first, &mut plugin_readings)?;
             }
-            () = tokio::time::sleep_until(wake.into()) => {
+            () = tokio::time::sleep_until(wake) => {
                 if next_heartbeat.is_some_and(|t| Instant::now() >= t) {
                     queue_heartbeat(&queue, vitals(&queue, registration, &plugins.status())?)?;
                     next_heartbeat = Some(Instant::now() + heartbeat_every);

@@ -58,6 +58,21 @@ pub struct SimConfig {
     /// The energy ledger's currents and radio costs (all assumptions, see
     /// [`crate::energy`]).
     pub currents: Currents,
+    /// Where the embedded MQTT client's sessions go. Default: the network.
+    pub mqtt_backend: MqttBackend,
+}
+
+/// Where `+UMQTTC` sessions go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MqttBackend {
+    /// A real client to the broker the profile names (over TCP).
+    #[default]
+    Real,
+    /// `[model]` no network: login, publish, subscribe and logout each
+    /// complete after `latency` (module time, scaled like the others), and
+    /// every publish is recorded (`SimHandle::published`). For running the
+    /// module under tokio's paused clock.
+    Virtual { latency: Duration },
 }
 
 impl SimConfig {
@@ -81,6 +96,7 @@ impl SimConfig {
             mqtt_login_timeout: Duration::from_secs(30),
             wake_time: Duration::from_millis(500),
             currents: Currents::default(),
+            mqtt_backend: MqttBackend::Real,
         }
     }
 

@@ -4,17 +4,18 @@
 //! handled in the order sent. Dropping the last handle stops the simulator.
 
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::DuplexStream;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::config::{NetworkCondition, SimConfig};
+use crate::config::{MqttBackend, NetworkCondition, SimConfig};
 use crate::dns::DnsTable;
 use crate::energy::EnergyReport;
 use crate::error::SimError;
-use crate::jobs::JobRunner;
+use crate::jobs::{JobRunner, PublishedRecord, VirtualBroker};
 use crate::module::{Control, Module, PowerLogEntry, SimSnapshot};
 use crate::nvm::NvmStore;
 use crate::runner::{Request, Runner, Shared};
@@ -52,10 +53,19 @@ fn spawn(config: SimConfig, port: Port) -> Result<SimHandle, SimError> {
     let nvm = NvmStore::open(&config.nvm_dir)?;
     let image = nvm.load();
     let (event_tx, event_rx) = mpsc::unbounded_channel();
-    let jobs = JobRunner::new(Arc::new(DnsTable::new(&config.dns)), event_tx);
-    let (request_tx, request_rx) = mpsc::unbounded_channel();
+    let started = tokio::time::Instant::now().into_std();
     let shared = Arc::new(Shared::default());
-    let module = Module::new(config, image, tokio::time::Instant::now().into_std());
+    let mut jobs = JobRunner::new(Arc::new(DnsTable::new(&config.dns)), event_tx);
+    if let MqttBackend::Virtual { latency } = config.mqtt_backend {
+        jobs = jobs.with_virtual_broker(VirtualBroker {
+            latency: config.scaled(latency),
+            started,
+            time_scale: config.time_scale,
+            published: Arc::clone(&shared.published),
+        });
+    }
+    let (request_tx, request_rx) = mpsc::unbounded_channel();
+    let module = Module::new(config, image, started);
     let runner = Runner::new(
         module,
         nvm,
@@ -169,6 +179,24 @@ impl SimHandle {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+
+    /// Every message the virtual broker ([`MqttBackend::Virtual`]) accepted,
+    /// in order, stamped in module time; always empty with the real broker.
+    pub fn published(&self) -> Vec<PublishedRecord> {
+        self.shared
+            .published
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Bytes over the UART so far: (host to module, module to host).
+    pub fn serial_bytes(&self) -> (u64, u64) {
+        (
+            self.shared.serial_in.load(Ordering::Relaxed),
+            self.shared.serial_out.load(Ordering::Relaxed),
+        )
     }
 
     /// True once the module has booted (after every request sent before this

@@ -8,7 +8,8 @@
 //! late event can never leak into the next boot.
 //!
 //! A job is a DNS look-up or a ping against the [`DnsTable`], or an MQTT
-//! session ([`mqtt`], a real rumqttc client), or a socket ([`socket`], a real
+//! session ([`mqtt`], a real rumqttc client, or [`virtual_broker`] with
+//! no network at all), or a socket ([`socket`], a real
 //! loopback UDP or TCP socket). A running MQTT session also takes
 //! [`MqttCommand`]s from the module (`Effect::MqttCommand`), an open socket
 //! [`SocketCommand`]s (`Effect::SocketCommand`); HTTP (reqwest)
@@ -16,6 +17,7 @@
 
 pub mod mqtt;
 pub mod socket;
+pub mod virtual_broker;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -28,6 +30,7 @@ use tokio::task::AbortHandle;
 use crate::dns::DnsTable;
 pub use mqtt::{MqttCommand, MqttEvent, MqttFailure, MqttLogin, MqttWill};
 pub use socket::{SocketCommand, SocketEvent, SocketJob};
+pub use virtual_broker::{PublishedRecord, VirtualBroker};
 
 /// Names one started job; never reused within a simulator's life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -80,6 +83,8 @@ pub struct JobRunner {
     mqtt: HashMap<JobId, mpsc::UnboundedSender<MqttCommand>>,
     /// The command inputs of open sockets.
     sockets: HashMap<JobId, mpsc::UnboundedSender<SocketCommand>>,
+    /// `Some`: MQTT sessions go to this virtual broker, not the network.
+    virtual_broker: Option<VirtualBroker>,
 }
 
 impl JobRunner {
@@ -90,7 +95,14 @@ impl JobRunner {
             running: HashMap::new(),
             mqtt: HashMap::new(),
             sockets: HashMap::new(),
+            virtual_broker: None,
         }
+    }
+
+    /// MQTT sessions from now on talk to `broker` instead of the network.
+    pub fn with_virtual_broker(mut self, broker: VirtualBroker) -> Self {
+        self.virtual_broker = Some(broker);
+        self
     }
 
     pub fn start(&mut self, id: JobId, job: Job) {
@@ -106,13 +118,19 @@ impl JobRunner {
         }
         if let Job::Mqtt(login) = job {
             let (tx, rx) = mpsc::unbounded_channel();
-            let task = tokio::spawn(mqtt::run(
-                id,
-                login,
-                Arc::clone(&self.dns),
-                self.events.clone(),
-                rx,
-            ));
+            let dns = Arc::clone(&self.dns);
+            let events = self.events.clone();
+            let task = match &self.virtual_broker {
+                Some(broker) => tokio::spawn(virtual_broker::run(
+                    id,
+                    login,
+                    broker.clone(),
+                    dns,
+                    events,
+                    rx,
+                )),
+                None => tokio::spawn(mqtt::run(id, login, dns, events, rx)),
+            };
             self.mqtt.insert(id, tx);
             self.running.insert(id, task.abort_handle());
             return;

@@ -52,8 +52,9 @@ pub mod nvm;
 mod runner;
 pub mod transport;
 
-pub use config::{NetworkCondition, SimConfig};
+pub use config::{MqttBackend, NetworkCondition, SimConfig};
 pub use energy::{Currents, EnergyReport, StateEnergy};
 pub use error::SimError;
 pub use handle::{SimHandle, Simulator};
+pub use jobs::PublishedRecord;
 pub use module::{PowerLogEntry, PowerMode, PowerState, RegStat, SimSnapshot};

@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::at::reply::frame;
 use crate::energy::EnergyReport;
-use crate::jobs::{JobEvent, JobId, JobRunner};
+use crate::jobs::{JobEvent, JobId, JobRunner, PublishedRecord};
 use crate::module::{Control, Effect, Input, Module, PowerLogEntry, SimSnapshot};
 use crate::nvm::NvmStore;
 use crate::transport::Port;
@@ -43,6 +44,11 @@ pub(crate) struct Shared {
     /// Every command line, with the module time it arrived at (the same
     /// clock as the power log, so the two can be read together).
     pub transcript: Mutex<Vec<(Duration, String)>>,
+    /// What the virtual broker accepted (empty with the real one).
+    pub published: Arc<Mutex<Vec<PublishedRecord>>>,
+    /// Bytes the module read from / wrote to its UART (the host's cost).
+    pub serial_in: AtomicU64,
+    pub serial_out: AtomicU64,
 }
 
 /// One queued piece of output.
@@ -118,7 +124,10 @@ impl Runner {
                 Some((id, event)) = self.job_events.recv() => self.feed(Input::Job(id, event)),
                 read = read_some(reader, &mut buf) => match read {
                     Ok(0) => self.port_gone("the host closed its end"),
-                    Ok(n) => self.feed(Input::Bytes(&buf[..n])),
+                    Ok(n) => {
+                        self.shared.serial_in.fetch_add(n as u64, Ordering::Relaxed);
+                        self.feed(Input::Bytes(&buf[..n]));
+                    }
                     Err(e) => self.port_gone(&format!("read failed: {e}")),
                 },
             }
@@ -247,6 +256,9 @@ impl Runner {
         match written {
             Ok(0) => self.port_gone("write returned 0"),
             Ok(n) => {
+                self.shared
+                    .serial_out
+                    .fetch_add(n as u64, Ordering::Relaxed);
                 if let Some((bytes, off)) = self.writing.as_mut() {
                     *off += n;
                     if *off >= bytes.len() {

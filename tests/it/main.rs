@@ -10,6 +10,8 @@ mod mqtt_brokers;
 #[cfg(feature = "sim")]
 mod mqtt_e2e;
 #[cfg(feature = "sim")]
+mod paused_clock;
+#[cfg(feature = "sim")]
 mod plugin_e2e;
 mod plugin_host;
 mod plugin_load;

@@ -20,7 +20,10 @@
 //! and when the next one is, and tells it when a window ended; the caller
 //! supplies the jitter factor (as for `backoff`), so tests are exact.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// The daemon's clock (tokio's: a paused runtime advances it).
+use tokio::time::Instant;
 
 /// The policy, from `[uplink]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,3 +11,4 @@ mod mqtt;
 mod pty;
 mod sleep;
 mod sockets;
+mod virtual_broker;
