@@ -8,11 +8,15 @@
 //!   encoding for a realistic batch, encode and pack times.
 //! - `plugins` (`plugins.rs`): the plugin host's cost per emitted reading
 //!   and the readings/s one plugin instance pushes into the queue.
+//! - `energy` (`energy.rs`): energy per reading of the agent against a
+//!   naive connect-publish-disconnect client on the simulated module, 24
+//!   simulated hours under a paused clock, with SVG timelines.
 //!
 //! The AT codec's throughput is a criterion bench: `cargo bench -p
 //! edge-bench --bench codec`.
 
 mod encodings;
+mod energy;
 mod plugins;
 mod queue;
 
@@ -21,11 +25,14 @@ fn main() {
         Some("queue") => queue::run(),
         Some("encodings") => encodings::run(),
         Some("plugins") => plugins::run(),
+        Some("energy") => energy::run(),
         other => {
             if let Some(name) = other {
                 eprintln!("edge-bench: unknown benchmark {name:?}");
             }
-            eprintln!("usage: edge-bench <benchmark>\nbenchmarks: queue, encodings, plugins");
+            eprintln!(
+                "usage: edge-bench <benchmark>\nbenchmarks: queue, encodings, plugins, energy"
+            );
             std::process::exit(2);
         }
     }
