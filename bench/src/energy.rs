@@ -63,6 +63,8 @@ const DEVICE: &str = "gw-bench";
 /// What one run leaves behind, read from the simulator at its end.
 struct RunResult {
     readings: u64,
+    /// Queued but not delivered when the day ended (after the last window).
+    pending: u64,
     energy: EnergyReport,
     log: Vec<PowerLogEntry>,
     published: Vec<Duration>,
@@ -179,6 +181,11 @@ pub fn run() {
         b.readings.to_string(),
     );
     row(
+        "readings pending at the end (not counted)",
+        naive.pending.to_string(),
+        agent.pending.to_string(),
+    );
+    row(
         "energy total (mJ)",
         format!("{:.0}", naive.energy.total_mj),
         format!("{:.0}", agent.energy.total_mj),
@@ -272,9 +279,10 @@ fn agent_config(dir: &Path) -> Config {
         .config
 }
 
-async fn collect(sim: &SimHandle, readings: u64, real: Duration) -> RunResult {
+async fn collect(sim: &SimHandle, readings: u64, pending: u64, real: Duration) -> RunResult {
     RunResult {
         readings,
+        pending,
         energy: sim.energy().await.expect("the energy report"),
         log: sim.power_log().await.expect("the power log"),
         published: sim.published().into_iter().map(|p| p.at).collect(),
@@ -321,7 +329,7 @@ async fn naive_run() -> RunResult {
         }
     }
     tokio::time::sleep_until(start + DAY).await;
-    let r = collect(&sim, readings, wall.elapsed()).await;
+    let r = collect(&sim, readings, 0, wall.elapsed()).await;
     sim.shutdown();
     r
 }
@@ -355,7 +363,13 @@ async fn agent_run() -> RunResult {
     let report = daemon::run_on(link, &config, RunMode::Daemon, tokio::time::sleep(DAY))
         .await
         .expect("the agent's run");
-    let r = collect(&sim, report.delivered as u64, wall.elapsed()).await;
+    let r = collect(
+        &sim,
+        report.delivered as u64,
+        report.pending,
+        wall.elapsed(),
+    )
+    .await;
     sim.shutdown();
     r
 }
