@@ -281,6 +281,8 @@ pub async fn run_on(
     awake = None;
     let mut attempt = 0u32;
     let mut retry_at: Option<Instant> = None;
+    // Echo is off from boot on (`ATE0`); any echo after this is news.
+    let mut echo_baseline = at.echoes_seen();
     loop {
         queue.maintain()?;
         queue.flush_if_due()?;
@@ -288,7 +290,17 @@ pub async fn run_on(
         if let (Some(request), Some(bell)) = (ring.take(), doorbell.as_mut()) {
             // The module woke on the server's datagram; keep it awake, read
             // the ring, and act on it.
-            match wake_for_window(&power, &waker, &at, config, queue.store(), &profile).await {
+            match wake_for_window(
+                &power,
+                &waker,
+                &at,
+                config,
+                queue.store(),
+                &profile,
+                &mut echo_baseline,
+            )
+            .await
+            {
                 Ok(guard) => {
                     match bell.read(&mut sockets, request).await {
                         Ok(commands) => {
@@ -321,8 +333,16 @@ pub async fn run_on(
                     info!(?reason, pending, "upload window");
                 }
                 if awake.is_none() {
-                    match wake_for_window(&power, &waker, &at, config, queue.store(), &profile)
-                        .await
+                    match wake_for_window(
+                        &power,
+                        &waker,
+                        &at,
+                        config,
+                        queue.store(),
+                        &profile,
+                        &mut echo_baseline,
+                    )
+                    .await
                     {
                         Ok(guard) => awake = Some(guard),
                         Err(e) => {
@@ -464,6 +484,8 @@ pub async fn run_on(
 /// answers (Sleep-1 loses the first bytes), the vote down, and, if deep
 /// sleep or a reboot cost it its volatile settings, their restore (the MQTT
 /// profile reloaded from NVM, never rewritten unless the config changed).
+/// A reboot nobody announced shows as echo: `echo_baseline` is the echo
+/// count when echo was last known off.
 async fn wake_for_window(
     power: &PowerManager,
     waker: &Waker,
@@ -471,20 +493,29 @@ async fn wake_for_window(
     config: &Config,
     store: &crate::store::Store,
     profile: &MqttProfile,
+    echo_baseline: &mut u64,
 ) -> Result<AwakeGuard, WakeForWindowError> {
     let power_config = &config.modem.power;
-    if power_config.enabled {
-        if power.status().state.is_deep_sleep() {
-            waker.wake(at).await?;
-        } else {
-            at.sync().await?;
-        }
+    if power_config.enabled && power.status().state.is_deep_sleep() {
+        waker.wake(at).await?;
+    } else {
+        // One `AT` even when the module should be awake: it wakes a module
+        // in Sleep-1 (which loses the first bytes), and its echo tells
+        // whether the module rebooted since the last window.
+        at.sync().await?;
+    }
+    if at.echoes_seen() > *echo_baseline {
+        // Echo is back on: the module forgot `ATE0`, and with it every
+        // volatile setting and the profile it had loaded.
+        warn!("the module has lost its settings (an unannounced reboot?); restoring them");
+        power.note_reboot();
     }
     let awake = power.acquire().await?;
     if power.status().needs_restore {
         let restored = restore_after_deep_sleep(&awake, at, power_config, store, profile).await?;
-        info!(?restored, "module settings restored after deep sleep");
+        info!(?restored, "module settings restored");
     }
+    *echo_baseline = at.echoes_seen();
     Ok(awake)
 }
 

@@ -292,3 +292,81 @@ async fn a_datagram_to_the_doorbell_wakes_the_agent_from_hibernate_and_its_readi
     );
     sim.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_an_unannounced_reboot_the_next_window_restores_the_settings_and_reloads_the_profile()
+{
+    let broker = LocalBroker::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, pty, link) = simulated_module(dir.path());
+    let config_path = dir.path().join("config.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "[agent]\ndata_dir = {:?}\ndevice_id = \"gw-reboot\"\nheartbeat_interval = \"300ms\"\n\n\
+             [modem]\nport = {pty:?}\nregistration_timeout = \"10s\"\n\n\
+             [modem.power]\nenabled = false\n\n\
+             [uplink]\ninterval = \"2s\"\njitter = \"0s\"\n\n\
+             [uplink.mqtt]\nhost = \"127.0.0.1\"\nport = {}\n",
+            dir.path().join("data"),
+            broker.addr.port()
+        ),
+    )
+    .unwrap();
+    let config: Config = Config::load_with_env(&config_path, Vec::<(String, String)>::new())
+        .unwrap()
+        .config;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let agent = daemon::run_on(link, &config, RunMode::Daemon, async {
+        let _ = stopped.await;
+    });
+    let count =
+        |lines: &[(Duration, String)], what: &str| lines.iter().filter(|(_, l)| l == what).count();
+    let watch = async {
+        let deadline = Instant::now() + HANG;
+        // The start window ends; then the module reboots without a word
+        // (power saving is off, so no sleep URC can explain anything).
+        while count(&sim.timed_transcript(), "AT+UMQTTC=0") < 1 {
+            assert!(Instant::now() < deadline);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let before_reboot = sim.timed_transcript().len();
+        sim.reboot();
+        assert!(sim.wait_ready(HANG).await);
+        // Wait for a window after the reboot to log in and out.
+        loop {
+            assert!(Instant::now() < deadline, "{:#?}", sim.timed_transcript());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let after = sim.timed_transcript().split_off(before_reboot);
+            if count(&after, "AT+UMQTTC=0") >= 1 {
+                break;
+            }
+        }
+        stop.send(()).unwrap();
+        before_reboot
+    };
+    let (report, before_reboot) = tokio::time::timeout(HANG, async { tokio::join!(agent, watch) })
+        .await
+        .unwrap();
+    report.unwrap();
+    let after: Vec<String> = sim
+        .timed_transcript()
+        .split_off(before_reboot)
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect();
+    let at = |what: &str| after.iter().position(|l| l == what);
+    assert!(
+        at("ATE0").is_some()
+            && at("ATE0") < at("AT+UMQTTNV=1")
+            && at("AT+UMQTTNV=1") < at("AT+UMQTTC=1"),
+        "echo off again, profile reloaded, then the login: {after:#?}"
+    );
+    assert!(
+        !after
+            .iter()
+            .any(|l| l == "AT+UMQTTNV=2" || l.starts_with("AT+UMQTT=")),
+        "nothing rewritten: {after:#?}"
+    );
+    sim.shutdown();
+}

@@ -17,7 +17,7 @@
 //! codec (even with the awaited answer's prefix) and go to every subscriber
 //! through an unbounded channel each; they never become part of an answer.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -67,6 +67,10 @@ pub struct AtClient {
     /// Set by the I/O task when a command missed its deadline: the module's
     /// state is unknown until it answers `AT` again.
     needs_sync: Arc<AtomicBool>,
+    /// Echoed command lines seen. The agent turns echo off (`ATE0`) at boot
+    /// and after every restore, so a new echo means the module lost its
+    /// volatile settings: an unannounced reboot, or a deep sleep.
+    echoes: Arc<AtomicU64>,
     options: ClientOptions,
 }
 
@@ -87,17 +91,20 @@ impl AtClient {
         let (jobs, rx) = mpsc::channel(16);
         let hub = Arc::new(UrcHub::new());
         let needs_sync = Arc::new(AtomicBool::new(false));
+        let echoes = Arc::new(AtomicU64::new(0));
         let task = tokio::spawn(run_port(
             port,
             rx,
             Arc::clone(&hub),
             Arc::clone(&needs_sync),
+            Arc::clone(&echoes),
             options.clone(),
         ));
         let client = AtClient {
             jobs,
             hub,
             needs_sync,
+            echoes,
             options,
         };
         (client, task)
@@ -122,6 +129,13 @@ impl AtClient {
         let (tx, rx) = mpsc::unbounded_channel();
         self.hub.add(tx);
         UrcSubscription { rx }
+    }
+
+    /// How many echoed command lines the module has sent so far. With echo
+    /// off (`ATE0`), a count that grows means the module forgot that setting,
+    /// and with it everything else volatile (see the field's comment).
+    pub fn echoes_seen(&self) -> u64 {
+        self.echoes.load(Ordering::Relaxed)
     }
 
     /// Sends sacrificial `AT`s until the module answers `OK` twice in a row
@@ -430,6 +444,7 @@ async fn run_port<P>(
     mut jobs: mpsc::Receiver<Job>,
     hub: Arc<UrcHub>,
     needs_sync: Arc<AtomicBool>,
+    echoes: Arc<AtomicU64>,
     options: ClientOptions,
 ) where
     P: AsyncRead + AsyncWrite + Send + 'static,
@@ -463,6 +478,9 @@ async fn run_port<P>(
                     used += n;
                     if matches!(item, Item::Final(_) | Item::Urc(_)) {
                         last_quiet = Instant::now();
+                    }
+                    if matches!(item, Item::Echo(_)) {
+                        echoes.fetch_add(1, Ordering::Relaxed);
                     }
                     match engine.handle(item) {
                         Some(Output::Urc(urc, line)) => hub.publish(urc, &line),
