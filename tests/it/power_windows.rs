@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use edge_agent::config::Config;
@@ -28,9 +29,28 @@ fn mode_at(log: &[PowerLogEntry], at: Duration) -> Option<PowerMode> {
         .map(|e| e.state)
 }
 
+/// The agent's config for `device` on the simulator at `pty` and the broker
+/// on `broker_port`: heartbeats every 300 ms, plus the `extra` tables.
+fn config(dir: &Path, pty: &Path, device: &str, broker_port: u16, extra: &str) -> Config {
+    let path = dir.join("config.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[agent]\ndata_dir = {:?}\ndevice_id = \"{device}\"\nheartbeat_interval = \"300ms\"\n\n\
+             [modem]\nport = {pty:?}\nregistration_timeout = \"10s\"\n\n\
+             [uplink.mqtt]\nhost = \"127.0.0.1\"\nport = {broker_port}\n\n{extra}\n",
+            dir.join("data"),
+        ),
+    )
+    .unwrap();
+    Config::load_with_env(&path, Vec::<(String, String)>::new())
+        .unwrap()
+        .config
+}
+
 /// A simulator at 100 times the module's speed on a pty, and the agent's
 /// link to it; the test keeps the handle to read the simulator's records.
-fn simulated_module(dir: &std::path::Path) -> (SimHandle, std::path::PathBuf, ModemLink) {
+fn simulated_module(dir: &Path) -> (SimHandle, PathBuf, ModemLink) {
     let mut sim_config = SimConfig::new(dir.join("nvm"));
     sim_config.time_scale = 0.01;
     let (sim, pty) = Simulator::spawn_pty(sim_config).unwrap();
@@ -51,25 +71,15 @@ async fn windows_vote_down_around_every_session_never_sleep_deeply_in_one_and_re
     let broker = LocalBroker::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (sim, pty, link) = simulated_module(dir.path());
-    let config_path = dir.path().join("config.toml");
     // Windows every 2 s; the module may sleep after 60 s of module time
     // (0.6 s here), so it hibernates between windows.
-    std::fs::write(
-        &config_path,
-        format!(
-            "[agent]\ndata_dir = {:?}\ndevice_id = \"gw-power\"\nheartbeat_interval = \"300ms\"\n\n\
-             [modem]\nport = {pty:?}\nregistration_timeout = \"10s\"\n\n\
-             [modem.power]\nsleep_timeout = \"60s\"\n\n\
-             [uplink]\ninterval = \"2s\"\njitter = \"0s\"\n\n\
-             [uplink.mqtt]\nhost = \"127.0.0.1\"\nport = {}\n",
-            dir.path().join("data"),
-            broker.addr.port()
-        ),
-    )
-    .unwrap();
-    let config: Config = Config::load_with_env(&config_path, Vec::<(String, String)>::new())
-        .unwrap()
-        .config;
+    let config = config(
+        dir.path(),
+        &pty,
+        "gw-power",
+        broker.addr.port(),
+        "[modem.power]\nsleep_timeout = \"60s\"\n\n[uplink]\ninterval = \"2s\"\njitter = \"0s\"\n\n",
+    );
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let agent = daemon::run_on(link, &config, RunMode::Daemon, async {
@@ -201,27 +211,13 @@ async fn a_datagram_to_the_doorbell_wakes_the_agent_from_hibernate_and_its_readi
     let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (sim, pty, link) = simulated_module(dir.path());
-    let config_path = dir.path().join("config.toml");
     // An hour between windows and no backlog limit to speak of: only the
     // start window and the doorbell can send anything within this test.
-    std::fs::write(
-        &config_path,
-        format!(
-            "[agent]\ndata_dir = {:?}\ndevice_id = \"gw-bell\"\nheartbeat_interval = \"300ms\"\n\n\
-             [modem]\nport = {pty:?}\nregistration_timeout = \"10s\"\n\n\
-             [modem.power]\nsleep_timeout = \"60s\"\n\n\
-             [uplink]\ninterval = \"1h\"\nmax_pending = 1000000\n\n\
-             [uplink.mqtt]\nhost = \"127.0.0.1\"\nport = {}\n\n\
-             [doorbell]\nenabled = true\nserver = \"127.0.0.1\"\nport = {}\n",
-            dir.path().join("data"),
-            broker.addr.port(),
-            server.local_addr().unwrap().port(),
-        ),
-    )
-    .unwrap();
-    let config: Config = Config::load_with_env(&config_path, Vec::<(String, String)>::new())
-        .unwrap()
-        .config;
+    let extra = format!(
+        "[modem.power]\nsleep_timeout = \"60s\"\n\n[uplink]\ninterval = \"1h\"\nmax_pending = 1000000\n\n[doorbell]\nenabled = true\nserver = \"127.0.0.1\"\nport = {}\n",
+        server.local_addr().unwrap().port()
+    );
+    let config = config(dir.path(), &pty, "gw-bell", broker.addr.port(), &extra);
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let agent = daemon::run_on(link, &config, RunMode::Daemon, async {
@@ -299,23 +295,13 @@ async fn after_an_unannounced_reboot_the_next_window_restores_the_settings_and_r
     let broker = LocalBroker::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (sim, pty, link) = simulated_module(dir.path());
-    let config_path = dir.path().join("config.toml");
-    std::fs::write(
-        &config_path,
-        format!(
-            "[agent]\ndata_dir = {:?}\ndevice_id = \"gw-reboot\"\nheartbeat_interval = \"300ms\"\n\n\
-             [modem]\nport = {pty:?}\nregistration_timeout = \"10s\"\n\n\
-             [modem.power]\nenabled = false\n\n\
-             [uplink]\ninterval = \"2s\"\njitter = \"0s\"\n\n\
-             [uplink.mqtt]\nhost = \"127.0.0.1\"\nport = {}\n",
-            dir.path().join("data"),
-            broker.addr.port()
-        ),
-    )
-    .unwrap();
-    let config: Config = Config::load_with_env(&config_path, Vec::<(String, String)>::new())
-        .unwrap()
-        .config;
+    let config = config(
+        dir.path(),
+        &pty,
+        "gw-reboot",
+        broker.addr.port(),
+        "[modem.power]\nenabled = false\n\n[uplink]\ninterval = \"2s\"\njitter = \"0s\"\n\n",
+    );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let agent = daemon::run_on(link, &config, RunMode::Daemon, async {
         let _ = stopped.await;
