@@ -43,13 +43,13 @@ use tokio::sync::mpsc;
 
 use crate::config::Config;
 use crate::heartbeat::{self, PluginVitals, Vitals};
-use crate::modem::at::{RegStatus, Urc};
+use crate::modem::at::{AtClient, AtError, RegStatus, Urc, UrcSubscription};
 use crate::modem::mqtt::profile::{provision, MqttProfile, ProfileError, ProvisionError};
 use crate::modem::mqtt::Message;
 use crate::modem::mqtt_session::{
     backoff, Command, DownlinkHandler, MqttSession, SessionError, SessionOptions,
 };
-use crate::modem::{boot, BootError, BootSettings, LinkError, ModemLink};
+use crate::modem::{boot, BootError, BootSettings, LinkError, ModemInfo, ModemLink};
 use crate::plugin_host::{
     load_configured, InstanceState, InstanceStatus, PluginHost, PluginReading,
     DEFAULT_CHANNEL_CAPACITY,
@@ -97,6 +97,8 @@ pub enum RunError {
     Provision(#[from] ProvisionError),
     #[error("the module's power settings: {0}")]
     Power(#[from] PowerError),
+    #[error("cannot wake the module: {0}")]
+    Wake(#[from] WakeError),
 }
 
 /// Why a window could not get the module awake and ready; the window is
@@ -106,7 +108,7 @@ enum WakeForWindowError {
     #[error(transparent)]
     Wake(#[from] WakeError),
     #[error("the module does not answer: {0}")]
-    NoAnswer(#[from] crate::modem::at::AtError),
+    NoAnswer(#[from] AtError),
     #[error(transparent)]
     Vote(#[from] PowerError),
     #[error("cannot restore the module's settings after deep sleep: {0}")]
@@ -148,82 +150,197 @@ pub async fn run_on(
     mode: RunMode,
     shutdown: impl Future<Output = ()>,
 ) -> Result<RunReport, RunError> {
-    let queue = Queue::open(&config.queue_dir(), Options::from_config(&config.queue))?;
-    let at = link.client.clone();
-    let mut urcs = at.subscribe();
-    let info = boot(&at, &BootSettings::from_config(&config.modem)).await?;
-    let device_id = config
-        .agent
-        .device_id
-        .as_ref()
-        .map_or_else(|| info.identity.imei.clone(), |d| d.as_str().to_string());
-    let packer = Packer::from_config(&config.uplink, Some(&device_id));
-    let mqtt = &config.uplink.mqtt;
-    let profile = MqttProfile::from_config(mqtt, &info.identity.imei, &device_id)?;
-    // The power manager owns the sleep settings and the votes from here on;
-    // everything that needs the module awake holds one of its guards.
-    let power = PowerManager::new(at.clone());
-    power.configure(&config.modem.power).await?;
-    let waker = link.waker(&config.modem);
-    // §6.1.4: vote down before the profile is configured. `run --once` is
-    // one window from here to its logout, so it keeps this guard throughout;
-    // the daemon lets the module sleep until its first window.
-    let mut awake = Some(power.acquire().await?);
-    let provisioned = provision(&at, queue.store(), &profile).await?;
-    info!(?provisioned, device_id, "MQTT profile ready");
-    // The doorbell is the first socket of its protocol, so it is always-on
-    // (§5.10): a server can wake the gateway through it from deep sleep.
-    let mut sockets = SocketManager::new(at.clone());
-    let mut doorbell = None;
-    if config.doorbell.enabled && mode == RunMode::Daemon {
-        match Doorbell::open(&mut sockets, &config.doorbell, &device_id).await {
-            Ok(d) => doorbell = Some(d),
-            Err(e) => {
-                warn!(error = %e, "no doorbell: the gateway is reachable only in its windows")
-            }
+    let agent = Agent::start(link, config, mode).await?;
+    let sources = Sources::start(config);
+    match mode {
+        RunMode::Once => agent.once(sources).await,
+        RunMode::Daemon => agent.daemon(sources, shutdown).await,
+    }
+}
+
+/// The plugins and what they emit.
+struct Sources {
+    host: PluginHost,
+    readings: mpsc::Receiver<PluginReading>,
+    /// Whether the heartbeat reports on plugins at all.
+    configured: bool,
+    /// Configured plugins that never loaded: unhealthy in the heartbeat.
+    failed_loads: u64,
+}
+
+impl Sources {
+    /// Loads and starts the configured plugins; one that fails to load is
+    /// logged and left out.
+    fn start(config: &Config) -> Sources {
+        let (specs, load_failures) = load_configured(&config.plugins);
+        let (host, readings) = PluginHost::start(specs, DEFAULT_CHANNEL_CAPACITY);
+        Sources {
+            host,
+            readings,
+            configured: !config.plugins.is_empty(),
+            failed_loads: load_failures.len() as u64,
         }
     }
-    let options = SessionOptions::new(
-        mqtt.qos,
-        mqtt.topic.for_device(&device_id),
-        Some(mqtt.command_topic.for_device(&device_id)),
-    );
+}
 
-    let started = Instant::now();
-    let mut registration = Some(info.registration);
-    let mut report = RunReport::default();
-    // `agent.heartbeat_interval = "0s"` turns the heartbeat off entirely.
-    let heartbeat_every = config.agent.heartbeat_interval.get();
-    let heartbeat_on = !heartbeat_every.is_zero();
-    let (specs, load_failures) = load_configured(&config.plugins);
-    let plugins_configured = !config.plugins.is_empty();
-    let failed_loads = load_failures.len() as u64;
-    let (plugins, mut plugin_readings) = PluginHost::start(specs, DEFAULT_CHANNEL_CAPACITY);
-    let vitals = |queue: &Queue,
-                  registration: Option<RegStatus>,
-                  plugins: &[InstanceStatus]|
-     -> Result<Vitals, QueueError> {
-        Ok(Vitals {
-            uptime: started.elapsed(),
-            queue: Some(queue.stats()?.counters),
-            registration,
-            plugins: plugins_configured.then(|| plugin_vitals(plugins, failed_loads)),
-        })
-    };
+/// What the loop waited for.
+enum Event {
+    Shutdown,
+    Readings(PluginReading),
+    /// A deadline passed: the heartbeat, the next window, a retry, or
+    /// housekeeping.
+    Timer,
+    Urc(Option<Urc>),
+    Downlink(Result<(), SessionError>),
+}
 
-    if mode == RunMode::Once {
-        // One sample from every source: each plugin's first poll (push
-        // sensors emit from start until shutdown), then the heartbeat, which
-        // then also tells how the plugins fared.
-        plugins.first_polls_done().await;
-        let statuses = plugins.shutdown().await;
-        queue_until_closed(&queue, &mut plugin_readings).await?;
-        if heartbeat_on {
-            queue_heartbeat(&queue, vitals(&queue, registration, &statuses)?)?;
+/// The running agent: the module, the queue, the power manager and the
+/// state of the upload windows. One method per step of the loop.
+struct Agent<'c> {
+    config: &'c Config,
+    at: AtClient,
+    urcs: UrcSubscription,
+    queue: Queue,
+    packer: Packer,
+    profile: MqttProfile,
+    options: SessionOptions,
+    power: PowerManager,
+    waker: Waker,
+    sockets: SocketManager,
+    device_id: String,
+    /// Whether this run keeps a doorbell (the daemon with `[doorbell]`).
+    doorbell_wanted: bool,
+    /// `None` while it is not open: not yet, or lost to a reboot or a
+    /// `+UUSOCL`; the next window opens it again.
+    doorbell: Option<Doorbell>,
+    started: Instant,
+    registration: Option<RegStatus>,
+    /// `agent.heartbeat_interval`; `None` for "0s" (no heartbeat at all).
+    heartbeat_every: Option<Duration>,
+    next_heartbeat: Option<Instant>,
+    report: RunReport,
+    /// Held exactly while the module must stay awake (a window, a session
+    /// the doorbell asked for); the module may sleep otherwise.
+    awake: Option<AwakeGuard>,
+    session: Option<MqttSession>,
+    windows: UploadWindows,
+    /// Without windows (`uplink.interval = "0s"`) the session stays up and
+    /// readings go as they come; with windows it lives only for a window.
+    continuous: bool,
+    /// The first window opens at start if anything waits (the heartbeat
+    /// says "up", a backlog from before a restart goes out), and is retried
+    /// until it succeeds; later ones come by the schedule.
+    first_window: bool,
+    /// A plugin marked a reading urgent: a window opens at once.
+    urgent: bool,
+    /// A ring of the doorbell waiting to be read.
+    ring: Option<ReadRequest>,
+    /// The doorbell asked for a window (`upload` or `session`).
+    rung: bool,
+    /// The doorbell asked for a session that waits for commands.
+    linger: bool,
+    /// Failed attempts at a window in a row, for the backoff.
+    attempt: u32,
+    retry_at: Option<Instant>,
+    /// Echoes the link had seen when echo was last known off (`ATE0`): any
+    /// echo beyond it means the module rebooted and forgot its settings.
+    echo_baseline: u64,
+}
+
+impl<'c> Agent<'c> {
+    /// Opens the queue, brings the module up (waking it first if it sleeps),
+    /// applies the sleep settings, provisions the MQTT profile and opens the
+    /// doorbell. Returns with the module voted awake (`self.awake`).
+    async fn start(link: ModemLink, config: &'c Config, mode: RunMode) -> Result<Self, RunError> {
+        let queue = Queue::open(&config.queue_dir(), Options::from_config(&config.queue))?;
+        let at = link.client.clone();
+        let urcs = at.subscribe();
+        let waker = link.waker(&config.modem);
+        let info = boot_waking(&at, &waker, &BootSettings::from_config(&config.modem)).await?;
+        let device_id = config
+            .agent
+            .device_id
+            .as_ref()
+            .map_or_else(|| info.identity.imei.clone(), |d| d.as_str().to_string());
+        let packer = Packer::from_config(&config.uplink, Some(&device_id));
+        let mqtt = &config.uplink.mqtt;
+        let profile = MqttProfile::from_config(mqtt, &info.identity.imei, &device_id)?;
+        // The power manager owns the sleep settings and the votes from here
+        // on; everything that needs the module awake holds one of its guards.
+        let power = PowerManager::new(at.clone());
+        power.configure(&config.modem.power).await?;
+        // §6.1.4: vote down before the profile is configured. `run --once`
+        // is one window from here to its logout, so it keeps this guard
+        // throughout; the daemon lets the module sleep until its first
+        // window.
+        let awake = Some(power.acquire().await?);
+        let provisioned = provision(&at, queue.store(), &profile).await?;
+        info!(?provisioned, device_id, "MQTT profile ready");
+        let options = SessionOptions::new(
+            mqtt.qos,
+            mqtt.topic.for_device(&device_id),
+            Some(mqtt.command_topic.for_device(&device_id)),
+        );
+        let heartbeat_every = Some(config.agent.heartbeat_interval.get()).filter(|d| !d.is_zero());
+        let started = Instant::now();
+        let windows = UploadWindows::new(config.uplink.window_policy(), started, jitter());
+        let mut agent = Agent {
+            config,
+            urcs,
+            queue,
+            packer,
+            profile,
+            options,
+            power,
+            waker,
+            sockets: SocketManager::new(at.clone()),
+            device_id,
+            doorbell_wanted: config.doorbell.enabled && mode == RunMode::Daemon,
+            doorbell: None,
+            started,
+            registration: Some(info.registration),
+            heartbeat_every,
+            next_heartbeat: heartbeat_every.map(|every| started + every),
+            report: RunReport::default(),
+            awake,
+            session: None,
+            continuous: windows.next_slot().is_none(),
+            windows,
+            first_window: true,
+            urgent: false,
+            ring: None,
+            rung: false,
+            linger: false,
+            attempt: 0,
+            retry_at: None,
+            echo_baseline: at.echoes_seen(),
+            at,
+        };
+        agent.open_doorbell().await;
+        Ok(agent)
+    }
+
+    /// `run --once`: one sample from every source (each plugin's first
+    /// poll; push sensors emit from start until shutdown), then the
+    /// heartbeat, which then also tells how the plugins fared; then one
+    /// window.
+    async fn once(mut self, sources: Sources) -> Result<RunReport, RunError> {
+        let Sources {
+            host,
+            mut readings,
+            configured,
+            failed_loads,
+        } = sources;
+        host.first_polls_done().await;
+        let statuses = host.shutdown().await;
+        queue_until_closed(&self.queue, &mut readings).await?;
+        if self.heartbeat_every.is_some() {
+            let plugins = configured.then(|| plugin_vitals(&statuses, failed_loads));
+            self.queue_heartbeat(plugins)?;
         }
         let mut session = None;
         for attempt in 0..ONCE_ATTEMPTS {
-            match MqttSession::connect(&at, options.clone()).await {
+            match MqttSession::connect(&self.at, self.options.clone()).await {
                 Ok(s) => {
                     session = Some(s);
                     break;
@@ -242,185 +359,95 @@ pub async fn run_on(
             }
         }
         if let Some(mut s) = session {
-            let drained = drain(&queue, &packer, &mut s, None).await?;
-            report.messages += drained.messages;
-            report.delivered += drained.delivered;
+            let drained = drain(&self.queue, &self.packer, &mut s, None).await?;
+            self.report.messages += drained.messages;
+            self.report.delivered += drained.delivered;
             if let Err(e) = s.logout().await {
                 warn!(error = %e, "MQTT logout not confirmed");
             }
         }
-        drop(awake);
-        settle(&power).await;
-        queue.flush()?;
-        report.pending = queue.stats()?.counters.pending_count;
-        return Ok(report);
+        self.close().await
     }
 
-    // Every source is sampled once at start: the heartbeat says "up".
-    if heartbeat_on {
-        queue_heartbeat(&queue, vitals(&queue, registration, &plugins.status())?)?;
+    /// The daemon: windows, heartbeats, plugin readings, the doorbell and
+    /// downlink, until `shutdown`.
+    async fn daemon(
+        mut self,
+        mut sources: Sources,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<RunReport, RunError> {
+        // Every source is sampled once at start: the heartbeat says "up".
+        if self.heartbeat_every.is_some() {
+            self.queue_heartbeat(sources.vitals())?;
+        }
+        tokio::pin!(shutdown);
+        // The module may sleep until the first window.
+        self.awake = None;
+        loop {
+            self.queue.maintain()?;
+            self.queue.flush_if_due()?;
+            self.answer_ring().await;
+            self.window_if_due(&sources.host).await?;
+            let event = self.next_event(&mut sources.readings, &mut shutdown).await;
+            match event {
+                Event::Shutdown => {
+                    info!("stopping");
+                    break;
+                }
+                Event::Readings(first) => {
+                    self.urgent |= queue_batch(&self.queue, first, &mut sources.readings)?;
+                }
+                Event::Timer => {
+                    if self.next_heartbeat.is_some_and(|t| Instant::now() >= t) {
+                        self.queue_heartbeat(sources.vitals())?;
+                        self.next_heartbeat = self.heartbeat_every.map(|d| Instant::now() + d);
+                    }
+                }
+                Event::Urc(urc) => self.on_urc(urc)?,
+                Event::Downlink(Ok(())) => {
+                    if let Some(s) = self.session.as_mut() {
+                        serve_downlink(s, &sources.host, &self.options).await;
+                    }
+                }
+                Event::Downlink(Err(e)) => warn!(error = %e, "MQTT session dropped; reconnecting"),
+            }
+        }
+        // Plugins stop before the session ends; what they emitted until
+        // they stopped is queued (and stays queued for the next run).
+        let Sources {
+            host, mut readings, ..
+        } = sources;
+        host.shutdown().await;
+        queue_until_closed(&self.queue, &mut readings).await?;
+        if let Some(s) = self.session.take() {
+            info!("logging out");
+            if let Err(e) = s.logout().await {
+                warn!(error = %e, "MQTT logout not confirmed");
+            }
+        }
+        self.close().await
     }
-    tokio::pin!(shutdown);
-    let mut next_heartbeat = heartbeat_on.then(|| started + heartbeat_every);
-    let mut windows = UploadWindows::new(config.uplink.window_policy(), Instant::now(), jitter());
-    // Without windows (`uplink.interval = "0s"`) the session stays up and
-    // readings go as they come; with windows it lives only for a window.
-    let continuous = windows.next_slot().is_none();
-    // The first window opens at start if anything waits (the heartbeat
-    // says "up", a backlog from before a restart goes out), and is retried
-    // until it succeeds; later ones come by the schedule.
-    let mut first_window = true;
-    let mut urgent = false;
-    // A ring of the doorbell waiting to be read, and what it asked for.
-    let mut ring: Option<ReadRequest> = None;
-    let mut rung = false;
-    let mut linger = false;
-    let mut session: Option<MqttSession> = None;
-    // From here held exactly while a session is wanted: the module may sleep
-    // otherwise.
-    awake = None;
-    let mut attempt = 0u32;
-    let mut retry_at: Option<Instant> = None;
-    // Echo is off from boot on (`ATE0`); any echo after this is news.
-    let mut echo_baseline = at.echoes_seen();
-    loop {
-        queue.maintain()?;
-        queue.flush_if_due()?;
 
-        if let (Some(request), Some(bell)) = (ring.take(), doorbell.as_mut()) {
-            // The module woke on the server's datagram; keep it awake, read
-            // the ring, and act on it.
-            match wake_for_window(
-                &power,
-                &waker,
-                &at,
-                config,
-                queue.store(),
-                &profile,
-                &mut echo_baseline,
-            )
-            .await
-            {
-                Ok(guard) => {
-                    match bell.read(&mut sockets, request).await {
-                        Ok(commands) => {
-                            info!(?commands, "the doorbell rang");
-                            rung |= !commands.is_empty();
-                            linger |= commands.contains(&DoorbellCommand::Session);
-                        }
-                        Err(e) => warn!(error = %e, "could not read the doorbell"),
-                    }
-                    awake = rung.then_some(guard);
-                }
-                Err(e) => warn!(error = %e, "the doorbell rang but the module is not ready"),
-            }
-        }
-        let pending = queue.stats()?.counters.pending_count;
-        // Nothing waiting at start: no start window, the schedule decides.
-        first_window &= pending > 0;
-        let reason = if rung {
-            // A session for the server even with nothing to send: it may
-            // have commands waiting.
-            Some(WindowReason::Doorbell)
-        } else if first_window {
-            Some(WindowReason::Start)
-        } else {
-            windows.due(Instant::now(), pending, urgent)
-        };
-        if let Some(reason) = reason.filter(|_| retry_at.is_none_or(|t| Instant::now() >= t)) {
-            if session.as_ref().is_none_or(|s| !s.is_connected()) {
-                if !continuous {
-                    info!(?reason, pending, "upload window");
-                }
-                if awake.is_none() {
-                    match wake_for_window(
-                        &power,
-                        &waker,
-                        &at,
-                        config,
-                        queue.store(),
-                        &profile,
-                        &mut echo_baseline,
-                    )
-                    .await
-                    {
-                        Ok(guard) => awake = Some(guard),
-                        Err(e) => {
-                            let wait = backoff(attempt, BACKOFF_BASE, BACKOFF_MAX, jitter());
-                            attempt = attempt.saturating_add(1);
-                            warn!(error = %e, ?wait, "the module is not ready for a window; retrying later");
-                            retry_at = Some(Instant::now() + wait);
-                            continue;
-                        }
-                    }
-                }
-                match MqttSession::connect(&at, options.clone()).await {
-                    Ok(s) => {
-                        session = Some(s);
-                        attempt = 0;
-                        retry_at = None;
-                    }
-                    // A daemon that runs for years rides out broker outages
-                    // and even refused logins (credentials rotated on the
-                    // server): it keeps trying with capped backoff rather
-                    // than exiting into a restart loop. The module's error
-                    // says which it was. The readings stay queued.
-                    Err(e) => {
-                        session = None;
-                        // Waiting for the retry is no reason to keep the
-                        // radio up.
-                        awake = None;
-                        let wait = backoff(attempt, BACKOFF_BASE, BACKOFF_MAX, jitter());
-                        attempt = attempt.saturating_add(1);
-                        warn!(error = %e, ?wait, attempt, "no MQTT session; retrying later");
-                        retry_at = Some(Instant::now() + wait);
-                    }
-                }
-            }
-            if let Some(s) = session.as_mut() {
-                let drained = drain(&queue, &packer, s, None).await?;
-                report.messages += drained.messages;
-                report.delivered += drained.delivered;
-                if !continuous {
-                    if std::mem::take(&mut linger) {
-                        // The server rang for a session: give its commands
-                        // time to arrive.
-                        if let Ok(Ok(())) =
-                            tokio::time::timeout(DOORBELL_SESSION_LINGER, s.wait_downlink()).await
-                        {
-                            info!("command received in the session the doorbell asked for");
-                        }
-                    }
-                    // Commands that reached the module during the window are
-                    // answered before the radio goes quiet again.
-                    serve_downlink(s, &plugins, &options).await;
-                    if let Some(s) = session.take() {
-                        if let Err(e) = s.logout().await {
-                            warn!(error = %e, "MQTT logout not confirmed");
-                        }
-                    }
-                    // No socket the window opened outlives it (a non-AoN
-                    // socket would keep the module out of deep sleep); the
-                    // doorbell stays.
-                    if let Err(e) = sockets.close_owned().await {
-                        warn!(error = %e, "a socket of this window could not be closed");
-                    }
-                    // The window is over: the vote goes up, the module may
-                    // sleep until the next one.
-                    awake = None;
-                }
-                windows.window_done(Instant::now(), jitter());
-                first_window = false;
-                urgent = false;
-                rung = false;
-            }
-        }
+    /// Lets the module sleep, flushes the queue and reports.
+    async fn close(mut self) -> Result<RunReport, RunError> {
+        self.awake = None;
+        settle(&self.power).await;
+        self.queue.flush()?;
+        self.report.pending = self.queue.stats()?.counters.pending_count;
+        Ok(self.report)
+    }
 
-        let window_wanted = first_window || urgent || rung || !continuous;
+    /// Waits for the next thing to do.
+    async fn next_event(
+        &mut self,
+        readings: &mut mpsc::Receiver<PluginReading>,
+        shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+    ) -> Event {
+        let window_wanted = self.first_window || self.urgent || self.rung || !self.continuous;
         let wake = [
-            next_heartbeat,
-            retry_at.filter(|_| window_wanted),
-            windows.next_slot(),
+            self.next_heartbeat,
+            self.retry_at.filter(|_| window_wanted),
+            self.windows.next_slot(),
             Some(Instant::now() + HOUSEKEEPING),
         ]
         .into_iter()
@@ -428,95 +455,326 @@ pub async fn run_on(
         .min()
         .unwrap_or_else(|| Instant::now() + HOUSEKEEPING);
         tokio::select! {
-            () = &mut shutdown => {
-                info!("stopping");
-                break;
-            }
-            Some(first) = plugin_readings.recv() => {
-                urgent |= queue_batch(&queue, first, &mut plugin_readings)?;
-            }
-            () = tokio::time::sleep_until(wake) => {
-                if next_heartbeat.is_some_and(|t| Instant::now() >= t) {
-                    queue_heartbeat(&queue, vitals(&queue, registration, &plugins.status())?)?;
-                    next_heartbeat = Some(Instant::now() + heartbeat_every);
-                }
-            }
-            urc = urcs.recv() => match urc {
-                Some(Urc::Registration { status, .. }) => registration = Some(status),
-                Some(urc @ (Urc::SocketData { .. } | Urc::SocketClosed { .. })) => {
-                    sockets.on_urc(&urc);
-                    if let Some(request) = doorbell.as_mut().and_then(|d| d.on_urc(&urc)) {
-                        ring = Some(request);
-                    }
-                }
-                Some(_) => {}
-                None => return Err(RunError::Link(LinkError::PortClosed)),
-            },
-            waited = wait_downlink(session.as_mut()) => match waited {
-                Ok(()) => {
-                    if let Some(s) = session.as_mut() {
-                        serve_downlink(s, &plugins, &options).await;
-                    }
-                }
-                Err(e) => warn!(error = %e, "MQTT session dropped; reconnecting"),
-            },
+            () = shutdown.as_mut() => Event::Shutdown,
+            Some(first) = readings.recv() => Event::Readings(first),
+            () = tokio::time::sleep_until(wake) => Event::Timer,
+            urc = self.urcs.recv() => Event::Urc(urc),
+            waited = wait_downlink(self.session.as_mut()) => Event::Downlink(waited),
         }
     }
-    // Plugins stop before the session ends; what they emitted until they
-    // stopped is queued (and stays queued for the next run).
-    plugins.shutdown().await;
-    queue_until_closed(&queue, &mut plugin_readings).await?;
-    if let Some(s) = session {
-        info!("logging out");
-        if let Err(e) = s.logout().await {
-            warn!(error = %e, "MQTT logout not confirmed");
+
+    fn on_urc(&mut self, urc: Option<Urc>) -> Result<(), RunError> {
+        match urc {
+            Some(Urc::Registration { status, .. }) => self.registration = Some(status),
+            Some(urc @ (Urc::SocketData { .. } | Urc::SocketClosed { .. })) => {
+                self.sockets.on_urc(&urc);
+                if let Some(bell) = self.doorbell.as_mut() {
+                    if let Some(request) = bell.on_urc(&urc) {
+                        self.ring = Some(request);
+                    }
+                    if !bell.is_open() {
+                        // Opened again in the next window (the module is
+                        // awake then anyway).
+                        self.doorbell = None;
+                    }
+                }
+            }
+            Some(_) => {}
+            None => return Err(RunError::Link(LinkError::PortClosed)),
+        }
+        Ok(())
+    }
+
+    /// The module woke on the server's datagram: keep it awake, read the
+    /// ring, and remember what it asked for.
+    async fn answer_ring(&mut self) {
+        let Some(request) = self.ring.take() else {
+            return;
+        };
+        if self.doorbell.is_none() {
+            return;
+        }
+        let guard = match self.wake_for_window().await {
+            Ok(guard) => guard,
+            Err(e) => {
+                warn!(error = %e, "the doorbell rang but the module is not ready");
+                return;
+            }
+        };
+        // Waking may have found the doorbell lost (a reboot).
+        let Some(bell) = self.doorbell.as_mut() else {
+            return;
+        };
+        match bell.read(&mut self.sockets, request).await {
+            Ok(commands) => {
+                info!(?commands, "the doorbell rang");
+                self.rung |= !commands.is_empty();
+                self.linger |= commands.contains(&DoorbellCommand::Session);
+            }
+            Err(e) => warn!(error = %e, "could not read the doorbell"),
+        }
+        self.awake = self.rung.then_some(guard);
+    }
+
+    /// Opens a window if one is due and not held back by a retry's backoff:
+    /// wake, log in, upload, serve commands, log out, let the module sleep.
+    async fn window_if_due(&mut self, plugins: &PluginHost) -> Result<(), RunError> {
+        let pending = self.queue.stats()?.counters.pending_count;
+        // Nothing waiting at start: no start window, the schedule decides.
+        self.first_window &= pending > 0;
+        let reason = if self.rung {
+            // A session for the server even with nothing to send: it may
+            // have commands waiting.
+            Some(WindowReason::Doorbell)
+        } else if self.first_window {
+            Some(WindowReason::Start)
+        } else {
+            self.windows.due(Instant::now(), pending, self.urgent)
+        };
+        let Some(reason) = reason else {
+            return Ok(());
+        };
+        if self.retry_at.is_some_and(|t| Instant::now() < t) {
+            return Ok(());
+        }
+        if self.session.as_ref().is_none_or(|s| !s.is_connected()) {
+            if !self.continuous {
+                info!(?reason, pending, "upload window");
+            }
+            if !self.log_in().await {
+                return Ok(());
+            }
+        }
+        self.upload(plugins).await
+    }
+
+    /// Wakes the module if needed and logs in; on failure schedules the
+    /// retry and returns false.
+    async fn log_in(&mut self) -> bool {
+        if self.awake.is_none() {
+            match self.wake_for_window().await {
+                Ok(guard) => self.awake = Some(guard),
+                Err(e) => {
+                    let wait = self.back_off();
+                    warn!(error = %e, ?wait, "the module is not ready for a window; retrying later");
+                    return false;
+                }
+            }
+        }
+        match MqttSession::connect(&self.at, self.options.clone()).await {
+            Ok(s) => {
+                self.session = Some(s);
+                self.attempt = 0;
+                self.retry_at = None;
+                true
+            }
+            // A daemon that runs for years rides out broker outages and even
+            // refused logins (credentials rotated on the server): it keeps
+            // trying with capped backoff rather than exiting into a restart
+            // loop. The module's error says which it was. The readings stay
+            // queued.
+            Err(e) => {
+                self.session = None;
+                // Waiting for the retry is no reason to keep the radio up.
+                self.awake = None;
+                let wait = self.back_off();
+                warn!(error = %e, ?wait, attempt = self.attempt, "no MQTT session; retrying later");
+                false
+            }
         }
     }
-    drop(awake);
-    settle(&power).await;
-    queue.flush()?;
-    report.pending = queue.stats()?.counters.pending_count;
-    Ok(report)
+
+    /// Schedules the next attempt after a failed one; returns the wait.
+    fn back_off(&mut self) -> Duration {
+        let wait = backoff(self.attempt, BACKOFF_BASE, BACKOFF_MAX, jitter());
+        self.attempt = self.attempt.saturating_add(1);
+        self.retry_at = Some(Instant::now() + wait);
+        wait
+    }
+
+    /// Sends everything pending through the session; with windows, then
+    /// answers the commands that came, logs out, closes the window's own
+    /// sockets and lets the module sleep.
+    async fn upload(&mut self, plugins: &PluginHost) -> Result<(), RunError> {
+        let Some(s) = self.session.as_mut() else {
+            return Ok(());
+        };
+        let drained = drain(&self.queue, &self.packer, s, None).await?;
+        self.report.messages += drained.messages;
+        self.report.delivered += drained.delivered;
+        if !self.continuous {
+            if std::mem::take(&mut self.linger) {
+                // The server rang for a session: give its commands time to
+                // arrive.
+                if let Ok(Ok(())) =
+                    tokio::time::timeout(DOORBELL_SESSION_LINGER, s.wait_downlink()).await
+                {
+                    info!("command received in the session the doorbell asked for");
+                }
+            }
+            // Commands that reached the module during the window are
+            // answered before the radio goes quiet again.
+            serve_downlink(s, plugins, &self.options).await;
+            if let Some(s) = self.session.take() {
+                if let Err(e) = s.logout().await {
+                    warn!(error = %e, "MQTT logout not confirmed");
+                }
+            }
+            // No socket the window opened outlives it (a non-AoN socket
+            // would keep the module out of deep sleep); the doorbell stays.
+            if let Err(e) = self.sockets.close_owned().await {
+                warn!(error = %e, "a socket of this window could not be closed");
+            }
+            let blockers = self.sockets.deep_sleep_blockers();
+            if !blockers.is_empty() {
+                let blockers: Vec<String> = blockers.iter().map(ToString::to_string).collect();
+                warn!(
+                    ?blockers,
+                    "the module cannot enter deep sleep after this window"
+                );
+            }
+            // The window is over: the vote goes up, the module may sleep
+            // until the next one.
+            self.awake = None;
+        }
+        self.windows.window_done(Instant::now(), jitter());
+        self.first_window = false;
+        self.urgent = false;
+        self.rung = false;
+        Ok(())
+    }
+
+    /// Gets the module ready for a window and keeps it awake: the wake
+    /// action if it is in deep sleep (UART bytes alone do not wake it),
+    /// `AT`s until it answers (Sleep-1 loses the first bytes), the vote
+    /// down, and, if deep sleep or a reboot cost it its volatile settings,
+    /// their restore (the MQTT profile reloaded from NVM, never rewritten
+    /// unless the config changed); then the doorbell, if it was lost.
+    async fn wake_for_window(&mut self) -> Result<AwakeGuard, WakeForWindowError> {
+        let power_config = &self.config.modem.power;
+        if power_config.enabled && self.power.status().state.is_deep_sleep() {
+            self.waker.wake(&self.at).await?;
+        } else {
+            // One `AT` even when the module should be awake: it wakes a
+            // module in Sleep-1 (which loses the first bytes), and its echo
+            // tells whether the module rebooted since the last window.
+            self.at.sync().await?;
+        }
+        // Echo is back on: the module forgot `ATE0`, and with it every
+        // volatile setting and the profile it had loaded. Deep sleep does
+        // that too, and the sleep URC said so; a reboot also closes every
+        // socket, the always-on ones included.
+        let forgot = self.at.echoes_seen() > self.echo_baseline;
+        let rebooted = forgot && !self.power.status().needs_restore;
+        if rebooted {
+            warn!("the module has lost its settings (an unannounced reboot?); restoring them");
+            self.power.note_reboot();
+        }
+        let awake = self.power.acquire().await?;
+        if self.power.status().needs_restore {
+            let restored = restore_after_deep_sleep(
+                &awake,
+                &self.at,
+                power_config,
+                self.queue.store(),
+                &self.profile,
+            )
+            .await?;
+            info!(?restored, "module settings restored");
+        }
+        self.echo_baseline = self.at.echoes_seen();
+        if forgot {
+            self.check_sockets(rebooted).await;
+        }
+        self.open_doorbell().await;
+        Ok(awake)
+    }
+
+    /// After the module lost its volatile state: which sockets survived?
+    /// Always-on ones survive deep sleep, none survives a reboot, and a
+    /// reboot during deep sleep looks like deep sleep: with a doorbell to
+    /// keep, the module's own list (`+USOCR?`) decides; without one, the
+    /// table is emptied on a reboot.
+    async fn check_sockets(&mut self, rebooted: bool) {
+        let Some(bell) = &self.doorbell else {
+            if rebooted {
+                self.sockets.forget_all();
+            }
+            return;
+        };
+        if let Err(e) = self.sockets.reconcile().await {
+            warn!(error = %e, "could not list the module's sockets");
+            return;
+        }
+        if self.sockets.table().get(bell.socket()).is_none() {
+            warn!(
+                socket = bell.socket(),
+                "the doorbell's socket is gone; opening it again"
+            );
+            self.doorbell = None;
+        }
+    }
+
+    /// Opens the doorbell if this run keeps one and it is not open. Called
+    /// only while the module is voted awake.
+    async fn open_doorbell(&mut self) {
+        if !self.doorbell_wanted || self.doorbell.is_some() {
+            return;
+        }
+        // The doorbell is the first socket of its protocol, so it is
+        // always-on (§5.10): a server can wake the gateway through it from
+        // deep sleep.
+        match Doorbell::open(&mut self.sockets, &self.config.doorbell, &self.device_id).await {
+            Ok(bell) => self.doorbell = Some(bell),
+            Err(e) => warn!(
+                error = %e,
+                "no doorbell: the gateway is reachable only in its windows; trying again in the next"
+            ),
+        }
+    }
+
+    fn queue_heartbeat(&self, plugins: Option<PluginVitals>) -> Result<(), QueueError> {
+        let vitals = Vitals {
+            uptime: self.started.elapsed(),
+            queue: Some(self.queue.stats()?.counters),
+            registration: self.registration,
+            plugins,
+        };
+        self.queue
+            .append(&heartbeat::readings(&vitals, now_ns()))
+            .map(drop)
+    }
 }
 
-/// Gets the module ready for a window and keeps it awake: the wake action
-/// if it is in deep sleep (UART bytes alone do not wake it), `AT`s until it
-/// answers (Sleep-1 loses the first bytes), the vote down, and, if deep
-/// sleep or a reboot cost it its volatile settings, their restore (the MQTT
-/// profile reloaded from NVM, never rewritten unless the config changed).
-/// A reboot nobody announced shows as echo: `echo_baseline` is the echo
-/// count when echo was last known off.
-async fn wake_for_window(
-    power: &PowerManager,
+impl Sources {
+    /// The heartbeat's summary of the plugins, if any are configured.
+    fn vitals(&self) -> Option<PluginVitals> {
+        self.configured
+            .then(|| plugin_vitals(&self.host.status(), self.failed_loads))
+    }
+}
+
+/// Boots the module, waking it first if it does not answer: the agent may
+/// start (or restart) while the module sleeps deeply between windows, and
+/// UART bytes alone do not wake it.
+async fn boot_waking(
+    at: &AtClient,
     waker: &Waker,
-    at: &crate::modem::at::AtClient,
-    config: &Config,
-    store: &crate::store::Store,
-    profile: &MqttProfile,
-    echo_baseline: &mut u64,
-) -> Result<AwakeGuard, WakeForWindowError> {
-    let power_config = &config.modem.power;
-    if power_config.enabled && power.status().state.is_deep_sleep() {
-        waker.wake(at).await?;
-    } else {
-        // One `AT` even when the module should be awake: it wakes a module
-        // in Sleep-1 (which loses the first bytes), and its echo tells
-        // whether the module rebooted since the last window.
-        at.sync().await?;
+    settings: &BootSettings,
+) -> Result<ModemInfo, RunError> {
+    match at.sync().await {
+        Ok(()) => {}
+        Err(e @ AtError::PortClosed) => return Err(BootError::At(e).into()),
+        Err(e) if matches!(waker, Waker::None) => {
+            warn!("the module does not answer; if it may be in deep sleep, set modem.power.wake");
+            return Err(BootError::At(e).into());
+        }
+        Err(e) => {
+            info!(error = %e, "the module does not answer (in deep sleep?); running the wake action");
+            waker.wake(at).await?;
+        }
     }
-    if at.echoes_seen() > *echo_baseline {
-        // Echo is back on: the module forgot `ATE0`, and with it every
-        // volatile setting and the profile it had loaded.
-        warn!("the module has lost its settings (an unannounced reboot?); restoring them");
-        power.note_reboot();
-    }
-    let awake = power.acquire().await?;
-    if power.status().needs_restore {
-        let restored = restore_after_deep_sleep(&awake, at, power_config, store, profile).await?;
-        info!(?restored, "module settings restored");
-    }
-    *echo_baseline = at.echoes_seen();
-    Ok(awake)
+    Ok(boot(at, settings).await?)
 }
 
 /// Sends a vote up still due before the agent exits; a failure only means
@@ -581,11 +839,6 @@ impl DownlinkHandler for Commands {
             Command::Ping | Command::Unknown(_) => {}
         }
     }
-}
-
-fn queue_heartbeat(queue: &Queue, vitals: Vitals) -> Result<(), QueueError> {
-    queue.append(&heartbeat::readings(&vitals, now_ns()))?;
-    Ok(())
 }
 
 /// Appends `first` and whatever else is already waiting (up to
