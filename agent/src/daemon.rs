@@ -26,8 +26,14 @@
 //!
 //! On the shutdown signal the plugins are stopped and destroyed first and
 //! what they emitted until then is queued, so nothing sampled is lost.
-//! Sleep votes and the module's power states between windows come with the
-//! power manager (issue 6).
+//!
+//! Power: every window holds an [`AwakeGuard`] (the vote down) from its
+//! wake to its logout; between windows the module may sleep as deep as
+//! `[modem.power]` allows. What deep sleep or a reboot made the module
+//! forget is restored at the next wake, and the doorbell, if the module
+//! lost it, is opened again then.
+//!
+//! The state of all this lives in one [`Agent`], with a method per step.
 
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

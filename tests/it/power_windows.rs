@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use edge_agent::config::Config;
 use edge_agent::daemon::{self, RunMode};
 use edge_agent::demo::LocalBroker;
-use edge_agent::modem::at::{AtClient, ClientOptions};
+use edge_agent::modem::at::{AtClient, ClientOptions, Raw};
 use edge_agent::modem::{port, ModemLink};
 use lexi_sim::{PowerLogEntry, PowerMode, SimConfig, SimHandle, Simulator};
 
@@ -353,6 +353,184 @@ async fn after_an_unannounced_reboot_the_next_window_restores_the_settings_and_r
             .iter()
             .any(|l| l == "AT+UMQTTNV=2" || l.starts_with("AT+UMQTT=")),
         "nothing rewritten: {after:#?}"
+    );
+    sim.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_started_while_the_module_hibernates_wakes_it_and_boots() {
+    let broker = LocalBroker::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, pty, link) = simulated_module(dir.path());
+    // An earlier agent let the module hibernate and then stopped (or
+    // crashed): the module sleeps, and the UART bytes of the new agent are
+    // lost until the wake line is pulsed.
+    assert!(sim.wait_ready(HANG).await);
+    link.client
+        .send_raw(&Raw::new("AT+UPSV=1,60000,4"))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + HANG;
+    while !sim
+        .power_log()
+        .await
+        .unwrap()
+        .last()
+        .is_some_and(|e| e.state == PowerMode::Hibernate)
+    {
+        assert!(Instant::now() < deadline, "{:#?}", sim.power_log().await);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let asleep_at = sim.timed_transcript().len();
+
+    let config = config(
+        dir.path(),
+        &pty,
+        "gw-asleep",
+        broker.addr.port(),
+        "[modem.power]\nsleep_timeout = \"60s\"\n",
+    );
+    let report = tokio::time::timeout(
+        HANG,
+        daemon::run_on(link, &config, RunMode::Once, std::future::ready(())),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(report.delivered > 0, "{report:?}");
+    // The first command the module took after its sleep is the boot's.
+    let after: Vec<String> = sim
+        .timed_transcript()
+        .split_off(asleep_at)
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect();
+    assert!(
+        after.iter().position(|l| l == "ATE0") < after.iter().position(|l| l == "AT+UMQTTC=1"),
+        "{after:#?}"
+    );
+    let log = sim.power_log().await.unwrap();
+    assert!(
+        log.iter().any(|e| e.state == PowerMode::Hibernate),
+        "{log:#?}"
+    );
+    sim.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_reboot_the_next_window_opens_the_doorbell_again_and_it_rings() {
+    let broker = LocalBroker::start().unwrap();
+    let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, pty, link) = simulated_module(dir.path());
+    let extra = format!(
+        "[modem.power]\nenabled = false\n\n[uplink]\ninterval = \"2s\"\njitter = \"0s\"\n\n[doorbell]\nenabled = true\nserver = \"127.0.0.1\"\nport = {}\n",
+        server.local_addr().unwrap().port()
+    );
+    let config = config(dir.path(), &pty, "gw-rering", broker.addr.port(), &extra);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let agent = daemon::run_on(link, &config, RunMode::Daemon, async {
+        let _ = stopped.await;
+    });
+    let watch = async {
+        let mut hello = [0u8; 64];
+        let (n, first) = tokio::time::timeout(HANG, server.recv_from(&mut hello))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&hello[..n], b"gw-rering");
+        // The module reboots without a word: its sockets are gone.
+        sim.reboot();
+        assert!(sim.wait_ready(HANG).await);
+        let (n, again) = tokio::time::timeout(HANG, server.recv_from(&mut hello))
+            .await
+            .expect("a second hello after the reboot")
+            .unwrap();
+        assert_eq!(&hello[..n], b"gw-rering");
+        let reopened_at = sim.timed_transcript().len();
+        // The reopened doorbell is always-on, and the only socket.
+        let snapshot = sim.snapshot().await.unwrap();
+        assert_eq!(snapshot.sockets.len(), 1, "{:#?}", snapshot.sockets);
+        assert!(snapshot.sockets[0].aon, "{:#?}", snapshot.sockets);
+        // It rings: the agent reads the datagram.
+        server.send_to(b"upload\n", again).await.unwrap();
+        let deadline = Instant::now() + HANG;
+        while !sim.timed_transcript()[reopened_at..]
+            .iter()
+            .any(|(_, l)| l.starts_with("AT+USORF="))
+        {
+            assert!(Instant::now() < deadline, "{:#?}", sim.timed_transcript());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        stop.send(()).unwrap();
+        (first, again)
+    };
+    let (report, (first, again)) = tokio::time::timeout(HANG, async { tokio::join!(agent, watch) })
+        .await
+        .unwrap();
+    report.unwrap();
+    // Checked through the module's list, not assumed.
+    assert!(
+        sim.transcript().iter().any(|l| l == "AT+USOCR?"),
+        "{:#?}",
+        sim.transcript()
+    );
+    let _ = (first, again);
+    sim.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tcp_doorbell_the_server_closed_is_opened_again_in_the_next_window() {
+    use tokio::io::AsyncReadExt;
+
+    let broker = LocalBroker::start().unwrap();
+    let server = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, pty, link) = simulated_module(dir.path());
+    let extra = format!(
+        "[modem.power]\nenabled = false\n\n[uplink]\ninterval = \"2s\"\njitter = \"0s\"\n\n[doorbell]\nenabled = true\nprotocol = \"tcp\"\nserver = \"127.0.0.1\"\nport = {}\n",
+        server.local_addr().unwrap().port()
+    );
+    // No deep sleep, so no list of sockets after it: only the module's
+    // `+UUSOCL` tells the agent.
+    let config = config(dir.path(), &pty, "gw-tcpbell", broker.addr.port(), &extra);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let agent = daemon::run_on(link, &config, RunMode::Daemon, async {
+        let _ = stopped.await;
+    });
+    let watch = async {
+        let hello = |mut conn: tokio::net::TcpStream| async move {
+            let mut buf = [0u8; 9];
+            conn.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"gw-tcpbel");
+            conn
+        };
+        let (first, _) = tokio::time::timeout(HANG, server.accept())
+            .await
+            .unwrap()
+            .unwrap();
+        // The server hangs up: the module reports the socket closed.
+        drop(hello(first).await);
+        let (again, _) = tokio::time::timeout(HANG, server.accept())
+            .await
+            .expect("the doorbell connected again")
+            .unwrap();
+        let again = hello(again).await;
+        stop.send(()).unwrap();
+        again
+    };
+    let (report, _again) = tokio::time::timeout(HANG, async { tokio::join!(agent, watch) })
+        .await
+        .unwrap();
+    report.unwrap();
+    let transcript = sim.transcript();
+    assert_eq!(
+        transcript
+            .iter()
+            .filter(|l| l.starts_with("AT+USOCO="))
+            .count(),
+        2,
+        "{transcript:#?}"
     );
     sim.shutdown();
 }
