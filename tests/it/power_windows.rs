@@ -371,12 +371,12 @@ async fn an_agent_started_while_the_module_hibernates_wakes_it_and_boots() {
         .await
         .unwrap();
     let deadline = Instant::now() + HANG;
-    while !sim
+    while sim
         .power_log()
         .await
         .unwrap()
         .last()
-        .is_some_and(|e| e.state == PowerMode::Hibernate)
+        .is_none_or(|e| e.state != PowerMode::Hibernate)
     {
         assert!(Instant::now() < deadline, "{:#?}", sim.power_log().await);
         tokio::time::sleep(Duration::from_millis(20)).await;
