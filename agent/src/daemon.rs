@@ -48,7 +48,7 @@ use tracing::{info, warn};
 use tokio::sync::mpsc;
 
 use crate::config::Config;
-use crate::heartbeat::{self, PluginVitals, Vitals};
+use crate::heartbeat::{self, PluginVitals, PowerVitals, Vitals};
 use crate::modem::at::{AtClient, AtError, RegStatus, Urc, UrcSubscription};
 use crate::modem::mqtt::profile::{provision, MqttProfile, ProfileError, ProvisionError};
 use crate::modem::mqtt::Message;
@@ -247,6 +247,8 @@ struct Agent<'c> {
     linger: bool,
     /// Failed attempts at a window in a row, for the backoff.
     attempt: u32,
+    /// Windows that got as far as a session, for the heartbeat.
+    windows_opened: u64,
     retry_at: Option<Instant>,
     /// Echoes the link had seen when echo was last known off (`ATE0`): any
     /// echo beyond it means the module rebooted and forgot its settings.
@@ -318,6 +320,7 @@ impl<'c> Agent<'c> {
             rung: false,
             linger: false,
             attempt: 0,
+            windows_opened: 0,
             retry_at: None,
             echo_baseline: at.echoes_seen(),
             at,
@@ -570,6 +573,7 @@ impl<'c> Agent<'c> {
         match MqttSession::connect(&self.at, self.options.clone()).await {
             Ok(s) => {
                 self.session = Some(s);
+                self.windows_opened += 1;
                 self.attempt = 0;
                 self.retry_at = None;
                 true
@@ -745,6 +749,12 @@ impl<'c> Agent<'c> {
             queue: Some(self.queue.stats()?.counters),
             registration: self.registration,
             plugins,
+            power: Some(PowerVitals {
+                deep_sleeps: self.power.status().deep_sleeps,
+                windows: self.windows_opened,
+                sleep_blockers: self.sockets.deep_sleep_blockers().len() as u64,
+                doorbell_open: self.doorbell_wanted.then_some(self.doorbell.is_some()),
+            }),
         };
         self.queue
             .append(&heartbeat::readings(&vitals, now_ns()))

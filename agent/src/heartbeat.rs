@@ -27,6 +27,24 @@ pub struct Vitals {
     pub registration: Option<RegStatus>,
     /// How the configured plugins fare, if any are configured.
     pub plugins: Option<PluginVitals>,
+    /// How the module's power is managed, once the power manager runs.
+    pub power: Option<PowerVitals>,
+}
+
+/// The module's sleep and the windows that woke it: what tells a fleet
+/// operator whether a gateway's battery will last.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PowerVitals {
+    /// Times the module entered Sleep-2 or Hibernate since the agent
+    /// started. Only grows; flat over a day means it never sleeps deeply.
+    pub deep_sleeps: u64,
+    /// Upload windows opened since the agent started. Only grows.
+    pub windows: u64,
+    /// Sockets that keep the module out of deep sleep right now (normally
+    /// none between windows).
+    pub sleep_blockers: u64,
+    /// Whether the doorbell is open, if one is configured.
+    pub doorbell_open: Option<bool>,
 }
 
 /// The plugin host's health, summed over the configured instances.
@@ -51,7 +69,9 @@ pub struct PluginVitals {
 /// (count; it only grows, so a rise between two heartbeats is news);
 /// `queue/dead_letters` (count); `modem/registered` (bool);
 /// `plugins/unhealthy`, `plugins/dropped`, `plugins/errors` (counts, see
-/// [`PluginVitals`]).
+/// [`PluginVitals`]); `power/deep_sleeps`, `power/windows`,
+/// `power/sleep_blockers` (counts) and `doorbell/open` (bool), see
+/// [`PowerVitals`].
 pub fn readings(vitals: &Vitals, timestamp_ns: i64) -> Vec<Reading> {
     let reading = |name: &str, unit: Option<&str>, value: Value| Reading {
         source: SOURCE.to_string(),
@@ -89,6 +109,18 @@ pub fn readings(vitals: &Vitals, timestamp_ns: i64) -> Vec<Reading> {
         out.push(reading("plugins/dropped", None, count(p.dropped)));
         out.push(reading("plugins/errors", None, count(p.errors)));
     }
+    if let Some(p) = &vitals.power {
+        out.push(reading("power/deep_sleeps", None, count(p.deep_sleeps)));
+        out.push(reading("power/windows", None, count(p.windows)));
+        out.push(reading(
+            "power/sleep_blockers",
+            None,
+            count(p.sleep_blockers),
+        ));
+        if let Some(open) = p.doorbell_open {
+            out.push(reading("doorbell/open", None, Value::Bool(open)));
+        }
+    }
     out
 }
 
@@ -120,9 +152,15 @@ mod tests {
                 dropped: 7,
                 errors: 9,
             }),
+            power: Some(PowerVitals {
+                deep_sleeps: 11,
+                windows: 12,
+                sleep_blockers: 1,
+                doorbell_open: Some(false),
+            }),
         };
         let r = readings(&vitals, 1_790_000_000_000_000_000);
-        assert_eq!(r.len(), 9);
+        assert_eq!(r.len(), 13);
         assert!(r
             .iter()
             .all(|r| r.source == SOURCE && r.timestamp_ns == 1_790_000_000_000_000_000));
@@ -138,6 +176,18 @@ mod tests {
         assert_eq!(value_of(&r, "plugins/unhealthy"), Some(&Value::I64(1)));
         assert_eq!(value_of(&r, "plugins/dropped"), Some(&Value::I64(7)));
         assert_eq!(value_of(&r, "plugins/errors"), Some(&Value::I64(9)));
+        assert_eq!(value_of(&r, "power/deep_sleeps"), Some(&Value::I64(11)));
+        assert_eq!(value_of(&r, "power/windows"), Some(&Value::I64(12)));
+        assert_eq!(value_of(&r, "power/sleep_blockers"), Some(&Value::I64(1)));
+        assert_eq!(value_of(&r, "doorbell/open"), Some(&Value::Bool(false)));
+        let without_doorbell = Vitals {
+            power: Some(PowerVitals::default()),
+            ..Vitals::default()
+        };
+        assert_eq!(
+            value_of(&readings(&without_doorbell, 0), "doorbell/open"),
+            None
+        );
     }
 
     #[test]

@@ -255,6 +255,41 @@ async fn a_datagram_to_the_doorbell_wakes_the_agent_from_hibernate_and_its_readi
             .unwrap();
         let records: ciborium::Value = ciborium::from_reader(&payload[..]).unwrap();
         assert!(records.as_array().unwrap().len() >= 6, "{records:?}");
+        // The heartbeats queued while the module hibernated say so, and
+        // that the doorbell is open (SenML CBOR labels: bn -2, n 0, v 2,
+        // vb 4; a base name holds for the records after it).
+        let field = |name: &str, label: i64| -> Vec<ciborium::Value> {
+            let mut base = String::new();
+            let mut values = Vec::new();
+            for record in records.as_array().unwrap() {
+                let map = record.as_map().unwrap();
+                let get = |l: i64| {
+                    map.iter()
+                        .find(|(k, _)| k.as_integer() == Some(l.into()))
+                        .map(|(_, v)| v.clone())
+                };
+                if let Some(bn) = get(-2) {
+                    base = bn.as_text().unwrap().to_string();
+                }
+                let n = get(0).map(|n| n.as_text().unwrap().to_string());
+                let resolved = format!("{base}{}", n.unwrap_or_default());
+                if resolved.ends_with(name) {
+                    values.extend(get(label));
+                }
+            }
+            values
+        };
+        let deep_sleeps = field("power/deep_sleeps", 2);
+        assert!(
+            deep_sleeps
+                .iter()
+                .any(|v| v.as_integer().is_some_and(|n| i128::from(n) >= 1)),
+            "{records:?}"
+        );
+        assert!(
+            field("doorbell/open", 4).contains(&ciborium::Value::Bool(true)),
+            "{records:?}"
+        );
         stop.send(()).unwrap();
         hibernated_at
     };
