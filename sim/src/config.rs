@@ -60,6 +60,12 @@ pub struct SimConfig {
     pub currents: Currents,
     /// Where the embedded MQTT client's sessions go. Default: the network.
     pub mqtt_backend: MqttBackend,
+    /// `[model]` the module's USB port is connected to the host. `[lib]` a
+    /// real module then reaches Sleep-2/Hibernate only with USB off
+    /// (`AT+UUSBCONF=99`): while this is true and `+UUSBCONF` is not 99 the
+    /// module sleeps no deeper than Sleep-1. Default `false` (a gateway
+    /// wired through the UART only): USB never limits sleep.
+    pub usb_connected: bool,
 }
 
 /// Where `+UMQTTC` sessions go.
@@ -97,6 +103,7 @@ impl SimConfig {
             wake_time: Duration::from_millis(500),
             currents: Currents::default(),
             mqtt_backend: MqttBackend::Real,
+            usb_connected: false,
         }
     }
 

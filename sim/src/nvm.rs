@@ -43,7 +43,13 @@ pub struct NvmImage {
     /// The MQTT client profile stored by `+UMQTTNV=2` (§6.1.3); `None`: never
     /// stored (`+UMQTTNV=1` then loads the factory profile).
     pub mqtt: Option<MqttProfile>,
+    /// `+UUSBCONF` (`[lib]` 99 = USB off). `[model]` kept in NVM like u-blox's
+    /// USB profile settings, and in effect at once; factory 0.
+    pub usb_conf: u8,
 }
+
+/// `[model]` the `+UUSBCONF` values accepted (99: USB off).
+pub const USB_CONF: std::ops::RangeInclusive<u8> = 0..=99;
 
 impl Default for NvmImage {
     /// Factory state: `[model]` profile 90, context 1 defined as `IPV4V6` with
@@ -61,6 +67,7 @@ impl Default for NvmImage {
             )]),
             default_pdp: DefaultPdp::default(),
             mqtt: None,
+            usb_conf: 0,
         }
     }
 }
@@ -94,6 +101,13 @@ impl NvmImage {
         if self.mqtt.as_ref().is_some_and(|p| !p.valid()) {
             tracing::warn!("NVM holds an MQTT profile the module cannot have; dropped it");
             self.mqtt = None;
+        }
+        if !USB_CONF.contains(&self.usb_conf) {
+            tracing::warn!(
+                usb_conf = self.usb_conf,
+                "NVM holds a +UUSBCONF value the module cannot have; using the factory one"
+            );
+            self.usb_conf = 0;
         }
         self.version = NVM_VERSION;
     }
@@ -395,12 +409,13 @@ mod tests {
         let store = NvmStore::open(dir.path()).unwrap();
         fs::write(
             store.path(),
-            br#"{"version":1,"mno_profile":7777,"contexts":{"99":{"pdp_type":"IP","apn":"x"},"2":{"pdp_type":"IP","apn":"ok"}},"default_pdp":{"cid":0,"ip_type":9}}"#,
+            br#"{"version":1,"mno_profile":7777,"contexts":{"99":{"pdp_type":"IP","apn":"x"},"2":{"pdp_type":"IP","apn":"ok"}},"default_pdp":{"cid":0,"ip_type":9},"usb_conf":200}"#,
         )
         .unwrap();
         let image = store.load();
         assert_eq!(image.mno_profile, FACTORY_MNO_PROFILE);
         assert_eq!(image.contexts.keys().copied().collect::<Vec<_>>(), vec![2]);
         assert_eq!(image.default_pdp, DefaultPdp::default());
+        assert_eq!(image.usb_conf, 0);
     }
 }

@@ -69,11 +69,28 @@ fn check_prints_the_effective_config_with_env_keys_and_masked_secrets() {
     assert!(
         text.contains(
             "[modem.power]\nenabled = true\nsleep_timeout = \"5s\"\ndeepest = \"hibernate\"\n\
-             vote_level = \"sleep1\"\n\n[modem.power.wake]\nkind = \"none\"\n"
+             vote_level = \"sleep1\"\nusb_off = true\n\n[modem.power.wake]\nkind = \"none\"\n"
         ),
         "{text}"
     );
     assert!(!stderr(&out).contains("7391"));
+}
+
+#[test]
+fn check_refuses_usb_off_on_the_modules_own_usb_naming_key_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(
+        &dir,
+        "[modem]\nport = \"/dev/ttyACM0\"\n\n[modem.power]\nusb_off = true\n",
+    );
+    let out = check(&path, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let expected = format!("{}:5:", path.display());
+    let err = stderr(&out);
+    assert!(
+        err.contains(&expected) && err.contains("modem.power.usb_off: ") && err.contains("UART"),
+        "{err}"
+    );
 }
 
 #[test]

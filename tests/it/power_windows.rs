@@ -51,8 +51,17 @@ fn config(dir: &Path, pty: &Path, device: &str, broker_port: u16, extra: &str) -
 /// A simulator at 100 times the module's speed on a pty, and the agent's
 /// link to it; the test keeps the handle to read the simulator's records.
 fn simulated_module(dir: &Path) -> (SimHandle, PathBuf, ModemLink) {
+    simulated_module_with(dir, |_| {})
+}
+
+/// [`simulated_module`] with `change` applied to the simulator's config.
+fn simulated_module_with(
+    dir: &Path,
+    change: impl FnOnce(&mut SimConfig),
+) -> (SimHandle, PathBuf, ModemLink) {
     let mut sim_config = SimConfig::new(dir.join("nvm"));
     sim_config.time_scale = 0.01;
+    change(&mut sim_config);
     let (sim, pty) = Simulator::spawn_pty(sim_config).unwrap();
     let (client, engine) =
         AtClient::spawn(port::open(&pty, 115_200).unwrap(), ClientOptions::default());
@@ -568,4 +577,124 @@ async fn a_tcp_doorbell_the_server_closed_is_opened_again_in_the_next_window() {
         "{transcript:#?}"
     );
     sim.shutdown();
+}
+
+/// Runs the daemon with windows every 2 s and a 60 s (module time) sleep
+/// timeout on a module whose USB is connected, until `enough` says so;
+/// returns the transcript and the power log.
+async fn windows_with_usb_connected(
+    device: &str,
+    power: &str,
+    enough: impl Fn(&[(Duration, String)], &[PowerLogEntry]) -> bool,
+) -> (Vec<(Duration, String)>, Vec<PowerLogEntry>) {
+    let broker = LocalBroker::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, pty, link) = simulated_module_with(dir.path(), |c| c.usb_connected = true);
+    let config = config(
+        dir.path(),
+        &pty,
+        device,
+        broker.addr.port(),
+        &format!(
+            "[modem.power]\nsleep_timeout = \"60s\"\n{power}\n\n\
+             [uplink]\ninterval = \"2s\"\njitter = \"0s\"\n\n"
+        ),
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let agent = daemon::run_on(link, &config, RunMode::Daemon, async {
+        let _ = stopped.await;
+    });
+    let watch = async {
+        let deadline = Instant::now() + HANG;
+        loop {
+            let transcript = sim.timed_transcript();
+            let log = sim.power_log().await.unwrap();
+            assert!(
+                Instant::now() < deadline,
+                "transcript: {transcript:#?}\npower log: {log:#?}"
+            );
+            if enough(&transcript, &log) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        stop.send(()).unwrap();
+    };
+    let (report, ()) = tokio::time::timeout(HANG, async { tokio::join!(agent, watch) })
+        .await
+        .unwrap();
+    report.unwrap();
+    let records = (sim.timed_transcript(), sim.power_log().await.unwrap());
+    sim.shutdown();
+    records
+}
+
+fn logouts_after(transcript: &[(Duration, String)], after: Duration) -> usize {
+    transcript
+        .iter()
+        .filter(|(at, l)| *at > after && l == "AT+UMQTTC=0")
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_its_usb_connected_the_module_hibernates_between_windows_once_the_agent_turned_usb_off(
+) {
+    // Until a Hibernate has been followed by a window's logout (or, if it
+    // never comes, six windows: the assertions below say what is missing).
+    let hibernated_then_window = |transcript: &[(Duration, String)], log: &[PowerLogEntry]| {
+        log.iter()
+            .find(|e| e.state == PowerMode::Hibernate)
+            .is_some_and(|h| logouts_after(transcript, h.at) >= 1)
+    };
+    let (transcript, log) = windows_with_usb_connected("gw-usb", "", |transcript, log| {
+        hibernated_then_window(transcript, log) || logouts_after(transcript, Duration::ZERO) >= 6
+    })
+    .await;
+    let shown = format!("transcript: {transcript:#?}\npower log: {log:#?}");
+    assert!(
+        hibernated_then_window(&transcript, &log),
+        "no Hibernate between windows\n{shown}"
+    );
+    let usb_off: Vec<Duration> = transcript
+        .iter()
+        .filter(|(_, l)| l == "AT+UUSBCONF=99")
+        .map(|(at, _)| *at)
+        .collect();
+    // Read and written once, though the sleep settings were applied again
+    // after every wake from Hibernate: the profile is in NVM.
+    assert_eq!(usb_off.len(), 1, "{shown}");
+    let reads = transcript
+        .iter()
+        .filter(|(_, l)| l == "AT+UUSBCONF?")
+        .count();
+    assert_eq!(reads, 1, "{shown}");
+    let first_deep = log.iter().find(|e| is_deep(e.state)).map(|e| e.at);
+    assert!(
+        first_deep.is_some_and(|at| at > usb_off[0]),
+        "no deep sleep before USB off\n{shown}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_usb_off_false_a_module_with_its_usb_connected_sleeps_no_deeper_than_sleep1() {
+    // Three windows after the first sleep of any depth: time enough to
+    // hibernate between each, were USB off.
+    let (transcript, log) =
+        windows_with_usb_connected("gw-usb-on", "usb_off = false", |transcript, log| {
+            log.iter()
+                .find(|e| e.state == PowerMode::Sleep1 || is_deep(e.state))
+                .is_some_and(|s| logouts_after(transcript, s.at) >= 3)
+        })
+        .await;
+    let shown = format!("transcript: {transcript:#?}\npower log: {log:#?}");
+    assert!(
+        !log.iter().any(|e| is_deep(e.state)),
+        "deep sleep with USB on\n{shown}"
+    );
+    // It did sleep, only not deeply.
+    assert!(log.iter().any(|e| e.state == PowerMode::Sleep1), "{shown}");
+    assert!(
+        !transcript.iter().any(|(_, l)| l.starts_with("AT+UUSBCONF")),
+        "{shown}"
+    );
 }

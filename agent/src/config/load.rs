@@ -12,8 +12,8 @@
 //! 4. Checks that need the whole picture: the required `modem.port`,
 //!    `modem.sim.nvm_dir` derived from `agent.data_dir`, and the rules across
 //!    `[[plugins]]` keys and entries (`plugins.rs`), across the
-//!    `[modem.power.wake]` keys (`power.rs`) and across `[doorbell]` keys
-//!    (`doorbell.rs`).
+//!    `[modem.power.wake]` keys (`power.rs`), `modem.power.usb_off` against
+//!    `modem.port` (`power.rs`) and across `[doorbell]` keys (`doorbell.rs`).
 //!
 //! Keys inside arrays of tables are named with their index, as a person
 //! counts entries in the file from 0: `plugins[1].sha256`.
@@ -304,6 +304,24 @@ fn deserialize_all(
             key: shown,
             origin,
             message: wake.message,
+        });
+    }
+    if let Some(message) = super::power::usb_off_problem(&config.modem.power, &config.modem.port) {
+        let key: Vec<String> = ["modem", "power", "usb_off"]
+            .iter()
+            .map(|k| (*k).to_owned())
+            .collect();
+        // Left at its default, the clash is with the port: point there.
+        let origin = match sources.origin(&key, value, Target::Value) {
+            Origin::NotSet => {
+                sources.origin(&["modem".into(), "port".into()], value, Target::Value)
+            }
+            origin => origin,
+        };
+        problems.push(Problem {
+            key: key.join("."),
+            origin,
+            message,
         });
     }
     if config.modem.sim.nvm_dir.as_os_str().is_empty() {

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::duration::{self, Duration};
+use super::values::ModemPort;
 use crate::modem::power::SleepMode;
 
 /// Default of `modem.power.sleep_timeout`.
@@ -52,6 +53,17 @@ pub struct PowerConfig {
     #[serde(default = "default_vote_level")]
     pub vote_level: SleepMode,
 
+    /// `modem.power.usb_off`: turn the module's USB off (`AT+UUSBCONF=99`,
+    /// read first and written only when it differs: the setting is kept in
+    /// the module's NVM). `[lib]` a module whose USB is connected reaches
+    /// Sleep-2/Hibernate only with USB off. Default true (used only with
+    /// `enabled = true`): a gateway talks over the UART, and without it the
+    /// deep sleep the other keys ask for may never happen. Must be false
+    /// when `modem.port` is the module's own USB (`ttyACM*`), which this
+    /// would cut off ([`usb_off_problem`]).
+    #[serde(default = "yes")]
+    pub usb_off: bool,
+
     /// `[modem.power.wake]`: how to wake the module from deep sleep, where
     /// UART bytes alone do not.
     #[serde(default)]
@@ -65,6 +77,7 @@ impl Default for PowerConfig {
             sleep_timeout: DEFAULT_SLEEP_TIMEOUT,
             deepest: SleepMode::Hibernate,
             vote_level: SleepMode::Sleep1,
+            usb_off: true,
             wake: WakeConfig::default(),
         }
     }
@@ -197,6 +210,31 @@ impl WakeConfig {
     }
 }
 
+/// The CDC-ACM driver's device names: how the module's own USB shows up.
+const USB_ACM_PREFIX: &str = "ttyACM";
+
+/// Why `modem.power.usb_off` cannot hold with this `modem.port`, if so: USB
+/// off would take away the very port the agent talks through, and the
+/// module would be unreachable until its USB setting is changed some other
+/// way (it is kept in NVM, so not even a reboot helps).
+pub(crate) fn usb_off_problem(power: &PowerConfig, port: &ModemPort) -> Option<String> {
+    let ModemPort::Device(path) = port else {
+        return None;
+    };
+    let on_usb = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| name.starts_with(USB_ACM_PREFIX));
+    (power.enabled && power.usb_off && on_usb).then(|| {
+        format!(
+            "modem.port {} is the module's own USB ({USB_ACM_PREFIX}*): USB off would cut \
+             the agent off from the module; set usb_off = false (the module then cannot \
+             reach Sleep-2/Hibernate) or connect through the UART",
+            path.display()
+        )
+    })
+}
+
 /// A rule across `[modem.power.wake]` keys that does not hold: the key
 /// inside the wake table, and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -291,6 +329,7 @@ mod tests {
         assert_eq!(p.sleep_timeout, Duration::from_secs(5));
         assert_eq!(p.deepest, SleepMode::Hibernate);
         assert_eq!(p.vote_level, SleepMode::Sleep1);
+        assert!(p.usb_off);
         assert_eq!(p.wake.action(), Some(WakeAction::None));
     }
 
@@ -405,6 +444,66 @@ mod tests {
         );
     }
 
+    fn load_on_port(port: &str, text: &str, env: &[(&str, &str)]) -> Result<Config, Vec<Problem>> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, format!("[modem]\nport = \"{port}\"\n{text}")).unwrap();
+        match Config::load_with_env(&path, env.iter().copied()) {
+            Ok(loaded) => Ok(loaded.config),
+            Err(ConfigError::Invalid { problems, .. }) => Err(problems),
+            Err(other) => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn usb_off_on_the_modules_own_usb_is_refused_at_the_key_or_the_port() {
+        // Left at its default: placed at the port it clashes with.
+        let problems = load_on_port("/dev/ttyACM0", "", &[]).unwrap_err();
+        assert_eq!(placed(&problems), [("modem.power.usb_off", Some(2))]);
+        let message = &problems[0].message;
+        for part in [
+            "/dev/ttyACM0",
+            "cut",
+            "usb_off = false",
+            "Sleep-2/Hibernate",
+            "UART",
+        ] {
+            assert!(message.contains(part), "{part}: {message}");
+        }
+        // Set in the file: placed at the key.
+        let problems = load_on_port(
+            "/dev/ttyACM2",
+            "[modem.power]\ndeepest = \"sleep2\"\nusb_off = true\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(placed(&problems), [("modem.power.usb_off", Some(5))]);
+    }
+
+    #[test]
+    fn usb_off_is_fine_off_the_modules_usb_or_when_not_used() {
+        for (port, text, env) in [
+            ("/dev/ttyUSB0", "", None),
+            ("/dev/ttyS1", "", None),
+            ("sim", "", None),
+            // A directory named like the driver is not the device.
+            ("/dev/ttyACM0-dir/uart", "", None),
+            ("/dev/ttyACM0", "[modem.power]\nusb_off = false\n", None),
+            ("/dev/ttyACM0", "[modem.power]\nenabled = false\n", None),
+            (
+                "/dev/ttyACM0",
+                "",
+                Some(("EDGE_AGENT_MODEM__POWER__USB_OFF", "false")),
+            ),
+        ] {
+            let env: Vec<_> = env.into_iter().collect();
+            let c = load_on_port(port, text, &env);
+            assert!(c.is_ok(), "{port} {text} {env:?}: {c:?}");
+        }
+        let c = load_on_port("/dev/ttyACM0", "[modem.power]\nusb_off = false\n", &[]).unwrap();
+        assert!(!c.modem.power.usb_off);
+    }
+
     #[test]
     fn the_printed_config_shows_the_power_table_and_reads_back() {
         let c = load(
@@ -416,7 +515,7 @@ mod tests {
         assert!(
             printed.contains(
                 "[modem.power]\nenabled = true\nsleep_timeout = \"5s\"\ndeepest = \"hibernate\"\n\
-                 vote_level = \"sleep1\"\n\n[modem.power.wake]\nkind = \"gpio\"\n\
+                 vote_level = \"sleep1\"\nusb_off = true\n\n[modem.power.wake]\nkind = \"gpio\"\n\
                  chip = \"/dev/gpiochip0\"\nline = 5\nactive_low = true\n"
             ),
             "{printed}"

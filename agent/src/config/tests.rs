@@ -66,7 +66,7 @@ data_dir = "/data/agent"
 log_level = "info,edge_agent::modem=debug"
 
 [modem]
-port = "/dev/ttyACM1"
+port = "/dev/ttymxc1"
 baud = 921600
 apn = "iot.example"
 pdp_type = "IP"
@@ -89,7 +89,7 @@ fn a_full_valid_file_sets_every_key() {
     );
     assert_eq!(c.agent.data_dir, Path::new("/data/agent"));
     assert_eq!(c.agent.log_level.as_str(), "info,edge_agent::modem=debug");
-    assert_eq!(c.modem.port, ModemPort::Device("/dev/ttyACM1".into()));
+    assert_eq!(c.modem.port, ModemPort::Device("/dev/ttymxc1".into()));
     assert_eq!(c.modem.baud.get(), 921_600);
     assert_eq!(c.modem.apn.as_ref().map(Apn::as_str), Some("iot.example"));
     assert_eq!(c.modem.pdp_type, PdpType::Ip);
@@ -198,8 +198,8 @@ fn an_environment_variable_overrides_a_nested_key_of_the_file() {
 
 #[test]
 fn the_environment_can_supply_a_key_the_file_lacks() {
-    let c = ok("", &[("EDGE_AGENT_MODEM__PORT", "/dev/ttyACM0")]).config;
-    assert_eq!(c.modem.port, ModemPort::Device("/dev/ttyACM0".into()));
+    let c = ok("", &[("EDGE_AGENT_MODEM__PORT", "/dev/ttyS2")]).config;
+    assert_eq!(c.modem.port, ModemPort::Device("/dev/ttyS2".into()));
 }
 
 #[test]

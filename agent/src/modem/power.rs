@@ -1,5 +1,5 @@
 //! Power commands: power saving (`+UPSV`), sleep votes (`+USLPVOTE`), sleep
-//! URCs (`+USLPURC`), USB off (`+UUSBCONF`). One struct per command; each doc
+//! URCs (`+USLPURC`), the USB profile (`+UUSBCONF`). One struct per command; each doc
 //! names the application note section (UBXDOC-686885345-2004) or `[lib]`
 //! (u-blox's host library) where the note only shows the command in passing.
 //!
@@ -201,16 +201,55 @@ impl AtCommand for SetSleepUrc {
     }
 }
 
-/// `AT+UUSBCONF=99`: USB off, which Sleep-2 and Hibernate need on a module
-/// whose USB is connected (`[lib]`). Not sent by the agent yet: gateways
-/// talk over the UART and a module's USB setting is stored, not volatile.
-#[derive(Debug, Clone, Copy)]
-pub struct UsbOff;
+/// The `+UUSBCONF` profile that turns the module's USB off (`[lib]`).
+pub const USB_OFF: u8 = 99;
 
-impl AtCommand for UsbOff {
+/// `AT+UUSBCONF?` -> `+UUSBCONF: <n>[,...]`: the module's USB profile
+/// (`[lib]`: `lexi-r10-notes.md`, Power; the application note does not
+/// cover it). Only the first field is read: firmwares answer with more
+/// fields after it (e.g. `+UUSBCONF: 99,"",,`) whose meaning we do not
+/// need, and a quirk there must not hide the one value that matters.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadUsbProfile;
+
+impl AtCommand for ReadUsbProfile {
+    type Response = u8;
+    fn text(&self) -> String {
+        "AT+UUSBCONF?".into()
+    }
+    fn response_prefix(&self) -> Option<&'static str> {
+        Some("+UUSBCONF")
+    }
+    fn parse(&self, r: &Response) -> Result<u8, ParseError> {
+        let line = r.line("+UUSBCONF")?;
+        // Split by hand rather than with `Fields`: the rest of the line is
+        // not ours to validate.
+        let rest = line
+            .bytes
+            .iter()
+            .position(|&b| b == b':')
+            .map(|colon| &line.bytes[colon + 1..])
+            .ok_or_else(|| ParseError::new(line, "no `:` after the prefix"))?;
+        let first = rest.split(|&b| b == b',').next().unwrap_or_default();
+        std::str::from_utf8(first)
+            .ok()
+            .map(str::trim)
+            .and_then(|n| n.parse::<u8>().ok())
+            .ok_or_else(|| ParseError::new(line, "the USB profile is not a number 0-255"))
+    }
+}
+
+/// `AT+UUSBCONF=<n>`: select the module's USB profile; 99 turns USB off,
+/// which Sleep-2 and Hibernate need on a module whose USB is connected
+/// (`[lib]`: `lexi-r10-notes.md`, Power). u-blox modules keep it in NVM, so
+/// only [`crate::power::PowerManager`] sends it, after reading it.
+#[derive(Debug, Clone, Copy)]
+pub struct SetUsbProfile(pub u8);
+
+impl AtCommand for SetUsbProfile {
     type Response = ();
     fn text(&self) -> String {
-        "AT+UUSBCONF=99".into()
+        format!("AT+UUSBCONF={}", self.0)
     }
     fn parse(&self, r: &Response) -> Result<(), ParseError> {
         only_ok(r)
@@ -242,7 +281,9 @@ mod tests {
         assert_eq!(urc(DeepSleep::Sleep2, true), "AT+USLPURC=\"SLEEP2\",1");
         assert_eq!(urc(DeepSleep::Hibernate, true), "AT+USLPURC=\"HIBNATE\",1");
         assert_eq!(urc(DeepSleep::Hibernate, false), "AT+USLPURC=\"HIBNATE\",0");
-        assert_eq!(UsbOff.text(), "AT+UUSBCONF=99");
+        assert_eq!(SetUsbProfile(USB_OFF).text(), "AT+UUSBCONF=99");
+        assert_eq!(SetUsbProfile(0).text(), "AT+UUSBCONF=0");
+        assert_eq!(ReadUsbProfile.text(), "AT+UUSBCONF?");
     }
 
     #[test]
@@ -260,6 +301,28 @@ mod tests {
         assert!(read(&["+UPSV: 1,-5,4"]).is_err());
         assert!(read(&["+UPSV: 7"]).is_err());
         assert!(read(&[]).is_err());
+    }
+
+    #[test]
+    fn the_usb_profile_read_takes_the_first_number_and_ignores_the_rest() {
+        let read = |lines: &[&str]| ReadUsbProfile.parse(&Response::from_lines(lines));
+        assert_eq!(read(&["+UUSBCONF: 99"]).unwrap(), 99);
+        assert_eq!(read(&["+UUSBCONF: 0"]).unwrap(), 0);
+        assert_eq!(read(&["+UUSBCONF:3"]).unwrap(), 3);
+        assert_eq!(read(&["+UUSBCONF: 99,\"\",,"]).unwrap(), 99);
+        assert_eq!(read(&["+UUSBCONF: 2,\"RNDIS\",\"unterminated"]).unwrap(), 2);
+        assert_eq!(read(&["+UUSBCONF:  99 ,,"]).unwrap(), 99);
+        for bad in [
+            &["+UUSBCONF: "][..],
+            &["+UUSBCONF: ,99"],
+            &["+UUSBCONF: \"99\""],
+            &["+UUSBCONF: -1"],
+            &["+UUSBCONF: 256"],
+            &["+UUSBCONF: x"],
+            &[],
+        ] {
+            assert!(read(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

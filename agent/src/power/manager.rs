@@ -7,6 +7,7 @@
 //! the first when the last handle and guard are gone, the second when the
 //! port closes.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, watch};
@@ -16,8 +17,11 @@ use super::guard::{AwakeGuard, ModuleVote, Votes};
 use super::state::{PowerEvent, PowerStatus};
 use super::PowerError;
 use crate::config::PowerConfig;
-use crate::modem::at::AtClient;
-use crate::modem::power::{ConfigureVote, DeepSleep, PowerSaving, SetPowerSaving, SetSleepUrc};
+use crate::modem::at::{AtClient, AtError};
+use crate::modem::power::{
+    ConfigureVote, DeepSleep, PowerSaving, ReadUsbProfile, SetPowerSaving, SetSleepUrc,
+    SetUsbProfile, SleepMode, USB_OFF,
+};
 
 /// A handle to the power manager. Cheap to clone; every clone and every
 /// guard share one vote count.
@@ -31,6 +35,14 @@ struct Inner {
     votes: Arc<Votes>,
     nudge: mpsc::UnboundedSender<()>,
     status: Arc<watch::Sender<PowerStatus>>,
+    /// The USB profile needs no more attention in this process: it was
+    /// found or set to 99 (it is kept in NVM, so deep sleep and reboots do
+    /// not undo it, and asking again at every wake would be needless AT
+    /// traffic), or the module refused `AT+UUSBCONF?` (a firmware without
+    /// it; warned about once).
+    usb_settled: AtomicBool,
+    /// The "deep sleep needs USB off" warning was given.
+    usb_on_warned: AtomicBool,
 }
 
 impl PowerManager {
@@ -72,6 +84,8 @@ impl PowerManager {
                 votes,
                 nudge,
                 status,
+                usb_settled: AtomicBool::new(false),
+                usb_on_warned: AtomicBool::new(false),
             }),
         }
     }
@@ -109,14 +123,18 @@ impl PowerManager {
     }
 
     /// Applies the sleep settings of `config`: `AT+UPSV`, then (when power
-    /// saving is on) the vote level and the sleep URCs the deepest state
-    /// can report. Run at start-up and after every loss of volatile state.
+    /// saving is on) the vote level, the sleep URCs the deepest state can
+    /// report and, with `usb_off`, USB off. Run at start-up and after every
+    /// loss of volatile state.
     ///
     /// `[model]`: all of these are treated as volatile (the note says the
     /// vote level is "needed only for the first configuration", ubxlib does
     /// not say whether `+UPSV` survives deep sleep); re-sending them costs
     /// four commands per wake from deep sleep, a lost setting costs the
     /// battery. Nothing is read back first: a read costs as much as a write.
+    /// The USB profile is the exception: it lives in the module's NVM, so
+    /// it is read once per agent process and written only when it differs
+    /// ([`Self::ensure_usb_off`]).
     ///
     /// Afterwards the module's vote matches the guards: down if any guard
     /// exists (the vote level was just reset, so the vote is re-sent), up if
@@ -157,6 +175,17 @@ impl PowerManager {
                 .map_err(PowerError::Configure)?;
             }
         }
+        if config.usb_off {
+            self.ensure_usb_off(at).await?;
+        } else if config.deepest > SleepMode::Sleep1
+            && !self.inner.usb_on_warned.swap(true, Ordering::Relaxed)
+        {
+            warn!(
+                deepest = config.deepest.name(),
+                "modem.power.usb_off is false: a module whose USB is connected sleeps no \
+                 deeper than Sleep-1, since Sleep-2/Hibernate need USB off"
+            );
+        }
         self.inner.status.send_modify(PowerStatus::configured);
         if votes.count() > 0 {
             votes.down_locked(&mut module).await?;
@@ -169,6 +198,43 @@ impl PowerManager {
             vote_level = config.vote_level.name(),
             "module sleep configured"
         );
+        Ok(())
+    }
+
+    /// `AT+UUSBCONF=99` unless the module already holds it. Read first: the
+    /// profile is in NVM, and a gateway that reboots thousands of times
+    /// must not write its flash each time (as `modem::boot` does for the
+    /// MNO profile and APN). A module that answers the read with an error
+    /// has no such setting: warned about once, never fatal (it can still
+    /// sleep if its USB is not connected). A module that does not answer
+    /// at all fails the configure, as any other setting would.
+    async fn ensure_usb_off(&self, at: &AtClient) -> Result<(), PowerError> {
+        if self.inner.usb_settled.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let profile = match at.send(&ReadUsbProfile).await {
+            Ok(profile) => profile,
+            Err(e) if module_refused(&e) => {
+                self.inner.usb_settled.store(true, Ordering::Relaxed);
+                warn!(
+                    error = %e,
+                    "the module does not know AT+UUSBCONF; USB left as it is (if it is \
+                     connected, the module cannot reach Sleep-2/Hibernate)"
+                );
+                return Ok(());
+            }
+            Err(e) => return Err(PowerError::Configure(e)),
+        };
+        if profile != USB_OFF {
+            at.send(&SetUsbProfile(USB_OFF))
+                .await
+                .map_err(PowerError::Configure)?;
+            info!(
+                was = profile,
+                "module USB turned off (AT+UUSBCONF=99) for deep sleep"
+            );
+        }
+        self.inner.usb_settled.store(true, Ordering::Relaxed);
         Ok(())
     }
 
@@ -197,6 +263,14 @@ impl PowerManager {
             s.restored();
         });
     }
+}
+
+/// The module answered, and the answer was no: as opposed to not answering.
+fn module_refused(e: &AtError) -> bool {
+    matches!(
+        e,
+        AtError::Error { .. } | AtError::Cme { .. } | AtError::Parse { .. }
+    )
 }
 
 fn log_event(event: PowerEvent) {

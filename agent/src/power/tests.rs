@@ -182,6 +182,18 @@ async fn a_refused_vote_down_fails_the_acquire_and_the_release_votes_up() {
     assert_eq!(power.guards(), 0);
 }
 
+const USB_READ: &str = "AT+UUSBCONF?";
+const USB_OFF: &str = "AT+UUSBCONF=99";
+
+impl Peer {
+    /// Expects the USB profile read and answers `+UUSBCONF: <profile>`.
+    async fn usb_profile(&mut self, profile: &str) {
+        assert_eq!(self.command().await, USB_READ);
+        self.say(format!("\r\n+UUSBCONF: {profile}\r\n\r\nOK\r\n").as_bytes())
+            .await;
+    }
+}
+
 fn config(deepest: SleepMode) -> PowerConfig {
     PowerConfig {
         deepest,
@@ -198,6 +210,7 @@ async fn configure_sends_the_sleep_settings_and_leaves_the_module_voted_up() {
         peer.ok("AT+USLPVOTE=1,2").await;
         peer.ok("AT+USLPURC=\"SLEEP2\",1").await;
         peer.ok("AT+USLPURC=\"HIBNATE\",1").await;
+        peer.usb_profile("99").await;
         peer.ok(UP).await;
     };
     let c = config(SleepMode::Hibernate);
@@ -214,6 +227,7 @@ async fn configure_sends_the_sleep_settings_and_leaves_the_module_voted_up() {
         peer.ok("AT+UPSV=1,1500,3").await;
         peer.ok("AT+USLPVOTE=1,3").await;
         peer.ok("AT+USLPURC=\"SLEEP2\",1").await;
+        // The USB profile was read once; it lives in NVM.
         peer.ok(UP).await;
     };
     let (done, ()) = tokio::join!(power.configure(&c), module);
@@ -267,6 +281,7 @@ async fn configure_under_a_guard_votes_down_again_after_the_vote_level() {
         peer.ok("AT+USLPVOTE=1,2").await;
         peer.ok("AT+USLPURC=\"SLEEP2\",1").await;
         peer.ok("AT+USLPURC=\"HIBNATE\",1").await;
+        peer.usb_profile("99").await;
         peer.ok(DOWN).await;
     };
     let c = PowerConfig::default();
@@ -274,6 +289,121 @@ async fn configure_under_a_guard_votes_down_again_after_the_vote_level() {
     done.unwrap();
     drop(guard);
     assert_eq!(peer.command().await, UP);
+}
+
+const SLEEP_SETTINGS: [&str; 4] = [
+    "AT+UPSV=1,5000,4",
+    "AT+USLPVOTE=1,2",
+    "AT+USLPURC=\"SLEEP2\",1",
+    "AT+USLPURC=\"HIBNATE\",1",
+];
+
+#[tokio::test]
+async fn usb_is_turned_off_only_when_the_module_does_not_hold_it_off() {
+    let (at, mut peer) = start();
+    let power = PowerManager::new(at.clone());
+    let c = PowerConfig::default();
+    let module = async {
+        for cmd in SLEEP_SETTINGS {
+            peer.ok(cmd).await;
+        }
+        peer.usb_profile("0,\"\",,").await;
+        peer.ok(USB_OFF).await;
+        peer.ok(UP).await;
+    };
+    let (done, ()) = tokio::join!(power.configure(&c), module);
+    done.unwrap();
+    let mut want: Vec<&str> = SLEEP_SETTINGS.to_vec();
+    want.extend([USB_READ, USB_OFF, UP]);
+    assert_eq!(peer.log, want);
+
+    // The next configure (after a deep sleep) does not ask again: the
+    // profile is in NVM.
+    peer.log.clear();
+    let module = async {
+        for cmd in SLEEP_SETTINGS {
+            peer.ok(cmd).await;
+        }
+        peer.ok(UP).await;
+    };
+    let (done, ()) = tokio::join!(power.configure(&c), module);
+    done.unwrap();
+    let mut want: Vec<&str> = SLEEP_SETTINGS.to_vec();
+    want.push(UP);
+    assert_eq!(peer.log, want);
+
+    // A module that holds it off already (the next agent process): the
+    // read only.
+    let (at, mut peer) = start();
+    let power = PowerManager::new(at.clone());
+    let module = async {
+        for cmd in SLEEP_SETTINGS {
+            peer.ok(cmd).await;
+        }
+        peer.usb_profile("99").await;
+        peer.ok(UP).await;
+    };
+    let (done, ()) = tokio::join!(power.configure(&c), module);
+    done.unwrap();
+    let mut want: Vec<&str> = SLEEP_SETTINGS.to_vec();
+    want.extend([USB_READ, UP]);
+    assert_eq!(peer.log, want);
+}
+
+#[tokio::test]
+async fn with_usb_off_false_the_usb_profile_is_never_touched() {
+    let (at, mut peer) = start();
+    let power = PowerManager::new(at.clone());
+    let c = PowerConfig {
+        usb_off: false,
+        ..PowerConfig::default()
+    };
+    let module = async {
+        for cmd in SLEEP_SETTINGS {
+            peer.ok(cmd).await;
+        }
+        peer.ok(UP).await;
+    };
+    let (done, ()) = tokio::join!(power.configure(&c), module);
+    done.unwrap();
+    let mut want: Vec<&str> = SLEEP_SETTINGS.to_vec();
+    want.push(UP);
+    assert_eq!(peer.log, want);
+}
+
+#[tokio::test]
+async fn a_module_without_uusbconf_is_warned_about_once_and_not_asked_again() {
+    let (at, mut peer) = start();
+    let power = PowerManager::new(at.clone());
+    let c = PowerConfig::default();
+    let module = async {
+        for cmd in SLEEP_SETTINGS {
+            peer.ok(cmd).await;
+        }
+        assert_eq!(peer.command().await, USB_READ);
+        peer.say(b"\r\nERROR\r\n").await;
+        peer.ok(UP).await;
+    };
+    let (done, ()) = tokio::join!(power.configure(&c), module);
+    done.unwrap();
+    assert_eq!(
+        power.status().state,
+        PowerState::Awake,
+        "configured all the same"
+    );
+
+    peer.log.clear();
+    let module = async {
+        for cmd in SLEEP_SETTINGS {
+            peer.ok(cmd).await;
+        }
+        peer.ok(UP).await;
+    };
+    let (done, ()) = tokio::join!(power.configure(&c), module);
+    done.unwrap();
+    let mut want: Vec<&str> = SLEEP_SETTINGS.to_vec();
+    want.push(UP);
+    assert_eq!(peer.log, want);
 }
 
 #[tokio::test]
@@ -341,11 +471,14 @@ async fn the_restore_reapplies_the_settings_and_reloads_the_profile_without_writ
             "AT+USLPVOTE=1,2",
             "AT+USLPURC=\"SLEEP2\",1",
             "AT+USLPURC=\"HIBNATE\",1",
-            DOWN,
-            "AT+UMQTTNV=1",
         ] {
             peer.ok(cmd).await;
         }
+        // USB off is in NVM: the restore reads it and, as it is off
+        // already, writes nothing.
+        peer.usb_profile("99").await;
+        peer.ok(DOWN).await;
+        peer.ok("AT+UMQTTNV=1").await;
     };
     let c = PowerConfig::default();
     let (restored, ()) = tokio::join!(
@@ -358,7 +491,7 @@ async fn the_restore_reapplies_the_settings_and_reloads_the_profile_without_writ
         !peer
             .log
             .iter()
-            .any(|l| l.starts_with("AT+UMQTT=") || l == "AT+UMQTTNV=2"),
+            .any(|l| l.starts_with("AT+UMQTT=") || l == "AT+UMQTTNV=2" || l == USB_OFF),
         "{:?}",
         peer.log
     );

@@ -31,7 +31,8 @@
 //! (`socket_sleep_limit`); the MQTT client (`[model]` a session that is up is
 //! a connection a deep sleep would lose, like a non-AoN socket: Sleep-1 at
 //! most; the vote is how the host keeps the module fully awake for it,
-//! §6.1.4); registration (`[model]` not registered: Sleep-1 at most).
+//! §6.1.4); registration (`[model]` not registered: Sleep-1 at most); USB
+//! (`[lib]` a connected USB that is not off: Sleep-1 at most).
 //!
 //! Wire forms `[model]` (the note gives only the set forms):
 //! - `AT+UPSV=<0|1>[,<timeout ms>[,<deepest 2|3|4>]]`; `AT+UPSV?` ->
@@ -45,9 +46,12 @@
 //!   `+USLPURC: "SLEEP2",<n>` and `+USLPURC: "HIBNATE",<n>`. URCs exactly as
 //!   §5.10.2: `+UUSLPURC: SLP2 1`, `SLP2 0`, `HIB 1`, `HIB 0`.
 //! - `AT+UUSBCONF=<n>` `[lib]` (99 = USB off, needed for deep sleep on a real
-//!   module); `AT+UUSBCONF?` -> `+UUSBCONF: <n>`. `[model]` the simulated
-//!   gateway has no USB cable: USB never blocks sleep, the value is only
-//!   stored (volatile).
+//!   module); `AT+UUSBCONF?` -> `+UUSBCONF: <n>`, n in 0..=99. `[model]` the
+//!   value lives in NVM (u-blox keeps USB profile settings there): kept
+//!   across deep sleep, reboot and power cut, a change counts as an NVM
+//!   write, and it takes effect at once. USB limits sleep only when
+//!   `SimConfig::usb_connected` (default false: a gateway wired through the
+//!   UART alone); then anything but 99 means Sleep-1 at most.
 
 use std::time::{Duration, Instant};
 
@@ -163,6 +167,8 @@ pub struct PowerLogEntry {
 
 /// `[model]` `+UPSV` timeout after boot: the notes' example `AT+UPSV=1,5000,4`.
 const DEFAULT_TIMEOUT_MS: u64 = 5000;
+/// `[lib]` `+UUSBCONF` value that turns USB off.
+const USB_OFF: u8 = 99;
 /// `[model]` the longest `+UPSV` timeout accepted (one hour).
 const MAX_TIMEOUT_MS: i64 = 3_600_000;
 
@@ -179,7 +185,6 @@ pub(super) struct Sleep {
     voted_down: bool,
     urc_sleep2: bool,
     urc_hibernate: bool,
-    usb_conf: i64,
     pub(super) depth: Depth,
     /// The wake line was pulsed (or network data came) while in deep sleep;
     /// the module answers once `WakeComplete` fires.
@@ -196,8 +201,6 @@ impl Default for Sleep {
             voted_down: false,
             urc_sleep2: false,
             urc_hibernate: false,
-            // [model] factory USB configuration: 0.
-            usb_conf: 0,
             depth: Depth::Awake,
             waking: false,
         }
@@ -324,7 +327,7 @@ impl Module {
         }
     }
 
-    /// `+UUSBCONF=<n>`, `+UUSBCONF?` (stored only, see the module doc).
+    /// `+UUSBCONF=<n>`, `+UUSBCONF?` (in NVM, see the module doc).
     pub(super) fn uusbconf(
         &mut self,
         form: &Form,
@@ -333,16 +336,19 @@ impl Module {
     ) -> Result<(), Fail> {
         match form {
             Form::Read => {
-                info.push(format!("+UUSBCONF: {}", self.sleep.usb_conf));
+                info.push(format!("+UUSBCONF: {}", self.nvm.usb_conf));
                 Ok(())
             }
             Form::Set(params) => {
                 params.at_most(1).map_err(bad_param)?;
                 let n = params.required_int(0).map_err(bad_param)?;
-                if !(0..=99).contains(&n) {
-                    return Err(CmeError::INCORRECT_PARAMETERS.into());
-                }
-                self.sleep.usb_conf = n;
+                let n = u8::try_from(n)
+                    .ok()
+                    .filter(|n| crate::nvm::USB_CONF.contains(n))
+                    .ok_or(CmeError::INCORRECT_PARAMETERS)?;
+                // Written only when it differs (`update_nvm`), as the
+                // module would not rewrite an unchanged NVM item.
+                self.update_nvm(|nvm| nvm.usb_conf = n);
                 Ok(())
             }
             _ => unsupported(),
@@ -368,6 +374,9 @@ impl Module {
         depth = depth.min(Depth::from_limit(self.socket_sleep_limit()));
         depth = depth.min(Depth::from_limit(self.mqtt_sleep_limit()));
         if !self.radio.stat.is_registered() {
+            depth = depth.min(Depth::Sleep1);
+        }
+        if self.cfg.usb_connected && self.nvm.usb_conf != USB_OFF {
             depth = depth.min(Depth::Sleep1);
         }
         depth

@@ -159,6 +159,8 @@ fn bad_parameters_are_refused() {
         "AT+USLPURC=\"SLEEP2\",2",
         "AT+USLPURC=SLEEP2,1",
         "AT+UUSBCONF=100",
+        "AT+UUSBCONF=-1",
+        "AT+UUSBCONF=1,2",
     ] {
         assert_eq!(h.send(bad), "\r\n+CME ERROR: 50\r\n", "{bad}");
     }
@@ -454,4 +456,89 @@ fn an_unlocked_sim_stays_unlocked_through_hibernate() {
     assert_eq!(mode(&h), PowerMode::Hibernate);
     wake(&mut h);
     assert!(h.m.snapshot().sim_ready, "[model] the SIM stays unlocked");
+}
+
+fn usb_connected() -> SimConfig {
+    let mut cfg = config();
+    cfg.usb_connected = true;
+    cfg
+}
+
+#[test]
+fn a_connected_usb_allows_sleep1_only_until_usb_is_off() {
+    let mut h = idle_with(usb_connected());
+    assert_eq!(h.send("AT+UUSBCONF?"), ok_with(&["+UUSBCONF: 0"]));
+    upsv(&mut h, "AT+UPSV=1,5000,4");
+    h.advance(TIMEOUT);
+    assert_eq!(mode(&h), PowerMode::Sleep1);
+    // Any value but 99 keeps USB on.
+    h.send("\r"); // the lost byte that wakes it
+    assert_eq!(h.send("AT+UUSBCONF=1"), OK);
+    h.advance(TIMEOUT);
+    assert_eq!(mode(&h), PowerMode::Sleep1);
+    h.send("\r");
+    assert_eq!(h.send("AT+UUSBCONF=99"), OK);
+    assert_eq!(h.send("AT+UUSBCONF?"), ok_with(&["+UUSBCONF: 99"]));
+    h.advance(TIMEOUT);
+    assert_eq!(mode(&h), PowerMode::Hibernate);
+}
+
+#[test]
+fn without_a_usb_cable_the_usb_setting_never_limits_sleep() {
+    let mut h = idle();
+    assert_eq!(h.send("AT+UUSBCONF?"), ok_with(&["+UUSBCONF: 0"]));
+    upsv(&mut h, "AT+UPSV=1,5000,4");
+    h.advance(TIMEOUT);
+    assert_eq!(mode(&h), PowerMode::Hibernate);
+}
+
+#[test]
+fn the_usb_setting_is_in_nvm_written_once_and_kept_across_reboot_and_deep_sleep() {
+    let mut h = idle_with(usb_connected());
+    let writes = h.m.snapshot().nvm_writes;
+    assert_eq!(h.send("AT+UUSBCONF=99"), OK);
+    let saves = h.saves();
+    assert_eq!(saves.len(), 1);
+    assert_eq!(saves[0].usb_conf, 99);
+    assert_eq!(h.m.snapshot().nvm_writes, writes + 1);
+    // The same value again writes nothing.
+    assert_eq!(h.send("AT+UUSBCONF=99"), OK);
+    assert!(h.saves().is_empty());
+    assert_eq!(h.m.snapshot().nvm_writes, writes + 1);
+
+    h.control(Control::Reboot);
+    let (boot, reg, rrc) = (
+        h.timing().boot,
+        h.timing().registration,
+        h.timing().rrc_inactivity,
+    );
+    h.advance(boot);
+    h.advance(reg);
+    h.advance(rrc);
+    h.send("ATE0");
+    assert_eq!(h.send("AT+UUSBCONF?"), ok_with(&["+UUSBCONF: 99"]));
+    // Still off after the reboot: Hibernate is allowed, and a wake from
+    // it keeps the value too.
+    upsv(&mut h, "AT+UPSV=1,5000,4");
+    h.advance(TIMEOUT);
+    assert_eq!(mode(&h), PowerMode::Hibernate);
+    wake(&mut h);
+    h.send("ATE0");
+    assert_eq!(h.send("AT+UUSBCONF?"), ok_with(&["+UUSBCONF: 99"]));
+    assert_eq!(h.m.snapshot().nvm_writes, writes + 1);
+}
+
+#[test]
+fn a_usb_setting_loaded_from_nvm_is_in_effect_from_boot() {
+    let nvm = NvmImage {
+        usb_conf: 99,
+        ..NvmImage::default()
+    };
+    let mut h = Harness::ready_with_nvm(usb_connected(), nvm);
+    h.send("ATE0");
+    let rrc = h.timing().rrc_inactivity;
+    h.advance(rrc);
+    upsv(&mut h, "AT+UPSV=1,5000,4");
+    h.advance(TIMEOUT);
+    assert_eq!(mode(&h), PowerMode::Hibernate);
 }
