@@ -221,10 +221,15 @@ pub(crate) fn usb_off_problem(power: &PowerConfig, port: &ModemPort) -> Option<S
     let ModemPort::Device(path) = port else {
         return None;
     };
-    let on_usb = path
-        .file_name()
-        .and_then(|name| name.to_str())
-        .is_some_and(|name| name.starts_with(USB_ACM_PREFIX));
+    let is_acm = |path: &std::path::Path| {
+        path.file_name()
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| name.starts_with(USB_ACM_PREFIX))
+    };
+    // The stable name of a USB port is a link (`/dev/serial/by-id/usb-…`)
+    // to the `ttyACM` device; a port that does not exist (yet) is judged by
+    // its name alone.
+    let on_usb = is_acm(path) || std::fs::canonicalize(path).is_ok_and(|target| is_acm(&target));
     (power.enabled && power.usb_off && on_usb).then(|| {
         format!(
             "modem.port {} is the module's own USB ({USB_ACM_PREFIX}*): USB off would cut \
@@ -502,6 +507,23 @@ mod tests {
         }
         let c = load_on_port("/dev/ttyACM0", "[modem.power]\nusb_off = false\n", &[]).unwrap();
         assert!(!c.modem.power.usb_off);
+    }
+
+    #[test]
+    fn a_stable_link_to_the_modules_usb_is_seen_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = dir.path().join("ttyACM3");
+        std::fs::write(&device, b"").unwrap();
+        let by_id = dir.path().join("usb-u-blox_LEXI-R10-if00");
+        std::os::unix::fs::symlink(&device, &by_id).unwrap();
+        let problems = load_on_port(by_id.to_str().unwrap(), "", &[]).unwrap_err();
+        assert_eq!(placed(&problems), [("modem.power.usb_off", Some(2))]);
+        // A link to a UART is fine.
+        let uart = dir.path().join("ttymxc1");
+        std::fs::write(&uart, b"").unwrap();
+        let to_uart = dir.path().join("modem");
+        std::os::unix::fs::symlink(&uart, &to_uart).unwrap();
+        assert!(load_on_port(to_uart.to_str().unwrap(), "", &[]).is_ok());
     }
 
     #[test]
