@@ -319,18 +319,7 @@ async fn usb_is_turned_off_only_when_the_module_does_not_hold_it_off() {
 
     // The next configure (after a deep sleep) does not ask again: the
     // profile is in NVM.
-    peer.log.clear();
-    let module = async {
-        for cmd in SLEEP_SETTINGS {
-            peer.ok(cmd).await;
-        }
-        peer.ok(UP).await;
-    };
-    let (done, ()) = tokio::join!(power.configure(&c), module);
-    done.unwrap();
-    let mut want: Vec<&str> = SLEEP_SETTINGS.to_vec();
-    want.push(UP);
-    assert_eq!(peer.log, want);
+    configure_without_usb(&power, &mut peer, &c).await;
 
     // A module that holds it off already (the next agent process): the
     // read only.
@@ -358,17 +347,7 @@ async fn with_usb_off_false_the_usb_profile_is_never_touched() {
         usb_off: false,
         ..PowerConfig::default()
     };
-    let module = async {
-        for cmd in SLEEP_SETTINGS {
-            peer.ok(cmd).await;
-        }
-        peer.ok(UP).await;
-    };
-    let (done, ()) = tokio::join!(power.configure(&c), module);
-    done.unwrap();
-    let mut want: Vec<&str> = SLEEP_SETTINGS.to_vec();
-    want.push(UP);
-    assert_eq!(peer.log, want);
+    configure_without_usb(&power, &mut peer, &c).await;
 }
 
 #[tokio::test]
@@ -392,18 +371,7 @@ async fn a_module_without_uusbconf_is_warned_about_once_and_not_asked_again() {
         "configured all the same"
     );
 
-    peer.log.clear();
-    let module = async {
-        for cmd in SLEEP_SETTINGS {
-            peer.ok(cmd).await;
-        }
-        peer.ok(UP).await;
-    };
-    let (done, ()) = tokio::join!(power.configure(&c), module);
-    done.unwrap();
-    let mut want: Vec<&str> = SLEEP_SETTINGS.to_vec();
-    want.push(UP);
-    assert_eq!(peer.log, want);
+    configure_without_usb(&power, &mut peer, &c).await;
 }
 
 #[tokio::test]
@@ -542,4 +510,21 @@ fn no_code_outside_the_power_manager_sends_sleep_votes() {
         }
     }
     assert!(offenders.is_empty(), "sleep votes sent from {offenders:?}");
+}
+
+/// Configures `c` on a module that answers the sleep settings and the vote,
+/// and checks that nothing else was sent: no USB read or write.
+async fn configure_without_usb(power: &PowerManager, peer: &mut Peer, c: &PowerConfig) {
+    peer.log.clear();
+    let module = async {
+        for cmd in SLEEP_SETTINGS {
+            peer.ok(cmd).await;
+        }
+        peer.ok(UP).await;
+    };
+    let (done, ()) = tokio::join!(power.configure(c), module);
+    done.unwrap();
+    let mut want: Vec<&str> = SLEEP_SETTINGS.to_vec();
+    want.push(UP);
+    assert_eq!(peer.log, want);
 }
