@@ -74,6 +74,30 @@ fn simulated_module_with(
     (sim, pty, link)
 }
 
+/// Runs the daemon on `link` next to `watch`, which stops it by returning;
+/// returns the run's report and what `watch` returned. The daemon's future
+/// is not `Send` (its downlink handler is a trait object), so both run on
+/// the test's task.
+async fn daemon_while<T>(
+    link: ModemLink,
+    config: &Config,
+    watch: impl std::future::Future<Output = T>,
+) -> (daemon::RunReport, T) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let agent = daemon::run_on(link, config, RunMode::Daemon, async {
+        let _ = stopped.await;
+    });
+    let watch = async {
+        let out = watch.await;
+        stop.send(()).unwrap();
+        out
+    };
+    let (report, out) = tokio::time::timeout(HANG, async { tokio::join!(agent, watch) })
+        .await
+        .unwrap();
+    (report.unwrap(), out)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn windows_vote_down_around_every_session_never_sleep_deeply_in_one_and_reload_from_nvm_after_hibernate(
 ) {
@@ -90,10 +114,6 @@ async fn windows_vote_down_around_every_session_never_sleep_deeply_in_one_and_re
         "[modem.power]\nsleep_timeout = \"60s\"\n\n[uplink]\ninterval = \"2s\"\njitter = \"0s\"\n\n",
     );
 
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let agent = daemon::run_on(link, &config, RunMode::Daemon, async {
-        let _ = stopped.await;
-    });
     // Watch until the module has hibernated and a later window has logged
     // in and out again, then stop the agent.
     let watch = async {
@@ -118,16 +138,10 @@ async fn windows_vote_down_around_every_session_never_sleep_deeply_in_one_and_re
                 break hibernate.at;
             }
         };
-        stop.send(()).unwrap();
         (first_hibernate, nvm_writes_at_first_hibernate)
     };
-    // The daemon's future is not `Send` (its downlink handler is a trait
-    // object), so it runs on this task, next to the watcher.
     let (report, (first_hibernate, nvm_writes_at_first_hibernate)) =
-        tokio::time::timeout(HANG, async { tokio::join!(agent, watch) })
-            .await
-            .unwrap();
-    let report = report.unwrap();
+        daemon_while(link, &config, watch).await;
     assert!(report.delivered > 0, "{report:?}");
 
     let transcript = sim.timed_transcript();
@@ -228,10 +242,6 @@ async fn a_datagram_to_the_doorbell_wakes_the_agent_from_hibernate_and_its_readi
     );
     let config = config(dir.path(), &pty, "gw-bell", broker.addr.port(), &extra);
 
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let agent = daemon::run_on(link, &config, RunMode::Daemon, async {
-        let _ = stopped.await;
-    });
     let ring = async {
         // The hello tells the server where the gateway is.
         let mut hello = [0u8; 64];
@@ -299,13 +309,9 @@ async fn a_datagram_to_the_doorbell_wakes_the_agent_from_hibernate_and_its_readi
             field("doorbell/open", 4).contains(&ciborium::Value::Bool(true)),
             "{records:?}"
         );
-        stop.send(()).unwrap();
         hibernated_at
     };
-    let (report, hibernated_at) = tokio::time::timeout(HANG, async { tokio::join!(agent, ring) })
-        .await
-        .unwrap();
-    report.unwrap();
+    let (_, hibernated_at) = daemon_while(link, &config, ring).await;
 
     let transcript = sim.timed_transcript();
     let log = sim.power_log().await.unwrap();
@@ -346,10 +352,6 @@ async fn after_an_unannounced_reboot_the_next_window_restores_the_settings_and_r
         broker.addr.port(),
         "[modem.power]\nenabled = false\n\n[uplink]\ninterval = \"2s\"\njitter = \"0s\"\n\n",
     );
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let agent = daemon::run_on(link, &config, RunMode::Daemon, async {
-        let _ = stopped.await;
-    });
     let count =
         |lines: &[(Duration, String)], what: &str| lines.iter().filter(|(_, l)| l == what).count();
     let watch = async {
@@ -372,13 +374,9 @@ async fn after_an_unannounced_reboot_the_next_window_restores_the_settings_and_r
                 break;
             }
         }
-        stop.send(()).unwrap();
         before_reboot
     };
-    let (report, before_reboot) = tokio::time::timeout(HANG, async { tokio::join!(agent, watch) })
-        .await
-        .unwrap();
-    report.unwrap();
+    let (_, before_reboot) = daemon_while(link, &config, watch).await;
     let after: Vec<String> = sim
         .timed_transcript()
         .split_off(before_reboot)
@@ -472,13 +470,9 @@ async fn after_a_reboot_the_next_window_opens_the_doorbell_again_and_it_rings() 
         server.local_addr().unwrap().port()
     );
     let config = config(dir.path(), &pty, "gw-rering", broker.addr.port(), &extra);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let agent = daemon::run_on(link, &config, RunMode::Daemon, async {
-        let _ = stopped.await;
-    });
     let watch = async {
         let mut hello = [0u8; 64];
-        let (n, first) = tokio::time::timeout(HANG, server.recv_from(&mut hello))
+        let (n, _) = tokio::time::timeout(HANG, server.recv_from(&mut hello))
             .await
             .unwrap()
             .unwrap();
@@ -506,20 +500,14 @@ async fn after_a_reboot_the_next_window_opens_the_doorbell_again_and_it_rings() 
             assert!(Instant::now() < deadline, "{:#?}", sim.timed_transcript());
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        stop.send(()).unwrap();
-        (first, again)
     };
-    let (report, (first, again)) = tokio::time::timeout(HANG, async { tokio::join!(agent, watch) })
-        .await
-        .unwrap();
-    report.unwrap();
+    daemon_while(link, &config, watch).await;
     // Checked through the module's list, not assumed.
     assert!(
         sim.transcript().iter().any(|l| l == "AT+USOCR?"),
         "{:#?}",
         sim.transcript()
     );
-    let _ = (first, again);
     sim.shutdown();
 }
 
@@ -538,10 +526,6 @@ async fn a_tcp_doorbell_the_server_closed_is_opened_again_in_the_next_window() {
     // No deep sleep, so no list of sockets after it: only the module's
     // `+UUSOCL` tells the agent.
     let config = config(dir.path(), &pty, "gw-tcpbell", broker.addr.port(), &extra);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let agent = daemon::run_on(link, &config, RunMode::Daemon, async {
-        let _ = stopped.await;
-    });
     let watch = async {
         let hello = |mut conn: tokio::net::TcpStream| async move {
             let mut buf = [0u8; 9];
@@ -560,13 +544,11 @@ async fn a_tcp_doorbell_the_server_closed_is_opened_again_in_the_next_window() {
             .expect("the doorbell connected again")
             .unwrap();
         let again = hello(again).await;
-        stop.send(()).unwrap();
+        // Kept open until the agent has stopped: a second close would
+        // start a third round.
         again
     };
-    let (report, _again) = tokio::time::timeout(HANG, async { tokio::join!(agent, watch) })
-        .await
-        .unwrap();
-    report.unwrap();
+    daemon_while(link, &config, watch).await;
     let transcript = sim.transcript();
     assert_eq!(
         transcript
@@ -600,10 +582,6 @@ async fn windows_with_usb_connected(
              [uplink]\ninterval = \"2s\"\njitter = \"0s\"\n\n"
         ),
     );
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let agent = daemon::run_on(link, &config, RunMode::Daemon, async {
-        let _ = stopped.await;
-    });
     let watch = async {
         let deadline = Instant::now() + HANG;
         loop {
@@ -618,12 +596,8 @@ async fn windows_with_usb_connected(
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        stop.send(()).unwrap();
     };
-    let (report, ()) = tokio::time::timeout(HANG, async { tokio::join!(agent, watch) })
-        .await
-        .unwrap();
-    report.unwrap();
+    let (_, ()) = daemon_while(link, &config, watch).await;
     let records = (sim.timed_transcript(), sim.power_log().await.unwrap());
     sim.shutdown();
     records
