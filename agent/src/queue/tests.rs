@@ -407,6 +407,26 @@ fn with_an_interval_appends_are_flushed_at_most_that_often() {
 }
 
 #[test]
+fn batch_sync_costs_one_disk_sync_per_append_and_an_interval_groups_them() {
+    let per_append = |sync: SyncPolicy| {
+        let f = fixture();
+        let q = f.open(Options { sync, ..options() });
+        let before = q.store().syncs();
+        for i in 0..100 {
+            // 50 ms between appends: 5 s in all.
+            f.clock.advance(Duration::from_millis(50));
+            q.append(&readings(i..i + 1)).unwrap();
+        }
+        q.store().syncs() - before
+    };
+    assert_eq!(per_append(SyncPolicy::Batch), 100);
+    // The first append is 50 ms after the open's flush; then one sync per
+    // second of appends.
+    let grouped = per_append(SyncPolicy::Interval(ConfigDuration::from_secs(1)));
+    assert!((4..=5).contains(&grouped), "{grouped} syncs");
+}
+
+#[test]
 fn inspecting_reads_without_expiring_and_a_missing_queue_is_an_error() {
     let f = fixture();
     let e = Queue::open_with(
