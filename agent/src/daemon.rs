@@ -3,8 +3,10 @@
 //!
 //! Sources: the heartbeat, and the configured plugins, started once the
 //! module is up; what they emit arrives on the plugin host's bounded channel
-//! and is appended to the queue in batches. A plugin that fails to load is
-//! reported (log, heartbeat) and the agent runs without it.
+//! and is appended to the queue in batches by the [`Intake`], a task of its
+//! own, so readings keep reaching the disk while a window uploads. A plugin
+//! that fails to load is reported (log, heartbeat) and the agent runs
+//! without it.
 //!
 //! One pass of the daemon loop: housekeeping on the queue (lease timeouts,
 //! expiry, an interval flush); then, if an upload window is due
@@ -36,6 +38,7 @@
 //! The state of all this lives in one [`Agent`], with a method per step.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 // tokio's clock, not std's: the schedule (heartbeat, windows, retries) must
@@ -45,10 +48,9 @@ use tokio::time::Instant;
 
 use tracing::{info, warn};
 
-use tokio::sync::mpsc;
-
 use crate::config::Config;
 use crate::heartbeat::{self, PluginVitals, PowerVitals, Vitals};
+use crate::intake::Intake;
 use crate::modem::at::{AtClient, AtError, RegStatus, Urc, UrcSubscription};
 use crate::modem::mqtt::profile::{provision, MqttProfile, ProfileError, ProvisionError};
 use crate::modem::mqtt::Message;
@@ -57,8 +59,7 @@ use crate::modem::mqtt_session::{
 };
 use crate::modem::{boot, BootError, BootSettings, LinkError, ModemInfo, ModemLink};
 use crate::plugin_host::{
-    load_configured, InstanceState, InstanceStatus, PluginHost, PluginReading,
-    DEFAULT_CHANNEL_CAPACITY,
+    load_configured, InstanceState, InstanceStatus, PluginHost, DEFAULT_CHANNEL_CAPACITY,
 };
 use crate::power::doorbell::{Doorbell, DoorbellCommand, ReadRequest};
 use crate::power::sockets::SocketManager;
@@ -66,7 +67,7 @@ use crate::power::{
     restore_after_deep_sleep, AwakeGuard, PowerError, PowerManager, RestoreError, WakeError, Waker,
 };
 use crate::queue::{Options, Queue, QueueError};
-use crate::uplink::{drain, Packer, UploadWindows, WindowReason};
+use crate::uplink::{drain, Budget, Packer, UploadWindows, WindowReason};
 
 /// How the agent runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,9 +133,6 @@ const HOUSEKEEPING: Duration = Duration::from_secs(30);
 /// How long a session the doorbell asked for (`session`) stays up for
 /// downlink commands after the upload, unless one arrives sooner.
 const DOORBELL_SESSION_LINGER: Duration = Duration::from_secs(30);
-/// Most plugin readings appended in one queue transaction: large enough that
-/// a burst costs few transactions, small enough that one append stays short.
-const PLUGIN_BATCH: usize = 256;
 
 /// Runs the agent with `config` until `shutdown` resolves (daemon) or one
 /// upload window is done (once).
@@ -157,17 +155,17 @@ pub async fn run_on(
     shutdown: impl Future<Output = ()>,
 ) -> Result<RunReport, RunError> {
     let agent = Agent::start(link, config, mode).await?;
-    let sources = Sources::start(config);
+    let sources = Sources::start(config, Arc::clone(&agent.queue));
     match mode {
         RunMode::Once => agent.once(sources).await,
         RunMode::Daemon => agent.daemon(sources, shutdown).await,
     }
 }
 
-/// The plugins and what they emit.
+/// The plugins and the intake that queues what they emit.
 struct Sources {
     host: PluginHost,
-    readings: mpsc::Receiver<PluginReading>,
+    intake: Intake,
     /// Whether the heartbeat reports on plugins at all.
     configured: bool,
     /// Configured plugins that never loaded: unhealthy in the heartbeat.
@@ -177,12 +175,12 @@ struct Sources {
 impl Sources {
     /// Loads and starts the configured plugins; one that fails to load is
     /// logged and left out.
-    fn start(config: &Config) -> Sources {
+    fn start(config: &Config, queue: Arc<Queue>) -> Sources {
         let (specs, load_failures) = load_configured(&config.plugins);
         let (host, readings) = PluginHost::start(specs, DEFAULT_CHANNEL_CAPACITY);
         Sources {
             host,
-            readings,
+            intake: Intake::start(queue, readings),
             configured: !config.plugins.is_empty(),
             failed_loads: load_failures.len() as u64,
         }
@@ -192,7 +190,8 @@ impl Sources {
 /// What the loop waited for.
 enum Event {
     Shutdown,
-    Readings(PluginReading),
+    /// The intake queued readings: whether one was urgent, or why it failed.
+    Queued(Result<bool, QueueError>),
     /// A deadline passed: the heartbeat, the next window, a retry, or
     /// housekeeping.
     Timer,
@@ -206,7 +205,8 @@ struct Agent<'c> {
     config: &'c Config,
     at: AtClient,
     urcs: UrcSubscription,
-    queue: Queue,
+    /// Shared with the intake, which appends while windows upload.
+    queue: Arc<Queue>,
     packer: Packer,
     profile: MqttProfile,
     options: SessionOptions,
@@ -260,7 +260,10 @@ impl<'c> Agent<'c> {
     /// applies the sleep settings, provisions the MQTT profile and opens the
     /// doorbell. Returns with the module voted awake (`self.awake`).
     async fn start(link: ModemLink, config: &'c Config, mode: RunMode) -> Result<Self, RunError> {
-        let queue = Queue::open(&config.queue_dir(), Options::from_config(&config.queue))?;
+        let queue = Arc::new(Queue::open(
+            &config.queue_dir(),
+            Options::from_config(&config.queue),
+        )?);
         let at = link.client.clone();
         let urcs = at.subscribe();
         let waker = link.waker(&config.modem);
@@ -336,16 +339,16 @@ impl<'c> Agent<'c> {
     async fn once(mut self, sources: Sources) -> Result<RunReport, RunError> {
         let Sources {
             host,
-            mut readings,
+            intake,
             configured,
             failed_loads,
         } = sources;
         host.first_polls_done().await;
         let statuses = host.shutdown().await;
-        queue_until_closed(&self.queue, &mut readings).await?;
+        intake.finish().await?;
         if self.heartbeat_every.is_some() {
             let plugins = configured.then(|| plugin_vitals(&statuses, failed_loads));
-            self.queue_heartbeat(plugins)?;
+            self.queue_heartbeat(plugins, None)?;
         }
         let mut session = None;
         for attempt in 0..ONCE_ATTEMPTS {
@@ -368,7 +371,7 @@ impl<'c> Agent<'c> {
             }
         }
         if let Some(mut s) = session {
-            let drained = drain(&self.queue, &self.packer, &mut s, None).await?;
+            let drained = drain(&self.queue, &self.packer, &mut s, Budget::UNLIMITED).await?;
             self.report.messages += drained.messages;
             self.report.delivered += drained.delivered;
             if let Err(e) = s.logout().await {
@@ -382,12 +385,12 @@ impl<'c> Agent<'c> {
     /// downlink, until `shutdown`.
     async fn daemon(
         mut self,
-        mut sources: Sources,
+        sources: Sources,
         shutdown: impl Future<Output = ()>,
     ) -> Result<RunReport, RunError> {
         // Every source is sampled once at start: the heartbeat says "up".
         if self.heartbeat_every.is_some() {
-            self.queue_heartbeat(sources.vitals())?;
+            self.queue_heartbeat(sources.vitals(), Some(&sources.intake))?;
         }
         tokio::pin!(shutdown);
         // The module may sleep until the first window.
@@ -397,18 +400,16 @@ impl<'c> Agent<'c> {
             self.queue.flush_if_due()?;
             self.answer_ring().await;
             self.window_if_due(&sources.host).await?;
-            let event = self.next_event(&mut sources.readings, &mut shutdown).await;
+            let event = self.next_event(&sources.intake, &mut shutdown).await;
             match event {
                 Event::Shutdown => {
                     info!("stopping");
                     break;
                 }
-                Event::Readings(first) => {
-                    self.urgent |= queue_batch(&self.queue, first, &mut sources.readings)?;
-                }
+                Event::Queued(urgent) => self.urgent |= urgent?,
                 Event::Timer => {
                     if self.next_heartbeat.is_some_and(|t| Instant::now() >= t) {
-                        self.queue_heartbeat(sources.vitals())?;
+                        self.queue_heartbeat(sources.vitals(), Some(&sources.intake))?;
                         self.next_heartbeat = self.heartbeat_every.map(|d| Instant::now() + d);
                     }
                 }
@@ -423,11 +424,9 @@ impl<'c> Agent<'c> {
         }
         // Plugins stop before the session ends; what they emitted until
         // they stopped is queued (and stays queued for the next run).
-        let Sources {
-            host, mut readings, ..
-        } = sources;
+        let Sources { host, intake, .. } = sources;
         host.shutdown().await;
-        queue_until_closed(&self.queue, &mut readings).await?;
+        intake.finish().await?;
         if let Some(s) = self.session.take() {
             info!("logging out");
             if let Err(e) = s.logout().await {
@@ -449,7 +448,7 @@ impl<'c> Agent<'c> {
     /// Waits for the next thing to do.
     async fn next_event(
         &mut self,
-        readings: &mut mpsc::Receiver<PluginReading>,
+        intake: &Intake,
         shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
     ) -> Event {
         let window_wanted = self.first_window || self.urgent || self.rung || !self.continuous;
@@ -465,7 +464,7 @@ impl<'c> Agent<'c> {
         .unwrap_or_else(|| Instant::now() + HOUSEKEEPING);
         tokio::select! {
             () = shutdown.as_mut() => Event::Shutdown,
-            Some(first) = readings.recv() => Event::Readings(first),
+            queued = intake.queued() => Event::Queued(queued),
             () = tokio::time::sleep_until(wake) => Event::Timer,
             urc = self.urcs.recv() => Event::Urc(urc),
             waited = wait_downlink(self.session.as_mut()) => Event::Downlink(waited),
@@ -609,7 +608,15 @@ impl<'c> Agent<'c> {
         let Some(s) = self.session.as_mut() else {
             return Ok(());
         };
-        let drained = drain(&self.queue, &self.packer, s, None).await?;
+        // A window sends what waited for it; readings the intake queues
+        // meanwhile wait for the next one. Without windows the session
+        // stays up and everything goes as it comes.
+        let budget = if self.continuous {
+            Budget::UNLIMITED
+        } else {
+            Budget::queued_now(&self.queue)?
+        };
+        let drained = drain(&self.queue, &self.packer, s, budget).await?;
         self.report.messages += drained.messages;
         self.report.delivered += drained.delivered;
         if !self.continuous {
@@ -743,7 +750,13 @@ impl<'c> Agent<'c> {
         }
     }
 
-    fn queue_heartbeat(&self, plugins: Option<PluginVitals>) -> Result<(), QueueError> {
+    /// Queues the heartbeat; an append that did not flush (an interval
+    /// sync) is left to the `intake`'s flush timer.
+    fn queue_heartbeat(
+        &self,
+        plugins: Option<PluginVitals>,
+        intake: Option<&Intake>,
+    ) -> Result<(), QueueError> {
         let vitals = Vitals {
             uptime: self.started.elapsed(),
             queue: Some(self.queue.stats()?.counters),
@@ -756,9 +769,11 @@ impl<'c> Agent<'c> {
                 doorbell_open: self.doorbell_wanted.then_some(self.doorbell.is_some()),
             }),
         };
-        self.queue
-            .append(&heartbeat::readings(&vitals, now_ns()))
-            .map(drop)
+        let appended = self.queue.append(&heartbeat::readings(&vitals, now_ns()))?;
+        if let Some(intake) = intake.filter(|_| !appended.durable) {
+            intake.note_unflushed();
+        }
+        Ok(())
     }
 }
 
@@ -855,42 +870,6 @@ impl DownlinkHandler for Commands {
             Command::Ping | Command::Unknown(_) => {}
         }
     }
-}
-
-/// Appends `first` and whatever else is already waiting (up to
-/// [`PLUGIN_BATCH`]) in one queue transaction; returns whether any of them
-/// was marked urgent (it opens an upload window at once).
-fn queue_batch(
-    queue: &Queue,
-    first: PluginReading,
-    readings: &mut mpsc::Receiver<PluginReading>,
-) -> Result<bool, QueueError> {
-    let mut urgent = first.urgent;
-    let mut batch = Vec::with_capacity(PLUGIN_BATCH.min(readings.len() + 1));
-    batch.push(first.reading);
-    while batch.len() < PLUGIN_BATCH {
-        match readings.try_recv() {
-            Ok(next) => {
-                urgent |= next.urgent;
-                batch.push(next.reading);
-            }
-            Err(_) => break,
-        }
-    }
-    queue.append(&batch)?;
-    Ok(urgent)
-}
-
-/// Queues everything left on the channel; returns once the plugin host is
-/// shut down and the channel is empty.
-async fn queue_until_closed(
-    queue: &Queue,
-    readings: &mut mpsc::Receiver<PluginReading>,
-) -> Result<(), QueueError> {
-    while let Some(first) = readings.recv().await {
-        queue_batch(queue, first, readings)?;
-    }
-    Ok(())
 }
 
 /// The heartbeat's summary of the plugins: `failed_loads` configured

@@ -11,6 +11,8 @@
 //!   backoff; what they emit validated and handed over on a bounded channel.
 //! - [`reading`]: the [`reading::Reading`] every stage after the plugin host
 //!   handles; [`heartbeat`]: the agent's own vital signs as readings.
+//! - [`intake`]: plugin readings into the queue, a task of its own so that
+//!   the intake never waits for the uplink.
 //! - [`queue`]: the durable store-and-forward queue: readings wait on disk,
 //!   under sequence numbers that survive restarts, until the uplink confirms
 //!   them; bounded by bytes and age, with dead letters.
@@ -36,6 +38,7 @@ pub mod daemon;
 #[cfg(feature = "sim")]
 pub mod demo;
 pub mod heartbeat;
+pub mod intake;
 pub mod modem;
 pub mod plugin_host;
 pub mod power;

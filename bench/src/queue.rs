@@ -11,6 +11,16 @@
 //!    for the agent (integrity pass over every record), then the peak RSS
 //!    (`VmHWM`) while draining it 100 readings per lease.
 //!
+//! 4. The fsyncs a gateway at the defaults costs in an hour (flash wear):
+//!    three plugins sampling 3 readings every 10 s, the heartbeat's 9
+//!    readings every 15 min and a window every 15 min (lease, pack with the
+//!    real packer at the default limits, ack per message), with `sync =
+//!    "batch"` and with intervals (the intake's flush timer emulated), on a
+//!    manual clock: counted by the store, not timed.
+//!
+//! Every flush is sled's flush plus an `fdatasync` of its log
+//! (`agent/src/store.rs`), so the throughput figures include real syncs.
+//!
 //! Readings are what a small gateway produces: five sensors on two chips
 //! (`bme280/temperature` in `Cel`, `ina219/voltage` in `V`, ...), a site and
 //! a bus tag. The page cache is warm when the child reopens the backlog
@@ -25,8 +35,13 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use edge_agent::queue::{OnFull, Options, Queue, SyncPolicy};
+use std::sync::Arc;
+
+use edge_agent::config::{Duration as ConfigDuration, UplinkConfig};
+use edge_agent::queue::{ManualClock, OnFull, Options, Queue, SyncPolicy};
 use edge_agent::reading::{Reading, Value};
+use edge_agent::store::OpenMode;
+use edge_agent::uplink::{drain, Budget, Packer, SendError, Transport};
 
 /// The hidden argument that makes the process the draining child.
 const DRAIN_CHILD: &str = "--drain-child";
@@ -51,7 +66,15 @@ pub fn run() {
         eprintln!("note: a debug build; run with --release for real figures");
     }
 
-    let (throughput, flushes) = append_ack_throughput();
+    let throughput = append_ack_throughput();
+    let hours: Vec<(String, u64)> = [
+        SyncPolicy::Batch,
+        SyncPolicy::Interval(ConfigDuration::from_secs(5)),
+        SyncPolicy::Interval(ConfigDuration::from_secs(60)),
+    ]
+    .into_iter()
+    .map(|sync| (sync.to_string(), syncs_in_a_gateway_hour(sync)))
+    .collect();
     let scratch = tempfile::tempdir().expect("a scratch directory");
     let dir = scratch.path().join("queue");
     let (fill, logical) = fill_backlog(&dir);
@@ -59,17 +82,31 @@ pub fn run() {
     let child = run_drain_child(&dir);
 
     let per_reading = |bytes: u64| bytes as f64 / BACKLOG as f64;
-    println!("durable queue (sled 0.34, cache 2 MiB, sync = \"batch\")");
+    println!("durable queue (sled 0.34, cache 2 MiB, sync = \"batch\", fdatasync per flush)");
     println!("{:<58} {:>14}", "figure", "value");
     let row = |name: &str, value: String| println!("{name:<58} {value:>14}");
     row(
         "append+ack throughput, flush per 100 readings",
-        format!("{:.0} readings/s", throughput),
+        format!("{:.0} readings/s", throughput.readings_per_s),
     );
     row(
-        "  (flushes: one per append batch, one per ack)",
-        format!("{flushes}"),
+        "  fsyncs (one per append batch, one per ack)",
+        format!("{}", throughput.syncs),
     );
+    row(
+        "  fsyncs per second at that throughput",
+        format!("{:.0} /s", throughput.syncs_per_s),
+    );
+    row(
+        "  time per flush (sled's write + fdatasync)",
+        format!("{:.2} ms", throughput.ms_per_flush),
+    );
+    for (sync, syncs) in &hours {
+        row(
+            &format!("fsyncs in a gateway hour at the defaults, sync = {sync}"),
+            format!("{syncs} /h"),
+        );
+    }
     row(
         "fill 100,000 readings, flush per 100",
         format!("{:.2} s", fill.as_secs_f64()),
@@ -152,8 +189,16 @@ fn options() -> Options {
     }
 }
 
+/// What the append+ack loop measured.
+struct Throughput {
+    readings_per_s: f64,
+    syncs: u64,
+    syncs_per_s: f64,
+    ms_per_flush: f64,
+}
+
 /// Readings per second through append (flush) + lease + ack (flush).
-fn append_ack_throughput() -> (f64, u64) {
+fn append_ack_throughput() -> Throughput {
     let scratch = tempfile::tempdir().expect("a scratch directory");
     let q = Queue::open(&scratch.path().join("queue"), options()).expect("open");
     let batches: Vec<Vec<Reading>> = (0..THROUGHPUT_READINGS / BATCH)
@@ -163,17 +208,93 @@ fn append_ack_throughput() -> (f64, u64) {
                 .collect()
         })
         .collect();
+    let syncs_before = q.store().syncs();
     let start = Instant::now();
-    let mut flushes = 0;
     for batch in &batches {
         q.append(batch).expect("append");
         let lease = q.lease(BATCH, None).expect("lease");
         assert_eq!(lease.len(), BATCH);
         q.ack(lease).expect("ack");
-        flushes += 2;
     }
-    let elapsed = start.elapsed();
-    (THROUGHPUT_READINGS as f64 / elapsed.as_secs_f64(), flushes)
+    let elapsed = start.elapsed().as_secs_f64();
+    let syncs = q.store().syncs() - syncs_before;
+    Throughput {
+        readings_per_s: THROUGHPUT_READINGS as f64 / elapsed,
+        syncs,
+        syncs_per_s: syncs as f64 / elapsed,
+        ms_per_flush: elapsed * 1e3 / syncs as f64,
+    }
+}
+
+/// A transport that confirms every message.
+struct Confirming;
+
+impl Transport for Confirming {
+    async fn send(&mut self, _payload: &[u8]) -> Result<(), SendError> {
+        Ok(())
+    }
+}
+
+/// The store's fsyncs in one hour of a gateway at the defaults (see the
+/// module docs), on a manual clock, second by second.
+fn syncs_in_a_gateway_hour(sync: SyncPolicy) -> u64 {
+    const PLUGINS: u64 = 3;
+    const PER_SAMPLE: u64 = 3;
+    const SAMPLE_EVERY_S: u64 = 10;
+    const HEARTBEAT_READINGS: u64 = 9;
+    const WINDOW_EVERY_S: u64 = 900;
+    let scratch = tempfile::tempdir().expect("a scratch directory");
+    let clock = ManualClock::new(1_735_689_600_000);
+    let q = Queue::open_with(
+        &scratch.path().join("queue"),
+        Options { sync, ..options() },
+        Arc::new(clock.clone()),
+        OpenMode::Agent,
+    )
+    .expect("open");
+    let packer = Packer::from_config(&UplinkConfig::default(), Some("gw"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    let interval = match sync {
+        SyncPolicy::Batch => None,
+        SyncPolicy::Interval(every) => Some(every.get().as_secs()),
+    };
+    let before = q.store().syncs();
+    // The intake's flush timer: when the oldest unflushed append is due.
+    let mut flush_at: Option<u64> = None;
+    let mut n = 0;
+    let mut append = |q: &Queue, count: u64, t: u64, flush_at: &mut Option<u64>| {
+        let batch: Vec<Reading> = (n..n + count).map(reading).collect();
+        n += count;
+        if !q.append(&batch).expect("append").durable {
+            if let Some(every) = interval {
+                flush_at.get_or_insert(t + every);
+            }
+        }
+    };
+    for t in 1..=3_600u64 {
+        clock.advance(Duration::from_secs(1));
+        for plugin in 0..PLUGINS {
+            if t % SAMPLE_EVERY_S == plugin * 3 {
+                append(&q, PER_SAMPLE, t, &mut flush_at);
+            }
+        }
+        if t % WINDOW_EVERY_S == WINDOW_EVERY_S / 2 {
+            append(&q, HEARTBEAT_READINGS, t, &mut flush_at);
+        }
+        if t % WINDOW_EVERY_S == 0 {
+            let budget = Budget::queued_now(&q).expect("stats");
+            runtime
+                .block_on(drain(&q, &packer, &mut Confirming, budget))
+                .expect("drain");
+        }
+        if flush_at.is_some_and(|at| t >= at) {
+            flush_at = None;
+            q.flush_if_dirty().expect("flush");
+        }
+    }
+    q.store().syncs() - before
 }
 
 /// Appends the backlog; returns the time taken and the stored bytes.
@@ -320,6 +441,15 @@ mod tests {
         std::fs::write(dir.path().join("b"), b"x").unwrap();
         let bytes = allocated_bytes(dir.path()).unwrap();
         assert!(bytes >= 10_000, "{bytes}");
+    }
+
+    #[test]
+    fn an_interval_sync_costs_a_gateway_fewer_fsyncs_than_batch() {
+        let batch = syncs_in_a_gateway_hour(SyncPolicy::Batch);
+        let five = syncs_in_a_gateway_hour(SyncPolicy::Interval(ConfigDuration::from_secs(5)));
+        // Three appends every 10 s are 1,080 an hour, each synced.
+        assert!(batch >= 1_080, "{batch}");
+        assert!(five * 3 < batch * 2, "5s: {five}, batch: {batch}");
     }
 
     #[test]

@@ -3,6 +3,8 @@
 mod config_cli;
 #[cfg(feature = "sim")]
 mod demo_broker;
+#[cfg(feature = "sim")]
+mod in_process;
 mod modem_cli;
 mod modem_pty;
 #[cfg(feature = "sim")]
@@ -15,6 +17,7 @@ mod paused_clock;
 mod plugin_e2e;
 mod plugin_host;
 mod plugin_load;
+mod power_cut;
 #[cfg(feature = "sim")]
 mod power_windows;
 mod queue_cli;

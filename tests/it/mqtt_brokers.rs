@@ -25,7 +25,7 @@ use edge_agent::modem::mqtt_session::{
 use edge_agent::modem::{boot, port, BootSettings};
 use edge_agent::queue::{Options, Queue};
 use edge_agent::reading::Reading;
-use edge_agent::uplink::{drain, Packer};
+use edge_agent::uplink::{drain, Budget, Packer};
 use lexi_sim::{SimConfig, SimHandle, Simulator};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tokio::sync::mpsc;
@@ -430,9 +430,14 @@ async fn readings_survive_mosquitto_killed_and_restarted_mid_stream_duplicating_
             queue.append(&all).unwrap();
             let mut session = connect(&at, &options).await;
             // A few messages go through and are confirmed.
-            let first = drain(&queue, &packer, &mut session, Some(KILL_AFTER - 1))
-                .await
-                .unwrap();
+            let first = drain(
+                &queue,
+                &packer,
+                &mut session,
+                Budget::messages(KILL_AFTER - 1),
+            )
+            .await
+            .unwrap();
             assert_eq!((first.messages, &first.stopped), (KILL_AFTER - 1, &None));
             // The next one reaches the broker, and the subscriber, but its
             // confirmation is held back (the simulator's fault), so the kill
@@ -449,7 +454,10 @@ async fn readings_survive_mosquitto_killed_and_restarted_mid_stream_duplicating_
                 }
                 broker.kill();
             };
-            let (report, ()) = tokio::join!(drain(&queue, &packer, &mut session, None), killer);
+            let (report, ()) = tokio::join!(
+                drain(&queue, &packer, &mut session, Budget::UNLIMITED),
+                killer
+            );
             let report = report.unwrap();
             let stopped = report
                 .stopped
@@ -504,7 +512,9 @@ async fn readings_survive_mosquitto_killed_and_restarted_mid_stream_duplicating_
         let mut reconnects = 0;
         let mut session = connect(&at, &options).await;
         loop {
-            let report = drain(&queue, &packer, &mut session, None).await.unwrap();
+            let report = drain(&queue, &packer, &mut session, Budget::UNLIMITED)
+                .await
+                .unwrap();
             eprintln!("drain after the restart: {report:?}");
             if report.is_complete() {
                 break;

@@ -5,17 +5,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use edge_agent::config::Config;
 use edge_agent::daemon::{self, RunMode};
-use edge_agent::demo::LocalBroker;
-use edge_agent::modem::at::{AtClient, ClientOptions, Raw};
-use edge_agent::modem::{port, ModemLink};
-use lexi_sim::{PowerLogEntry, PowerMode, SimConfig, SimHandle, Simulator};
 
-const HANG: Duration = Duration::from_secs(90);
+use crate::in_process::{daemon_while, simulated_module, simulated_module_with, HANG};
+use edge_agent::demo::LocalBroker;
+use edge_agent::modem::at::Raw;
+use lexi_sim::{PowerLogEntry, PowerMode};
 
 fn is_deep(mode: PowerMode) -> bool {
     matches!(mode, PowerMode::Sleep2 | PowerMode::Hibernate)
@@ -46,56 +45,6 @@ fn config(dir: &Path, pty: &Path, device: &str, broker_port: u16, extra: &str) -
     Config::load_with_env(&path, Vec::<(String, String)>::new())
         .unwrap()
         .config
-}
-
-/// A simulator at 100 times the module's speed on a pty, and the agent's
-/// link to it; the test keeps the handle to read the simulator's records.
-fn simulated_module(dir: &Path) -> (SimHandle, PathBuf, ModemLink) {
-    simulated_module_with(dir, |_| {})
-}
-
-/// [`simulated_module`] with `change` applied to the simulator's config.
-fn simulated_module_with(
-    dir: &Path,
-    change: impl FnOnce(&mut SimConfig),
-) -> (SimHandle, PathBuf, ModemLink) {
-    let mut sim_config = SimConfig::new(dir.join("nvm"));
-    sim_config.time_scale = 0.01;
-    change(&mut sim_config);
-    let (sim, pty) = Simulator::spawn_pty(sim_config).unwrap();
-    let (client, engine) =
-        AtClient::spawn(port::open(&pty, 115_200).unwrap(), ClientOptions::default());
-    let link = ModemLink {
-        client,
-        path: pty.clone(),
-        simulator: Some(sim.clone()),
-        engine,
-    };
-    (sim, pty, link)
-}
-
-/// Runs the daemon on `link` next to `watch`, which stops it by returning;
-/// returns the run's report and what `watch` returned. The daemon's future
-/// is not `Send` (its downlink handler is a trait object), so both run on
-/// the test's task.
-async fn daemon_while<T>(
-    link: ModemLink,
-    config: &Config,
-    watch: impl std::future::Future<Output = T>,
-) -> (daemon::RunReport, T) {
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let agent = daemon::run_on(link, config, RunMode::Daemon, async {
-        let _ = stopped.await;
-    });
-    let watch = async {
-        let out = watch.await;
-        stop.send(()).unwrap();
-        out
-    };
-    let (report, out) = tokio::time::timeout(HANG, async { tokio::join!(agent, watch) })
-        .await
-        .unwrap();
-    (report.unwrap(), out)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -29,24 +29,27 @@ use std::time::Duration;
 
 use edge_agent::queue::{ManualClock, OnFull, Options, Queue, SyncPolicy};
 use edge_agent::reading::{Reading, Value};
-use edge_agent::store::OpenMode;
+use edge_agent::store::{OpenMode, TreeId, WriteSet};
 
 /// Set (to the queue's directory) in the child process.
-const CHILD_ENV: &str = "QUEUE_CRASH_TEST_CHILD_DIR";
+pub(crate) const CHILD_ENV: &str = "QUEUE_CRASH_TEST_CHILD_DIR";
 /// The child's random seed.
-const SEED_ENV: &str = "QUEUE_CRASH_TEST_SEED";
+pub(crate) const SEED_ENV: &str = "QUEUE_CRASH_TEST_SEED";
 /// The child's test, as the harness names it.
-const CHILD_TEST: &str = "queue_crash::the_append_and_ack_loop_keeps_its_invariants";
+pub(crate) const CHILD_TEST: &str = "queue_crash::the_append_and_ack_loop_keeps_its_invariants";
 /// The children's wall clock: 2025-01-01T00:00:00Z, standing still.
 const CLOCK_MS: u64 = 1_735_689_600_000;
 /// How many times the child is killed.
 const KILLS: u64 = 100;
 
+/// The key the child keeps its state value under in the `modem` tree.
+const STATE_KEY: &[u8] = b"crash-test-state";
+
 /// xorshift64*: small, seeded, good enough to pick sizes and delays.
-struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
 
@@ -58,7 +61,7 @@ impl Rng {
     }
 
     /// Uniform in `0..n`.
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 }
@@ -116,6 +119,18 @@ fn child_loop(dir: &Path, seed: u64, iterations: Option<u64>, out: &mut dyn Writ
         let seqs: Vec<String> = appended.stored().map(|s| s.to_string()).collect();
         writeln!(out, "appended {}", seqs.join(" ")).unwrap();
 
+        if rng.below(10) == 0 {
+            // Other state the agent relies on after a reboot (a profile
+            // digest): committed, flushed, then reported. The queue's next
+            // sequence number: it only grows, across children too.
+            let value = q.stats().unwrap().counters.next_seq;
+            let mut writes = WriteSet::new();
+            writes.insert(TreeId::Modem, STATE_KEY, value.to_be_bytes().to_vec());
+            q.store().commit(&writes).unwrap();
+            q.store().flush().unwrap();
+            writeln!(out, "kept {value}").unwrap();
+        }
+
         if rng.below(10) < 8 {
             let lease = q.lease(1 + rng.below(30) as usize, None).unwrap();
             if lease.is_empty() {
@@ -137,14 +152,17 @@ fn child_loop(dir: &Path, seed: u64, iterations: Option<u64>, out: &mut dyn Writ
 
 /// What the children reported, and what has been seen on disk.
 #[derive(Debug, Default)]
-struct Ledger {
-    flushed: BTreeSet<u64>,
+pub(crate) struct Ledger {
+    pub(crate) flushed: BTreeSet<u64>,
     /// Being acked when a child was killed: may be there or gone.
     acking: BTreeSet<u64>,
-    acked: BTreeSet<u64>,
+    pub(crate) acked: BTreeSet<u64>,
     /// The largest sequence number seen anywhere so far.
     max_seen: Option<u64>,
-    opens: u64,
+    pub(crate) opens: u64,
+    /// The last state value reported kept: the store holds it or a later
+    /// one (values only grow).
+    pub(crate) kept: Option<u64>,
 }
 
 impl Ledger {
@@ -153,7 +171,7 @@ impl Ledger {
     }
 
     /// Takes in one child's complete lines, checking that numbers only grow.
-    fn read(&mut self, lines: &[String]) {
+    pub(crate) fn read(&mut self, lines: &[String]) {
         for line in lines {
             let mut words = line.split(' ');
             let numbers = |words: std::str::Split<'_, char>| -> Vec<u64> {
@@ -185,6 +203,7 @@ impl Ledger {
                 }
                 Some("acking") => self.acking.extend(numbers(words)),
                 Some("acked") => self.acked.extend(numbers(words)),
+                Some("kept") => self.kept = numbers(words).first().copied(),
                 // The test harness's own lines.
                 _ => {}
             }
@@ -192,7 +211,7 @@ impl Ledger {
     }
 
     /// Opens the queue as the agent would and checks it against the ledger.
-    fn check(&mut self, dir: &Path) {
+    pub(crate) fn check(&mut self, dir: &Path) {
         let clock = Arc::new(ManualClock::new(CLOCK_MS));
         let q = Queue::open_with(dir, options(), clock, OpenMode::Agent).unwrap();
         assert!(q.recovery().moved_aside.is_none(), "{:?}", q.recovery());
@@ -210,6 +229,14 @@ impl Ledger {
         assert_eq!(stats.counters.pending_count, on_disk.len() as u64);
         assert!(!q.recovery().recounted, "counters disagreed with the data");
         assert_eq!((stats.counters.rejected, stats.counters.dropped), (0, 0));
+        if let Some(kept) = self.kept {
+            let value = q.store().get(TreeId::Modem, STATE_KEY).unwrap();
+            let value = value.map(|v| u64::from_be_bytes(v.try_into().unwrap()));
+            assert!(
+                value.is_some_and(|v| v >= kept),
+                "the state value {kept} was flushed, the store holds {value:?}"
+            );
+        }
         if let Some(&max) = on_disk.last() {
             self.seen(max);
         }
@@ -217,7 +244,7 @@ impl Ledger {
 }
 
 /// Complete lines (a line cut by the kill has no newline and is dropped).
-fn complete_lines(bytes: &[u8]) -> Vec<String> {
+pub(crate) fn complete_lines(bytes: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(bytes);
     let complete = match text.rfind('\n') {
         Some(end) => &text[..end],
@@ -250,30 +277,34 @@ fn the_append_and_ack_loop_keeps_its_invariants() {
     let expected: BTreeSet<u64> = ledger.flushed.difference(&ledger.acked).copied().collect();
     assert_eq!(on_disk, expected);
     assert!(ledger.acked.len() > 100, "the loop hardly acked anything");
+    assert!(ledger.kept.is_some(), "the loop never kept its state value");
 }
 
-#[test]
-fn a_queue_killed_at_random_moments_keeps_every_flushed_reading_and_no_acked_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let queue_dir = dir.path().join("queue");
-    let exe = std::env::current_exe().unwrap();
-    let mut rng = Rng::new(0x5EED_0003);
-    let mut ledger = Ledger::default();
-    let mut killed_before_open = 0;
-    for round in 0..KILLS {
+/// A child running [`child_loop`] until it is killed, with a thread that
+/// collects what it reports.
+pub(crate) struct CrashChild {
+    child: std::process::Child,
+    opened: mpsc::Receiver<()>,
+    reader: std::thread::JoinHandle<Vec<u8>>,
+}
+
+impl CrashChild {
+    /// Starts the child on the queue in `queue_dir`.
+    pub(crate) fn spawn(queue_dir: &Path, seed: u64) -> CrashChild {
+        let exe = std::env::current_exe().unwrap();
         let mut child = Command::new(&exe)
             .args([CHILD_TEST, "--exact", "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, &queue_dir)
-            .env(SEED_ENV, round.to_string())
+            .env(CHILD_ENV, queue_dir)
+            .env(SEED_ENV, seed.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let mut stdout = child.stdout.take().unwrap();
-        // Reader thread: signals when the queue is open, then keeps reading
-        // until the kill closes the pipe.
-        let (opened_tx, opened_rx) = mpsc::channel();
+        // Signals when the queue is open, then keeps reading until the
+        // kill closes the pipe.
+        let (opened_tx, opened) = mpsc::channel();
         let reader = std::thread::spawn(move || {
             let mut bytes = Vec::new();
             let mut buffered = BufReader::new(&mut stdout);
@@ -286,33 +317,55 @@ fn a_queue_killed_at_random_moments_keeps_every_flushed_reading_and_no_acked_one
             }
             bytes
         });
+        CrashChild {
+            child,
+            opened,
+            reader,
+        }
+    }
 
+    /// Waits until the child has opened its queue (a guard against a hung
+    /// child, not a timing assertion).
+    pub(crate) fn wait_open(&mut self, what: &str) {
+        if self.opened.recv_timeout(Duration::from_secs(60)).is_err() {
+            let _ = self.child.kill();
+            let out = self.child.stderr.take().map(std::io::read_to_string);
+            panic!("{what}: the child never opened the queue:\n{out:?}");
+        }
+    }
+
+    /// SIGKILLs the child (which must still be running) and returns the
+    /// complete lines it reported.
+    pub(crate) fn kill(mut self, what: &str) -> Vec<String> {
+        if let Some(status) = self.child.try_wait().unwrap() {
+            let out = self.child.stderr.take().map(std::io::read_to_string);
+            panic!("{what}: the child exited by itself ({status}):\n{out:?}");
+        }
+        self.child.kill().unwrap(); // SIGKILL
+        self.child.wait().unwrap();
+        complete_lines(&self.reader.join().unwrap())
+    }
+}
+
+#[test]
+fn a_queue_killed_at_random_moments_keeps_every_flushed_reading_and_no_acked_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let queue_dir = dir.path().join("queue");
+    let mut rng = Rng::new(0x5EED_0003);
+    let mut ledger = Ledger::default();
+    let mut killed_before_open = 0;
+    for round in 0..KILLS {
+        let mut child = CrashChild::spawn(&queue_dir, round);
+        let what = format!("round {round}");
         // A quarter of the kills may land while the queue is still opening
         // (recovery); the rest while it appends and acks.
         if rng.below(4) == 0 {
             std::thread::sleep(Duration::from_millis(rng.below(40)));
         } else {
-            // A guard against a hung child, not a timing assertion.
-            if opened_rx.recv_timeout(Duration::from_secs(60)).is_err() {
-                let _ = child.kill();
-                let out = child.wait_with_output().unwrap();
-                panic!(
-                    "round {round}: the child never opened the queue:\n{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
+            child.wait_open(&what);
             std::thread::sleep(Duration::from_millis(rng.below(50)));
         }
-        if let Some(status) = child.try_wait().unwrap() {
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "round {round}: the child exited by itself ({status}):\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        let lines = complete_lines(&reader.join().unwrap());
+        let lines = child.kill(&what);
         if !lines.iter().any(|l| l.starts_with("open ")) {
             killed_before_open += 1;
         }

@@ -133,3 +133,81 @@ fn an_urgent_reading_opens_a_window_at_once_whatever_the_interval() {
         "no slot came within the hour:\n{log}"
     );
 }
+
+/// Readings keep reaching the queue while a window uploads over a slow link:
+/// a plugin pushing 2,000 readings a second fills the plugin host's channel
+/// (1,024 readings) in half a second, and every publish here takes 200 ms.
+/// The windows take seconds (each sends what waited when it began); not one
+/// reading may be dropped from the channel meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_upload_does_not_make_the_plugin_channel_drop_readings() {
+    use edge_agent::config::Config;
+    use edge_agent::queue::{Options, Queue};
+    use edge_agent::reading::Value;
+    use lexi_sim::MqttBackend;
+
+    use crate::in_process::{daemon_while, simulated_module_with};
+
+    let _ = tracing_subscriber::fmt().with_env_filter("info").try_init();
+    let dir = tempfile::tempdir().unwrap();
+    // Module time runs 100 times faster: 20 s of broker latency is 200 ms
+    // for every login, publish and logout.
+    let (_sim, pty, link) = simulated_module_with(dir.path(), |c| {
+        c.mqtt_backend = MqttBackend::Virtual {
+            latency: Duration::from_secs(20),
+        };
+    });
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    let (synthetic, sha) = installed_plugin(&plugins, "edge_plugin_synthetic");
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[agent]\ndata_dir = {:?}\ndevice_id = \"gw-slow\"\nheartbeat_interval = \"0s\"\n\n\
+             [modem]\nport = {pty:?}\nregistration_timeout = \"10s\"\n\n\
+             [modem.power]\nsleep_timeout = \"60s\"\n\n\
+             [uplink]\ninterval = \"1h\"\njitter = \"0s\"\n\n\
+             [uplink.mqtt]\nhost = \"127.0.0.1\"\nport = 1\n\n\
+             [[plugins]]\nname = \"fast\"\npath = {synthetic:?}\nsha256 = \"{}\"\n\n\
+             [plugins.config]\npush_rate = 2000\n\
+             series = [{{ name = \"n\", pattern = \"counter\" }}]\n",
+            dir.path().join("data"),
+            sha256_hex(&sha),
+        ),
+    )
+    .unwrap();
+    let config = Config::load_with_env(&path, Vec::<(String, String)>::new())
+        .unwrap()
+        .config;
+
+    // 500 pending readings (uplink.max_pending) open a window at once, and
+    // the next as soon as one ends: the link is busy throughout.
+    let (report, ()) =
+        daemon_while(link, &config, tokio::time::sleep(Duration::from_secs(4))).await;
+
+    let queue = Queue::inspect(&config.queue_dir(), Options::default()).unwrap();
+    let appended = queue.stats().unwrap().counters.appended;
+    // The counter counts every reading the plugin emitted; the newest ones
+    // wait for the next window, so the largest value still queued tells how
+    // many were emitted in all.
+    let newest = queue
+        .pending()
+        .map(|p| match p.unwrap().reading.value {
+            Value::I64(v) => v,
+            other => panic!("not the counter: {other:?}"),
+        })
+        .max()
+        .unwrap();
+    let emitted = u64::try_from(newest).unwrap() + 1;
+    assert!(
+        report.messages >= 10 && report.delivered > 1_000,
+        "the windows hardly uploaded: {report:?}"
+    );
+    assert!(emitted > 4_000, "the plugin emitted only {emitted}");
+    assert_eq!(
+        appended, emitted,
+        "readings dropped from the channel while windows uploaded ({report:?})"
+    );
+    assert_eq!(report.delivered as u64 + report.pending, emitted);
+}

@@ -537,6 +537,18 @@ impl Queue {
         self.flush_due_locked(&mut st, now)
     }
 
+    /// Flushes if anything committed is not on the disk yet, whatever the
+    /// interval; returns whether it flushed. For an owner that keeps the
+    /// interval on a clock of its own.
+    pub fn flush_if_dirty(&self) -> Result<bool, QueueError> {
+        let mut st = self.lock();
+        if !st.dirty {
+            return Ok(false);
+        }
+        self.flush_locked(&mut st)?;
+        Ok(true)
+    }
+
     /// Flushes everything committed to disk now.
     pub fn flush(&self) -> Result<(), QueueError> {
         let mut st = self.lock();

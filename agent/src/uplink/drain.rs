@@ -62,19 +62,66 @@ impl DrainReport {
     }
 }
 
-/// Sends every pending reading through `transport`, message by message, until
-/// the queue is empty, the transport fails, or `max_messages` were sent (an
-/// upload window's budget; `None` for no limit).
+/// How far one drain goes. The default: until the queue is empty.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Budget {
+    /// Stop after this many messages.
+    pub messages: Option<usize>,
+    /// Send no reading newer than this sequence number. An upload window
+    /// sends what was queued when it began: readings keep arriving while it
+    /// uploads (the intake never waits for the uplink), and a producer
+    /// faster than the link would otherwise keep the radio up for ever.
+    /// They go in the next window.
+    pub up_to_seq: Option<u64>,
+}
+
+impl Budget {
+    /// No limit: until the queue is empty.
+    pub const UNLIMITED: Budget = Budget {
+        messages: None,
+        up_to_seq: None,
+    };
+
+    /// At most `n` messages.
+    pub fn messages(n: usize) -> Budget {
+        Budget {
+            messages: Some(n),
+            ..Budget::UNLIMITED
+        }
+    }
+
+    /// Only what is queued now in `queue`: nothing newer than its newest
+    /// reading.
+    pub fn queued_now(queue: &Queue) -> Result<Budget, QueueError> {
+        let next = queue.stats()?.counters.next_seq;
+        Ok(Budget {
+            up_to_seq: Some(next.saturating_sub(1)),
+            ..Budget::UNLIMITED
+        })
+    }
+}
+
+/// Sends pending readings through `transport`, message by message, until
+/// the queue is empty, the transport fails, or the `budget` is spent.
 pub async fn drain<T: Transport>(
     queue: &Queue,
     packer: &Packer,
     transport: &mut T,
-    max_messages: Option<usize>,
+    budget: Budget,
 ) -> Result<DrainReport, QueueError> {
     let mut report = DrainReport::default();
     let max_readings = packer.limits().max_readings;
-    while max_messages.is_none_or(|m| report.messages < m) {
+    while budget.messages.is_none_or(|m| report.messages < m) {
         let lease = queue.lease(max_readings, None)?;
+        let lease = match budget.up_to_seq {
+            Some(last) => {
+                let within = lease.seqs().take_while(|&seq| seq <= last).count();
+                let (within, newer) = lease.split_at(within);
+                queue.release(newer);
+                within
+            }
+            None => lease,
+        };
         if lease.is_empty() {
             break;
         }
@@ -184,7 +231,9 @@ mod tests {
     async fn a_confirmed_drain_empties_the_queue_in_full_messages() {
         let (_dir, queue, packer) = setup(35);
         let mut t = Scripted::default();
-        let report = drain(&queue, &packer, &mut t, None).await.unwrap();
+        let report = drain(&queue, &packer, &mut t, Budget::UNLIMITED)
+            .await
+            .unwrap();
         assert!(report.is_complete());
         assert_eq!(report.delivered, 35);
         assert_eq!(report.messages, t.sent.len());
@@ -199,7 +248,9 @@ mod tests {
         t.answers.push_back(Ok(()));
         t.answers
             .push_back(Err(SendError::Transient("no PUBACK".into())));
-        let report = drain(&queue, &packer, &mut t, None).await.unwrap();
+        let report = drain(&queue, &packer, &mut t, Budget::UNLIMITED)
+            .await
+            .unwrap();
         assert_eq!(report.messages, 1);
         assert_eq!(
             report.stopped,
@@ -210,7 +261,9 @@ mod tests {
 
         // The next attempt sends the same readings again, first.
         let second = t.sent[1].clone();
-        let report = drain(&queue, &packer, &mut t, None).await.unwrap();
+        let report = drain(&queue, &packer, &mut t, Budget::UNLIMITED)
+            .await
+            .unwrap();
         assert!(report.is_complete());
         assert_eq!(t.sent[2], second);
         assert_eq!(pending(&queue), 0);
@@ -222,7 +275,9 @@ mod tests {
         let mut t = Scripted::default();
         t.answers
             .push_back(Err(SendError::Rejected("HTTP 422".into())));
-        let report = drain(&queue, &packer, &mut t, None).await.unwrap();
+        let report = drain(&queue, &packer, &mut t, Budget::UNLIMITED)
+            .await
+            .unwrap();
         assert!(report.is_complete());
         assert!(report.dead_lettered > 0);
         assert_eq!(report.dead_lettered + report.delivered, 20);
@@ -251,17 +306,40 @@ mod tests {
             },
         );
         let mut t = Scripted::default();
-        let report = drain(&queue, &packer, &mut t, None).await.unwrap();
+        let report = drain(&queue, &packer, &mut t, Budget::UNLIMITED)
+            .await
+            .unwrap();
         assert!(report.is_complete());
         assert_eq!((report.delivered, report.dead_lettered), (2, 1));
         assert_eq!(pending(&queue), 0);
     }
 
     #[tokio::test]
+    async fn a_drain_up_to_a_sequence_number_leaves_what_was_queued_after_it() {
+        let (_dir, queue, packer) = setup(15);
+        let budget = Budget::queued_now(&queue).unwrap();
+        queue
+            .append(&[reading(99, Value::F64(9.9)), reading(100, Value::F64(10.0))])
+            .unwrap();
+        let mut t = Scripted::default();
+        let report = drain(&queue, &packer, &mut t, budget).await.unwrap();
+        assert!(report.is_complete());
+        assert_eq!(report.delivered, 15);
+        assert_eq!(pending(&queue), 2);
+        assert!(queue.leased_seqs().is_empty());
+        // The next window takes them.
+        let budget = Budget::queued_now(&queue).unwrap();
+        let report = drain(&queue, &packer, &mut t, budget).await.unwrap();
+        assert_eq!((report.delivered, pending(&queue)), (2, 0));
+    }
+
+    #[tokio::test]
     async fn a_message_budget_stops_the_drain_with_the_rest_still_queued() {
         let (_dir, queue, packer) = setup(35);
         let mut t = Scripted::default();
-        let report = drain(&queue, &packer, &mut t, Some(1)).await.unwrap();
+        let report = drain(&queue, &packer, &mut t, Budget::messages(1))
+            .await
+            .unwrap();
         assert_eq!(report.messages, 1);
         assert_eq!(pending(&queue), 35 - report.delivered as u64);
         assert!(queue.leased_seqs().is_empty());

@@ -15,8 +15,8 @@
 //!   reading).
 //!
 //! The MQTT transport is `modem::mqtt` (profile) and `modem::mqtt_session`
-//! (session); the run loop that connects it to [`drain`] is still to come
-//! (issue 4), HTTP after it.
+//! (session), made a [`Transport`] in [`mqtt`]; the daemon
+//! (`crate::daemon`) drains through it in its upload windows. HTTP follows.
 
 pub mod batch;
 pub mod drain;
@@ -28,6 +28,6 @@ pub mod window;
 mod batch_tests;
 
 pub use batch::{Limits, Message, Packed, Packer, Packs, Reject, Rejected, Stop};
-pub use drain::{drain, DrainReport, SendError, Transport};
+pub use drain::{drain, Budget, DrainReport, SendError, Transport};
 pub use encode::{Candidate, EncodeError, Encoder, Encoding, Sizer, Unencodable};
 pub use window::{UploadWindows, WindowPolicy, WindowReason};
