@@ -20,7 +20,8 @@
 //! up, readings go as they come, and downlink commands are served as they
 //! arrive. A drain in progress is never cancelled by the signal: the
 //! in-flight publish completes (or times out) first, so a reading is never
-//! left half-sent.
+//! left half-sent; then the window ends (logout, the vote up) without
+//! sending the rest of its backlog, which stays queued.
 //!
 //! `RunMode::Once` is one upload window: boot, sample every source once
 //! (every plugin's first poll, then the plugins are shut down), upload
@@ -67,7 +68,7 @@ use crate::power::{
     restore_after_deep_sleep, AwakeGuard, PowerError, PowerManager, RestoreError, WakeError, Waker,
 };
 use crate::queue::{Options, Queue, QueueError};
-use crate::uplink::{drain, Budget, Packer, UploadWindows, WindowReason};
+use crate::uplink::{drain, Budget, Packer, StopSignal, UploadWindows, WindowReason};
 
 /// How the agent runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,6 +254,9 @@ struct Agent<'c> {
     /// Echoes the link had seen when echo was last known off (`ATE0`): any
     /// echo beyond it means the module rebooted and forgot its settings.
     echo_baseline: u64,
+    /// Raised when the shutdown signal comes during a window: its drain
+    /// ends after the message in flight.
+    stop: StopSignal,
 }
 
 impl<'c> Agent<'c> {
@@ -326,6 +330,7 @@ impl<'c> Agent<'c> {
             windows_opened: 0,
             retry_at: None,
             echo_baseline: at.echoes_seen(),
+            stop: StopSignal::new(),
             at,
         };
         agent.open_doorbell().await;
@@ -399,7 +404,29 @@ impl<'c> Agent<'c> {
             self.queue.maintain()?;
             self.queue.flush_if_due()?;
             self.answer_ring().await;
-            self.window_if_due(&sources.host).await?;
+            // The shutdown signal is watched during the window too: it
+            // ends the window after the message in flight.
+            let stop = self.stop.clone();
+            {
+                let window = self.window_if_due(&sources.host);
+                tokio::pin!(window);
+                loop {
+                    tokio::select! {
+                        done = &mut window => {
+                            done?;
+                            break;
+                        }
+                        () = shutdown.as_mut(), if !stop.is_raised() => {
+                            info!("stop requested during a window: it ends after the message in flight");
+                            stop.raise();
+                        }
+                    }
+                }
+            }
+            if self.stop.is_raised() {
+                info!("stopping");
+                break;
+            }
             let event = self.next_event(&sources.intake, &mut shutdown).await;
             match event {
                 Event::Shutdown => {
@@ -615,7 +642,8 @@ impl<'c> Agent<'c> {
             Budget::UNLIMITED
         } else {
             Budget::queued_now(&self.queue)?
-        };
+        }
+        .until(&self.stop);
         let drained = drain(&self.queue, &self.packer, s, budget).await?;
         self.report.messages += drained.messages;
         self.report.delivered += drained.delivered;

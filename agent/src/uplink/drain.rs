@@ -17,6 +17,8 @@
 //! dead letter.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use tracing::{debug, info, warn};
 
@@ -62,8 +64,32 @@ impl DrainReport {
     }
 }
 
+/// Raised when the agent is asked to stop: a drain then ends after the
+/// message in flight (which is never cut off half-sent) instead of sending
+/// all its budget, so a stop is not held up by a long backlog (systemd
+/// kills a service that takes too long to stop).
+#[derive(Debug, Clone, Default)]
+pub struct StopSignal(Arc<AtomicBool>);
+
+impl StopSignal {
+    /// A signal not raised yet.
+    pub fn new() -> StopSignal {
+        StopSignal::default()
+    }
+
+    /// Asks every drain holding a clone to end after its message in flight.
+    pub fn raise(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether it was raised.
+    pub fn is_raised(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// How far one drain goes. The default: until the queue is empty.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Budget {
     /// Stop after this many messages.
     pub messages: Option<usize>,
@@ -73,6 +99,8 @@ pub struct Budget {
     /// faster than the link would otherwise keep the radio up for ever.
     /// They go in the next window.
     pub up_to_seq: Option<u64>,
+    /// Stop after the message in flight once this is raised.
+    pub stop: Option<StopSignal>,
 }
 
 impl Budget {
@@ -80,7 +108,16 @@ impl Budget {
     pub const UNLIMITED: Budget = Budget {
         messages: None,
         up_to_seq: None,
+        stop: None,
     };
+
+    /// This budget, ending early when `stop` is raised.
+    pub fn until(self, stop: &StopSignal) -> Budget {
+        Budget {
+            stop: Some(stop.clone()),
+            ..self
+        }
+    }
 
     /// At most `n` messages.
     pub fn messages(n: usize) -> Budget {
@@ -111,7 +148,9 @@ pub async fn drain<T: Transport>(
 ) -> Result<DrainReport, QueueError> {
     let mut report = DrainReport::default();
     let max_readings = packer.limits().max_readings;
-    while budget.messages.is_none_or(|m| report.messages < m) {
+    while budget.messages.is_none_or(|m| report.messages < m)
+        && !budget.stop.as_ref().is_some_and(StopSignal::is_raised)
+    {
         let lease = queue.lease(max_readings, None)?;
         let lease = match budget.up_to_seq {
             Some(last) => {
@@ -331,6 +370,37 @@ mod tests {
         let budget = Budget::queued_now(&queue).unwrap();
         let report = drain(&queue, &packer, &mut t, budget).await.unwrap();
         assert_eq!((report.delivered, pending(&queue)), (2, 0));
+    }
+
+    /// Raises its stop signal while sending its first message.
+    struct StoppedWhileSending {
+        stop: StopSignal,
+        sent: usize,
+    }
+
+    impl Transport for StoppedWhileSending {
+        async fn send(&mut self, _payload: &[u8]) -> Result<(), SendError> {
+            self.stop.raise();
+            self.sent += 1;
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stop_ends_the_drain_after_the_message_in_flight_which_is_confirmed() {
+        let (_dir, queue, packer) = setup(35);
+        let stop = StopSignal::new();
+        let mut t = StoppedWhileSending {
+            stop: stop.clone(),
+            sent: 0,
+        };
+        let report = drain(&queue, &packer, &mut t, Budget::UNLIMITED.until(&stop))
+            .await
+            .unwrap();
+        assert_eq!((t.sent, report.messages), (1, 1));
+        assert!(report.delivered > 0);
+        assert_eq!(pending(&queue), 35 - report.delivered as u64);
+        assert!(queue.leased_seqs().is_empty());
     }
 
     #[tokio::test]
