@@ -25,7 +25,7 @@
 //! were queued (a window may be due for `uplink.max_pending`) and whether
 //! one was urgent.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -51,8 +51,6 @@ struct Shared {
     queued: Notify,
     /// An urgent reading was queued since the owner last asked.
     urgent: AtomicBool,
-    /// Readings queued since the start.
-    readings: AtomicU64,
     /// The owner appended something that did not flush.
     unflushed: Notify,
     /// Why the task stopped early: the queue failed (a full or failing
@@ -85,11 +83,6 @@ impl Intake {
             return Err(e);
         }
         Ok(self.shared.urgent.swap(false, Ordering::Relaxed))
-    }
-
-    /// Readings queued since the start.
-    pub fn readings(&self) -> u64 {
-        self.shared.readings.load(Ordering::Relaxed)
     }
 
     /// The owner appended to the queue and the append did not flush (with
@@ -142,7 +135,6 @@ async fn run(queue: Arc<Queue>, mut readings: mpsc::Receiver<PluginReading>, sha
                     break Ok(());
                 };
                 let (batch, urgent) = take_batch(first, &mut readings);
-                let count = batch.len() as u64;
                 match append(&queue, batch).await {
                     // The runtime is shutting down: nothing more is queued.
                     None => break Ok(()),
@@ -150,7 +142,6 @@ async fn run(queue: Arc<Queue>, mut readings: mpsc::Receiver<PluginReading>, sha
                         if !durable {
                             arm(&mut flush_at);
                         }
-                        shared.readings.fetch_add(count, Ordering::Relaxed);
                         if urgent {
                             shared.urgent.store(true, Ordering::Relaxed);
                         }
@@ -221,4 +212,116 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 /// A deadline that never comes (the `select!` branch is disabled then).
 fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(86_400 * 365)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::config::Duration as ConfigDuration;
+    use crate::queue::{ManualClock, Options};
+    use crate::reading::Value;
+    use crate::store::OpenMode;
+
+    fn reading(i: i64, urgent: bool) -> PluginReading {
+        PluginReading {
+            reading: Reading {
+                source: "p".into(),
+                name: "n".into(),
+                unit: None,
+                value: Value::I64(i),
+                timestamp_ns: 1_735_689_600_000_000_000 + i,
+                tags: BTreeMap::new(),
+            },
+            urgent,
+        }
+    }
+
+    /// A queue on a clock that stands still: only the intake's own timer
+    /// (tokio's) can make an interval flush happen.
+    fn queue(dir: &std::path::Path, sync: SyncPolicy) -> Arc<Queue> {
+        let options = Options {
+            sync,
+            ..Options::default()
+        };
+        let clock = Arc::new(ManualClock::new(1_735_689_600_000));
+        Arc::new(Queue::open_with(&dir.join("q"), options, clock, OpenMode::Agent).unwrap())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn readings_are_queued_and_the_owner_learns_of_an_urgent_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = queue(dir.path(), SyncPolicy::Batch);
+        let (tx, rx) = mpsc::channel(8);
+        let intake = Intake::start(Arc::clone(&q), rx);
+        tx.send(reading(0, false)).await.unwrap();
+        assert!(!intake.queued().await.unwrap());
+        tx.send(reading(1, true)).await.unwrap();
+        assert!(intake.queued().await.unwrap());
+        for i in 2..6 {
+            tx.send(reading(i, false)).await.unwrap();
+        }
+        drop(tx);
+        intake.finish().await.unwrap();
+        assert_eq!(q.stats().unwrap().counters.pending_count, 6);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_an_interval_sync_what_the_intake_appended_is_synced_once_the_interval_passed() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = queue(
+            dir.path(),
+            SyncPolicy::Interval(ConfigDuration::from_secs(60)),
+        );
+        let (tx, rx) = mpsc::channel(8);
+        let intake = Intake::start(Arc::clone(&q), rx);
+        let opened = q.store().syncs();
+        tx.send(reading(0, false)).await.unwrap();
+        intake.queued().await.unwrap();
+        tx.send(reading(1, false)).await.unwrap();
+        intake.queued().await.unwrap();
+        tokio::time::sleep(Duration::from_secs(59)).await;
+        assert_eq!(q.store().syncs(), opened, "synced before the interval");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        // The blocking pool's flush has had time to run once the timer fired.
+        for _ in 0..100 {
+            if q.store().syncs() > opened {
+                break;
+            }
+            tokio::task::yield_now().await;
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(q.store().syncs(), opened + 1, "one sync for both appends");
+        // Nothing left to sync: no timer, no sync.
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        assert_eq!(q.store().syncs(), opened + 1);
+        drop(tx);
+        intake.finish().await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_append_of_the_owner_that_did_not_sync_is_synced_by_the_intakes_timer() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = queue(
+            dir.path(),
+            SyncPolicy::Interval(ConfigDuration::from_secs(60)),
+        );
+        let (tx, rx) = mpsc::channel(8);
+        let intake = Intake::start(Arc::clone(&q), rx);
+        let opened = q.store().syncs();
+        assert!(!q.append(&[reading(0, false).reading]).unwrap().durable);
+        intake.note_unflushed();
+        tokio::time::sleep(Duration::from_secs(61)).await;
+        for _ in 0..100 {
+            if q.store().syncs() > opened {
+                break;
+            }
+            tokio::task::yield_now().await;
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(q.store().syncs(), opened + 1);
+        drop(tx);
+        intake.finish().await.unwrap();
+    }
 }
