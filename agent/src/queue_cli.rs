@@ -1,13 +1,16 @@
 //! `edge-agent queue ...`: look into the durable queue while the agent is
 //! stopped, without the modem. The queue is opened for inspection
 //! ([`Queue::inspect`]): nothing is expired, checked or moved aside; only
-//! `purge` writes.
+//! `purge` writes. A data directory where nothing was ever stored is an
+//! empty queue (zeros, exit 0), and nothing is created in it.
 
 use std::io::{self, Write};
+use std::path::Path;
 
 use edge_agent::config::{ByteSize, Duration, LoadedConfig};
-use edge_agent::queue::{Counters, Options, Pending, Queue, Stats, CLOCK_SET_AFTER_MS};
+use edge_agent::queue::{Counters, Options, Pending, Queue, QueueError, Stats, CLOCK_SET_AFTER_MS};
 use edge_agent::reading::Value;
+use edge_agent::store::StoreError;
 use serde_json::{json, Map, Value as Json};
 
 use crate::cli::QueueCommand;
@@ -16,10 +19,20 @@ use crate::cli::QueueCommand;
 pub fn run(loaded: &LoadedConfig, command: &QueueCommand) -> anyhow::Result<()> {
     let config = &loaded.config;
     let dir = config.queue_dir();
-    let queue = Queue::inspect(&dir, Options::from_config(&config.queue))?;
+    let options = Options::from_config(&config.queue);
     let out = io::stdout().lock();
+    let queue = match Queue::inspect(&dir, options.clone()) {
+        Ok(queue) => queue,
+        Err(QueueError::Store(StoreError::NotFound { .. })) => {
+            return never_stored(&dir, &options, command, out)
+        }
+        Err(e) => return Err(e.into()),
+    };
     let result = match command {
-        QueueCommand::Stats { json } => stats(&queue, *json, out),
+        QueueCommand::Stats { json } => {
+            let stats = queue.stats()?;
+            print_stats(queue.dir(), queue.options(), &stats, *json, out)
+        }
         QueueCommand::Peek { count } => peek(&queue, *count, out),
         QueueCommand::Export => export(&queue, out),
         QueueCommand::Purge { .. } => purge(&queue, out),
@@ -28,6 +41,35 @@ pub fn run(loaded: &LoadedConfig, command: &QueueCommand) -> anyhow::Result<()> 
         // `edge-agent queue export | head` closing the pipe is not a failure.
         Err(e) if is_broken_pipe(&e) => Ok(()),
         other => other,
+    }
+}
+
+/// The agent has never stored anything in `dir`: an empty queue, answered
+/// as such without creating it.
+fn never_stored(
+    dir: &Path,
+    options: &Options,
+    command: &QueueCommand,
+    mut out: impl Write,
+) -> anyhow::Result<()> {
+    eprintln!(
+        "note: there is no queue at {} yet: the agent has not stored anything",
+        dir.display()
+    );
+    match command {
+        QueueCommand::Stats { json } => {
+            let stats = Stats {
+                counters: Counters::default(),
+                leased: 0,
+                oldest_enqueued_at_ms: None,
+                oldest_seq: None,
+                max_bytes: options.max_bytes,
+            };
+            print_stats(dir, options, &stats, *json, out)
+        }
+        QueueCommand::Peek { .. } => Ok(writeln!(out, "the queue is empty")?),
+        QueueCommand::Export => Ok(()),
+        QueueCommand::Purge { .. } => Ok(writeln!(out, "removed 0 dead letters (0 B)")?),
     }
 }
 
@@ -67,18 +109,22 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
-fn stats(queue: &Queue, as_json: bool, mut out: impl Write) -> anyhow::Result<()> {
-    let stats = queue.stats()?;
+fn print_stats(
+    dir: &Path,
+    options: &Options,
+    stats: &Stats,
+    as_json: bool,
+    mut out: impl Write,
+) -> anyhow::Result<()> {
     let now = now_ms();
     if as_json {
-        let value = stats_json(queue, &stats, now);
+        let value = stats_json(dir, stats, now);
         writeln!(out, "{value}")?;
         return Ok(());
     }
     let c: &Counters = &stats.counters;
-    let options = queue.options();
     let used = c.used_bytes() as f64 / stats.max_bytes.max(1) as f64 * 100.0;
-    writeln!(out, "queue          {}", queue.dir().display())?;
+    writeln!(out, "queue          {}", dir.display())?;
     writeln!(
         out,
         "pending        {} readings, {}; with the dead letters {used:.1}% of max_bytes = {}",
@@ -141,9 +187,9 @@ fn stats(queue: &Queue, as_json: bool, mut out: impl Write) -> anyhow::Result<()
     Ok(())
 }
 
-fn stats_json(queue: &Queue, stats: &Stats, now: u64) -> Json {
+fn stats_json(dir: &Path, stats: &Stats, now: u64) -> Json {
     let mut map = Map::new();
-    map.insert("queue_dir".into(), json!(queue.dir().to_string_lossy()));
+    map.insert("queue_dir".into(), json!(dir.to_string_lossy()));
     map.insert("leased".into(), json!(stats.leased));
     map.insert("oldest_seq".into(), json!(stats.oldest_seq));
     map.insert(

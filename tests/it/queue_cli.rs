@@ -254,15 +254,40 @@ fn queue_commands_refuse_to_run_while_the_agent_holds_the_queue() {
 }
 
 #[test]
-fn queue_commands_on_a_missing_queue_create_nothing_and_say_why() {
+fn queue_commands_where_nothing_was_ever_stored_show_an_empty_queue_and_create_nothing() {
     let s = setup();
-    let out = queue(&s, &["stats"]);
-    assert_eq!(out.status.code(), Some(1));
+    let out = queue(&s, &["stats", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let stats: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    for key in [
+        "pending_count",
+        "pending_bytes",
+        "dead_count",
+        "dropped",
+        "expired",
+    ] {
+        assert_eq!(stats[key], 0, "{key}: {stats}");
+    }
+    assert!(stats["oldest_age_s"].is_null(), "{stats}");
     assert!(
-        stderr(&out).contains("the agent has not stored anything yet"),
+        stderr(&out).contains("the agent has not stored anything"),
         "{}",
         stderr(&out)
     );
+    let out = queue(&s, &["stats"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout(&out).contains("pending        0 readings"),
+        "{}",
+        stdout(&out)
+    );
+    let out = queue(&s, &["peek"]);
+    assert_eq!(
+        (out.status.code(), stdout(&out).as_str()),
+        (Some(0), "the queue is empty\n")
+    );
+    let out = queue(&s, &["export"]);
+    assert_eq!((out.status.code(), stdout(&out).as_str()), (Some(0), ""));
     assert!(!s.queue_dir.exists());
 }
 

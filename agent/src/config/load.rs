@@ -248,6 +248,7 @@ fn deserialize_all(
             ),
         });
     }
+    super::plugins::fill_defaults(&mut config.plugins);
     for entry in super::plugins::check(&config.plugins) {
         let mut key = vec!["plugins".to_owned(), entry.index.to_string()];
         key.extend(entry.key);

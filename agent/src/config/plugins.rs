@@ -16,9 +16,10 @@ use crate::plugin_host::{parse_sha256_hex, sha256_hex};
 
 /// Default of `plugins[].interval`.
 pub const DEFAULT_PLUGIN_INTERVAL: Duration = Duration::from_secs(60);
-/// Default of `plugins[].timeout`.
+/// Default of `plugins[].timeout` for an interval of 10 s or more; shorter
+/// intervals get half the interval ([`default_timeout_for`]).
 pub const DEFAULT_PLUGIN_TIMEOUT: Duration = Duration::from_secs(5);
-/// Default of `plugins[].max_backoff`.
+/// Default of `plugins[].max_backoff` (or the interval, if longer).
 pub const DEFAULT_PLUGIN_MAX_BACKOFF: Duration = Duration::from_secs(3_600);
 /// The longest `plugins[].name`.
 pub const PLUGIN_NAME_MAX_LEN: usize = 32;
@@ -121,20 +122,22 @@ pub struct PluginConfig {
     pub interval: Duration,
 
     /// `plugins[].timeout`: the deadline of every call into the plugin; a
-    /// call past it marks the instance wedged. Default 5 s: a sysfs read or
-    /// an I2C transaction takes milliseconds, so 5 s means stuck. Must be
-    /// shorter than `interval`.
-    #[serde(default = "default_timeout", deserialize_with = "duration::positive")]
+    /// call past it marks the instance wedged. Default the lesser of 5 s
+    /// and half the `interval` ([`default_timeout_for`]): a sysfs read or an
+    /// I2C transaction takes milliseconds, so 5 s means stuck, and a user
+    /// who sets only a short interval must not get an error about a key
+    /// they never wrote. Must be shorter than `interval`. Zero (which the
+    /// file cannot say: it must be positive) means "not set" until loading
+    /// fills in the default.
+    #[serde(default = "unset_duration", deserialize_with = "duration::positive")]
     pub timeout: Duration,
 
     /// `plugins[].max_backoff`: after repeated errors the interval doubles
-    /// up to this (collectd's `MaxReadInterval`). Default 1 h: a broken
-    /// sensor is retried hourly instead of draining the battery. At least
-    /// `interval`.
-    #[serde(
-        default = "default_max_backoff",
-        deserialize_with = "duration::positive"
-    )]
+    /// up to this (collectd's `MaxReadInterval`). Default 1 h, or the
+    /// `interval` if that is longer: a broken sensor is retried hourly
+    /// instead of draining the battery. At least `interval`. Zero means
+    /// "not set", as for `timeout`.
+    #[serde(default = "unset_duration", deserialize_with = "duration::positive")]
     pub max_backoff: Duration,
 
     /// `[plugins.config]`: handed to the plugin's `create` as a JSON object
@@ -177,12 +180,33 @@ fn default_interval() -> Duration {
     DEFAULT_PLUGIN_INTERVAL
 }
 
-fn default_timeout() -> Duration {
-    DEFAULT_PLUGIN_TIMEOUT
+/// A key not set, whose default depends on another ([`fill_defaults`]).
+fn unset_duration() -> Duration {
+    Duration::from_secs(0)
 }
 
-fn default_max_backoff() -> Duration {
-    DEFAULT_PLUGIN_MAX_BACKOFF
+/// The default `plugins[].timeout` for `interval`: the lesser of
+/// [`DEFAULT_PLUGIN_TIMEOUT`] and half the interval.
+pub fn default_timeout_for(interval: Duration) -> Duration {
+    let half = interval.get() / 2;
+    if half < DEFAULT_PLUGIN_TIMEOUT.get() {
+        Duration::from(half)
+    } else {
+        DEFAULT_PLUGIN_TIMEOUT
+    }
+}
+
+/// Fills in the defaults that depend on another key: `timeout` and
+/// `max_backoff` from `interval`.
+pub(crate) fn fill_defaults(plugins: &mut [PluginConfig]) {
+    for plugin in plugins {
+        if plugin.timeout.is_zero() {
+            plugin.timeout = default_timeout_for(plugin.interval);
+        }
+        if plugin.max_backoff.is_zero() {
+            plugin.max_backoff = DEFAULT_PLUGIN_MAX_BACKOFF.max(plugin.interval);
+        }
+    }
 }
 
 fn plugin_path<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
@@ -500,12 +524,39 @@ sha256 = "{}"
     }
 
     #[test]
+    fn an_unset_timeout_is_the_lesser_of_5s_and_half_the_interval() {
+        let c = load(&format!(
+            "[[plugins]]\nname = \"fast\"\npath = \"/a.so\"\nsha256 = \"{HASH}\"\n\
+             interval = \"1s\"\n\n\
+             [[plugins]]\nname = \"mid\"\npath = \"/b.so\"\nsha256 = \"{HASH}\"\n\
+             interval = \"8s\"\n\n\
+             [[plugins]]\nname = \"slow\"\npath = \"/c.so\"\nsha256 = \"{HASH}\"\n\
+             interval = \"2h\"\n"
+        ))
+        .unwrap_or_else(|(p, _)| panic!("{p:#?}"));
+        let timeouts: Vec<Duration> = c.plugins.iter().map(|p| p.timeout).collect();
+        assert_eq!(
+            timeouts,
+            [
+                Duration::from_millis(500),
+                Duration::from_secs(4),
+                Duration::from_secs(5)
+            ]
+        );
+        // The effective config shows the value chosen.
+        assert!(c.to_toml().unwrap().contains("timeout = \"500ms\""));
+        // Nor an error about max_backoff for a long interval: it follows.
+        assert_eq!(c.plugins[2].max_backoff, Duration::from_secs(7_200));
+        assert_eq!(c.plugins[1].max_backoff, Duration::from_secs(3_600));
+    }
+
+    #[test]
     fn timeout_must_be_shorter_than_interval_and_backoff_at_least_interval() {
         let (problems, path) = load(&format!(
             "[[plugins]]\nname = \"a\"\npath = \"/a.so\"\nsha256 = \"{HASH}\"\n\
              interval = \"5s\"\ntimeout = \"5s\"\n\n\
              [[plugins]]\nname = \"b\"\npath = \"/b.so\"\nsha256 = \"{HASH}\"\n\
-             interval = \"2h\"\n\n\
+             interval = \"2h\"\nmax_backoff = \"1h\"\n\n\
              [[plugins]]\nname = \"c\"\npath = \"/c.so\"\nsha256 = \"{HASH}\"\n\
              interval = \"0s\"\n"
         ))
@@ -518,10 +569,9 @@ sha256 = "{}"
             "{}",
             found[0].2
         );
-        // A key left to its default is placed at its entry's header.
         assert_eq!(
             (found[1].0.as_str(), found[1].1),
-            ("plugins[1].max_backoff", 10)
+            ("plugins[1].max_backoff", 15)
         );
         assert!(
             found[1].2.contains("1h is shorter than interval (2h)"),
@@ -530,7 +580,7 @@ sha256 = "{}"
         );
         assert_eq!(
             (found[2].0.as_str(), found[2].1),
-            ("plugins[2].interval", 20)
+            ("plugins[2].interval", 21)
         );
         assert!(found[2].2.contains("zero duration"), "{}", found[2].2);
     }
