@@ -47,7 +47,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 // runs days in seconds) advances without std's.
 use tokio::time::Instant;
 
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::config::Config;
 use crate::heartbeat::{self, PluginVitals, PowerVitals, Vitals};
@@ -121,6 +121,42 @@ enum WakeForWindowError {
     Vote(#[from] PowerError),
     #[error("cannot restore the module's settings after deep sleep: {0}")]
     Restore(#[from] RestoreError),
+}
+
+impl WakeForWindowError {
+    /// The module did not answer (as opposed to a failing wake program or
+    /// a refused command): the failure a wrong power setup causes.
+    fn is_silence(&self) -> bool {
+        matches!(
+            self,
+            WakeForWindowError::NoAnswer(_) | WakeForWindowError::Wake(WakeError::NoAnswer(_))
+        )
+    }
+}
+
+/// What to tell an operator whose module stopped answering between windows:
+/// which setting most likely explains it.
+fn silence_advice(power: &crate::config::PowerConfig) -> String {
+    use crate::config::WakeKind;
+    let deepest = power.deepest().name();
+    match power.wake.kind {
+        WakeKind::None => format!(
+            "the module does not answer after sleeping (modem.power.deepest = \"{deepest}\", \
+             modem.power.wake.kind = \"none\"): UART bytes wake it only from Sleep-1; if it \
+             sleeps deeper, configure [modem.power.wake] (a GPIO line or a command wired to \
+             its PWR_ON) or set modem.power.deepest = \"sleep1\"; else check the serial line \
+             and the module's power supply"
+        ),
+        kind => format!(
+            "the module does not answer after the wake action (modem.power.wake.kind = \
+             \"{}\"): check that the wake line is wired to its PWR_ON (and `active_low`), \
+             that the wake program really pulses it, and the module's power supply",
+            match kind {
+                WakeKind::Gpio => "gpio",
+                _ => "command",
+            }
+        ),
+    }
 }
 
 /// Connection attempts `run --once` makes before giving up on its window.
@@ -257,6 +293,9 @@ struct Agent<'c> {
     /// Raised when the shutdown signal comes during a window: its drain
     /// ends after the message in flight.
     stop: StopSignal,
+    /// The module stopped answering and that was reported (once, with what
+    /// to configure); cleared when it answers again.
+    silence_reported: bool,
 }
 
 impl<'c> Agent<'c> {
@@ -331,6 +370,7 @@ impl<'c> Agent<'c> {
             retry_at: None,
             echo_baseline: at.echoes_seen(),
             stop: StopSignal::new(),
+            silence_reported: false,
             at,
         };
         agent.open_doorbell().await;
@@ -588,10 +628,24 @@ impl<'c> Agent<'c> {
     async fn log_in(&mut self) -> bool {
         if self.awake.is_none() {
             match self.wake_for_window().await {
-                Ok(guard) => self.awake = Some(guard),
+                Ok(guard) => {
+                    self.awake = Some(guard);
+                    if std::mem::take(&mut self.silence_reported) {
+                        info!("the module answers again");
+                    }
+                }
                 Err(e) => {
                     let wait = self.back_off();
-                    warn!(error = %e, ?wait, "the module is not ready for a window; retrying later");
+                    if e.is_silence() && !self.silence_reported {
+                        self.silence_reported = true;
+                        error!(
+                            error = %e,
+                            "{}; retrying every few minutes, the readings stay queued",
+                            silence_advice(&self.config.modem.power)
+                        );
+                    } else {
+                        warn!(error = %e, ?wait, "the module is not ready for a window; retrying later");
+                    }
                     return false;
                 }
             }

@@ -68,8 +68,15 @@ fn check_prints_the_effective_config_with_env_keys_and_masked_secrets() {
     assert!(!text.contains("7391"), "{text}");
     assert!(
         text.contains(
-            "[modem.power]\nenabled = true\nsleep_timeout = \"5s\"\ndeepest = \"hibernate\"\n\
+            "[modem.power]\nenabled = true\nsleep_timeout = \"5s\"\ndeepest = \"sleep1\"\n\
              vote_level = \"sleep1\"\nusb_off = true\n\n[modem.power.wake]\nkind = \"none\"\n"
+        ),
+        "{text}"
+    );
+    // What was chosen from other keys, and why.
+    assert!(
+        text.contains(
+            "# Chosen: modem.power.deepest = \"sleep1\" (default): modem.power.wake.kind is \"none\""
         ),
         "{text}"
     );
@@ -81,7 +88,8 @@ fn check_refuses_usb_off_on_the_modules_own_usb_naming_key_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_config(
         &dir,
-        "[modem]\nport = \"/dev/ttyACM0\"\n\n[modem.power]\nusb_off = true\n",
+        "[modem]\nport = \"/dev/ttyACM0\"\n\n[modem.power]\nusb_off = true\n\n\
+         [modem.power.wake]\nkind = \"command\"\nprogram = \"/usr/local/bin/wake-modem\"\n",
     );
     let out = check(&path, &[]);
     assert_eq!(out.status.code(), Some(2));
@@ -91,6 +99,36 @@ fn check_refuses_usb_off_on_the_modules_own_usb_naming_key_file_and_line() {
         err.contains(&expected) && err.contains("modem.power.usb_off: ") && err.contains("UART"),
         "{err}"
     );
+}
+
+#[test]
+fn check_refuses_hibernate_without_a_wake_action_naming_both_keys_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(
+        &dir,
+        "[modem]\nport = \"/dev/ttyUSB0\"\n\n[modem.power]\ndeepest = \"hibernate\"\n",
+    );
+    let out = check(&path, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("{}:5:", path.display()))
+            && err.contains("modem.power.deepest: ")
+            && err.contains("modem.power.wake.kind"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_shipped_gateway_config_on_a_device_cannot_strand_the_module() {
+    // configs/lexi-r10.toml as a user copies it: a device port, no wake
+    // action. The module must not be allowed deeper than Sleep-1.
+    let out = check(&repo_file("configs/lexi-r10.toml"), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("port = \"/dev/"), "{text}");
+    assert!(text.contains("\nkind = \"none\"\n"), "{text}");
+    assert!(text.contains("deepest = \"sleep1\""), "{text}");
 }
 
 #[test]

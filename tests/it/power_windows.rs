@@ -29,7 +29,11 @@ fn mode_at(log: &[PowerLogEntry], at: Duration) -> Option<PowerMode> {
 }
 
 /// The agent's config for `device` on the simulator at `pty` and the broker
-/// on `broker_port`: heartbeats every 300 ms, plus the `extra` tables.
+/// on `broker_port`: heartbeats every 300 ms, plus the `extra` tables. The
+/// in-process link wakes the module through the simulator's PWR_ON line
+/// (`ModemLink::waker`); the wake command here declares that the gateway
+/// has such a line, which a device port needs before the module may sleep
+/// deeper than Sleep-1.
 fn config(dir: &Path, pty: &Path, device: &str, broker_port: u16, extra: &str) -> Config {
     let path = dir.join("config.toml");
     std::fs::write(
@@ -37,6 +41,7 @@ fn config(dir: &Path, pty: &Path, device: &str, broker_port: u16, extra: &str) -
         format!(
             "[agent]\ndata_dir = {:?}\ndevice_id = \"{device}\"\nheartbeat_interval = \"300ms\"\n\n\
              [modem]\nport = {pty:?}\nregistration_timeout = \"10s\"\n\n\
+             [modem.power.wake]\nkind = \"command\"\nprogram = \"/bin/true\"\n\n\
              [uplink.mqtt]\nhost = \"127.0.0.1\"\nport = {broker_port}\n\n{extra}\n",
             dir.join("data"),
         ),

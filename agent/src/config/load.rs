@@ -39,6 +39,9 @@ pub struct LoadedConfig {
     pub path: PathBuf,
     /// The keys that environment variables set, in variable-name order.
     pub env_overrides: Vec<EnvOverride>,
+    /// Defaults chosen from other keys, each with why (e.g. how deep the
+    /// module may sleep without a wake action); printed by `check`.
+    pub chosen: Vec<String>,
 }
 
 /// A key set by an environment variable.
@@ -92,8 +95,9 @@ impl Config {
             figment: &figment,
         };
 
+        let mut chosen = Vec::new();
         let config = match figment.find_value("") {
-            Ok(mut value) => deserialize_all(&mut value, &sources, &mut problems),
+            Ok(mut value) => deserialize_all(&mut value, &sources, &mut problems, &mut chosen),
             Err(errors) => {
                 problems.extend(errors.into_iter().map(|e| sources.provider_problem(&e)));
                 None
@@ -110,6 +114,7 @@ impl Config {
                         var: var.to_owned(),
                     })
                     .collect(),
+                chosen,
             }),
             _ => {
                 // In the order a person fixes them: down the file, then the
@@ -148,9 +153,14 @@ impl LoadedConfig {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        let chosen: String = self
+            .chosen
+            .iter()
+            .map(|why| format!("# Chosen: {why}.\n"))
+            .collect();
         Ok(format!(
             "# Effective configuration from {}, defaults filled in, secrets shown as \"{MASK}\".\n\
-             # Set by environment variables: {from_env}.\n\n{}",
+             # Set by environment variables: {from_env}.\n{chosen}\n{}",
             self.path.display(),
             self.config.to_toml()?
         ))
@@ -164,6 +174,7 @@ fn deserialize_all(
     value: &mut Value,
     sources: &Sources<'_>,
     problems: &mut Vec<Problem>,
+    chosen: &mut Vec<String>,
 ) -> Option<Config> {
     let mut config = loop {
         match value.deserialize::<Config>() {
@@ -306,6 +317,22 @@ fn deserialize_all(
             origin,
             message: wake.message,
         });
+    }
+    let power = &mut config.modem.power;
+    if let Some(message) = super::power::deepest_problem(power, &config.modem.port) {
+        let key = ["modem", "power", "deepest"].map(str::to_owned);
+        if !problems.iter().any(|p| p.key == key.join(".")) {
+            problems.push(Problem {
+                key: key.join("."),
+                origin: sources.origin(&key, value, Target::Value),
+                message,
+            });
+        }
+    }
+    if power.deepest.is_none() {
+        let (deepest, why) = super::power::default_deepest(power, &config.modem.port);
+        power.deepest = Some(deepest);
+        chosen.push(why);
     }
     if let Some(message) = super::power::usb_off_problem(&config.modem.power, &config.modem.port) {
         let key: Vec<String> = ["modem", "power", "usb_off"]

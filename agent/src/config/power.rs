@@ -40,11 +40,16 @@ pub struct PowerConfig {
     pub sleep_timeout: Duration,
 
     /// `modem.power.deepest`: `"sleep1"`, `"sleep2"` or `"hibernate"`, the
-    /// deepest state allowed. Default `"hibernate"`: the lowest current;
-    /// the agent restores what it loses (start-up settings, profiles from
-    /// NVM) after each wake.
-    #[serde(default = "default_deepest")]
-    pub deepest: SleepMode,
+    /// deepest state allowed. Default ([`default_deepest`]): `"hibernate"`,
+    /// the lowest current, when something can wake the module from it (a
+    /// wake action, or the simulator's line); `"sleep1"` otherwise, since
+    /// UART bytes wake the module only from Sleep-1 and a module in
+    /// Hibernate with no wake action would never answer again. The agent
+    /// restores what deeper sleep loses (start-up settings, profiles from
+    /// NVM) after each wake. `None` until loading fills in the default;
+    /// read it with [`PowerConfig::deepest`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deepest: Option<SleepMode>,
 
     /// `modem.power.vote_level`: the shallowest state a vote down blocks
     /// (`AT+USLPVOTE=1,<level>`); it blocks every deeper one too. Default
@@ -57,8 +62,9 @@ pub struct PowerConfig {
     /// read first and written only when it differs: the setting is kept in
     /// the module's NVM). `[lib]` a module whose USB is connected reaches
     /// Sleep-2/Hibernate only with USB off. Default true (used only with
-    /// `enabled = true`): a gateway talks over the UART, and without it the
-    /// deep sleep the other keys ask for may never happen. Must be false
+    /// `enabled = true` and `deepest` beyond Sleep-1, where it matters): a
+    /// gateway talks over the UART, and without it the deep sleep the other
+    /// keys ask for may never happen. Must be false
     /// when `modem.port` is the module's own USB (`ttyACM*`), which this
     /// would cut off ([`usb_off_problem`]).
     #[serde(default = "yes")]
@@ -75,7 +81,7 @@ impl Default for PowerConfig {
         PowerConfig {
             enabled: true,
             sleep_timeout: DEFAULT_SLEEP_TIMEOUT,
-            deepest: SleepMode::Hibernate,
+            deepest: None,
             vote_level: SleepMode::Sleep1,
             usb_off: true,
             wake: WakeConfig::default(),
@@ -91,8 +97,66 @@ fn default_sleep_timeout() -> Duration {
     DEFAULT_SLEEP_TIMEOUT
 }
 
-fn default_deepest() -> SleepMode {
-    SleepMode::Hibernate
+impl PowerConfig {
+    /// The deepest state allowed. Loading always fills it in; a config
+    /// built in code without it gets the safe choice, Sleep-1, which UART
+    /// bytes wake.
+    pub fn deepest(&self) -> SleepMode {
+        self.deepest.unwrap_or(SleepMode::Sleep1)
+    }
+
+    /// Whether something other than UART bytes can wake the module: a wake
+    /// action, or (with `port = "sim"`) the simulator's line.
+    pub fn can_wake_from_deep_sleep(&self, port: &ModemPort) -> bool {
+        self.wake.kind != WakeKind::None || *port == ModemPort::Simulator
+    }
+}
+
+/// The default `modem.power.deepest` for `power` on `port`, and why, for
+/// the effective config (`edge-agent check`).
+pub(crate) fn default_deepest(power: &PowerConfig, port: &ModemPort) -> (SleepMode, String) {
+    let (deepest, why) = if power.wake.kind != WakeKind::None {
+        (
+            SleepMode::Hibernate,
+            "the wake action (modem.power.wake) can wake the module from it",
+        )
+    } else if *port == ModemPort::Simulator {
+        (
+            SleepMode::Hibernate,
+            "the simulator's wake line can wake the module from it",
+        )
+    } else {
+        (
+            SleepMode::Sleep1,
+            "modem.power.wake.kind is \"none\", and UART bytes wake the module only from \
+             Sleep-1; set [modem.power.wake] to let it sleep deeper",
+        )
+    };
+    (
+        deepest,
+        format!(
+            "modem.power.deepest = \"{}\" (default): {why}",
+            deepest.name()
+        ),
+    )
+}
+
+/// Why an explicit `modem.power.deepest` cannot hold, if so: Sleep-2 or
+/// Hibernate with nothing that can wake the module from it would strand it
+/// after its first window.
+pub(crate) fn deepest_problem(power: &PowerConfig, port: &ModemPort) -> Option<String> {
+    let deepest = power.deepest?;
+    let stranded =
+        power.enabled && deepest > SleepMode::Sleep1 && !power.can_wake_from_deep_sleep(port);
+    stranded.then(|| {
+        format!(
+            "deepest = \"{}\" needs a way to wake the module, but modem.power.wake.kind is \
+             \"none\": UART bytes wake it only from Sleep-1, so after its first sleep it would \
+             never answer again; set [modem.power.wake] (kind = \"gpio\" or \"command\") or \
+             deepest = \"sleep1\"",
+            deepest.name()
+        )
+    })
 }
 
 fn default_vote_level() -> SleepMode {
@@ -230,7 +294,8 @@ pub(crate) fn usb_off_problem(power: &PowerConfig, port: &ModemPort) -> Option<S
     // to the `ttyACM` device; a port that does not exist (yet) is judged by
     // its name alone.
     let on_usb = is_acm(path) || std::fs::canonicalize(path).is_ok_and(|target| is_acm(&target));
-    (power.enabled && power.usb_off && on_usb).then(|| {
+    let deep_sleep = power.deepest() > SleepMode::Sleep1;
+    (power.enabled && power.usb_off && deep_sleep && on_usb).then(|| {
         format!(
             "modem.port {} is the module's own USB ({USB_ACM_PREFIX}*): USB off would cut \
              the agent off from the module; set usb_off = false (the module then cannot \
@@ -325,17 +390,95 @@ mod tests {
             .collect()
     }
 
+    fn load_loaded(text: &str) -> Result<super::super::LoadedConfig, Vec<Problem>> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        match Config::load_with_env(&path, std::iter::empty::<(&str, &str)>()) {
+            Ok(loaded) => Ok(loaded),
+            Err(ConfigError::Invalid { problems, .. }) => Err(problems),
+            Err(other) => panic!("{other}"),
+        }
+    }
+
     #[test]
     fn absent_power_keys_take_their_defaults() {
         let c = load("", &[]).unwrap();
         let p = &c.modem.power;
-        assert_eq!(*p, PowerConfig::default());
+        assert_eq!(
+            *p,
+            PowerConfig {
+                deepest: Some(SleepMode::Sleep1),
+                ..PowerConfig::default()
+            }
+        );
         assert!(p.enabled);
         assert_eq!(p.sleep_timeout, Duration::from_secs(5));
-        assert_eq!(p.deepest, SleepMode::Hibernate);
+        // A device and no wake action: nothing could wake the module from
+        // deeper sleep.
+        assert_eq!(p.deepest(), SleepMode::Sleep1);
         assert_eq!(p.vote_level, SleepMode::Sleep1);
         assert!(p.usb_off);
         assert_eq!(p.wake.action(), Some(WakeAction::None));
+    }
+
+    #[test]
+    fn the_default_deepest_state_is_hibernate_only_with_something_that_can_wake_the_module() {
+        let cases = [
+            (
+                "[modem]\nport = \"/dev/ttyS1\"\n",
+                SleepMode::Sleep1,
+                "kind is \"none\"",
+            ),
+            (
+                "[modem]\nport = \"sim\"\n",
+                SleepMode::Hibernate,
+                "simulator's wake line",
+            ),
+            (
+                "[modem]\nport = \"/dev/ttyS1\"\n[modem.power.wake]\nkind = \"command\"\n\
+                 program = \"/usr/bin/true\"\n",
+                SleepMode::Hibernate,
+                "the wake action",
+            ),
+        ];
+        for (text, deepest, why) in cases {
+            let loaded = load_loaded(text).unwrap();
+            assert_eq!(loaded.config.modem.power.deepest(), deepest, "{text}");
+            // `check` shows what was chosen, and why.
+            let shown = loaded.effective_toml().unwrap();
+            assert!(
+                shown.contains(&format!("deepest = \"{}\"", deepest.name())),
+                "{shown}"
+            );
+            let note = shown
+                .lines()
+                .find(|l| l.starts_with("# Chosen: modem.power.deepest"))
+                .unwrap_or_else(|| panic!("{shown}"));
+            assert!(note.contains(why), "{note}");
+        }
+    }
+
+    #[test]
+    fn deep_sleep_without_a_wake_action_on_a_device_is_an_error_naming_both_keys() {
+        for deepest in ["sleep2", "hibernate"] {
+            let problems =
+                load(&format!("[modem.power]\ndeepest = \"{deepest}\"\n"), &[]).unwrap_err();
+            assert_eq!(placed(&problems), [("modem.power.deepest", Some(4))]);
+            let message = &problems[0].message;
+            assert!(message.contains("modem.power.wake.kind"), "{message}");
+            assert!(message.contains("deepest = \"sleep1\""), "{message}");
+        }
+        // Fine where something can wake it, or where it never sleeps.
+        for text in [
+            "[modem.power]\ndeepest = \"hibernate\"\n[modem.power.wake]\nkind = \"gpio\"\n\
+             chip = \"/dev/gpiochip0\"\nline = 3\n",
+            "[modem.power]\nenabled = false\ndeepest = \"hibernate\"\n",
+            "[modem.power]\ndeepest = \"sleep1\"\n",
+        ] {
+            load(text, &[]).unwrap_or_else(|p| panic!("{text}: {p:#?}"));
+        }
+        load_loaded("[modem]\nport = \"sim\"\n[modem.power]\ndeepest = \"hibernate\"\n").unwrap();
     }
 
     #[test]
@@ -349,7 +492,7 @@ mod tests {
         .unwrap();
         let p = &c.modem.power;
         assert_eq!(p.sleep_timeout, Duration::from_secs(2));
-        assert_eq!(p.deepest, SleepMode::Sleep1);
+        assert_eq!(p.deepest(), SleepMode::Sleep1);
         assert_eq!(p.vote_level, SleepMode::Hibernate);
         assert_eq!(
             p.wake.action(),
@@ -463,7 +606,8 @@ mod tests {
     #[test]
     fn usb_off_on_the_modules_own_usb_is_refused_at_the_key_or_the_port() {
         // Left at its default: placed at the port it clashes with.
-        let problems = load_on_port("/dev/ttyACM0", "", &[]).unwrap_err();
+        let wake = "[modem.power.wake]\nkind = \"command\"\nprogram = \"/bin/true\"\n";
+        let problems = load_on_port("/dev/ttyACM0", wake, &[]).unwrap_err();
         assert_eq!(placed(&problems), [("modem.power.usb_off", Some(2))]);
         let message = &problems[0].message;
         for part in [
@@ -478,7 +622,7 @@ mod tests {
         // Set in the file: placed at the key.
         let problems = load_on_port(
             "/dev/ttyACM2",
-            "[modem.power]\ndeepest = \"sleep2\"\nusb_off = true\n",
+            &format!("[modem.power]\ndeepest = \"sleep2\"\nusb_off = true\n{wake}"),
             &[],
         )
         .unwrap_err();
@@ -495,6 +639,8 @@ mod tests {
             ("/dev/ttyACM0-dir/uart", "", None),
             ("/dev/ttyACM0", "[modem.power]\nusb_off = false\n", None),
             ("/dev/ttyACM0", "[modem.power]\nenabled = false\n", None),
+            // No wake action: Sleep-1 at most, where USB does not matter.
+            ("/dev/ttyACM0", "", None),
             (
                 "/dev/ttyACM0",
                 "",
@@ -516,14 +662,15 @@ mod tests {
         std::fs::write(&device, b"").unwrap();
         let by_id = dir.path().join("usb-u-blox_LEXI-R10-if00");
         std::os::unix::fs::symlink(&device, &by_id).unwrap();
-        let problems = load_on_port(by_id.to_str().unwrap(), "", &[]).unwrap_err();
+        let wake = "[modem.power.wake]\nkind = \"command\"\nprogram = \"/bin/true\"\n";
+        let problems = load_on_port(by_id.to_str().unwrap(), wake, &[]).unwrap_err();
         assert_eq!(placed(&problems), [("modem.power.usb_off", Some(2))]);
         // A link to a UART is fine.
         let uart = dir.path().join("ttymxc1");
         std::fs::write(&uart, b"").unwrap();
         let to_uart = dir.path().join("modem");
         std::os::unix::fs::symlink(&uart, &to_uart).unwrap();
-        assert!(load_on_port(to_uart.to_str().unwrap(), "", &[]).is_ok());
+        assert!(load_on_port(to_uart.to_str().unwrap(), wake, &[]).is_ok());
     }
 
     #[test]

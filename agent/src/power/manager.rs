@@ -146,7 +146,7 @@ impl PowerManager {
         let saving = if config.enabled {
             PowerSaving::On {
                 timeout: config.sleep_timeout.get(),
-                deepest: config.deepest,
+                deepest: config.deepest(),
             }
         } else {
             PowerSaving::Off
@@ -166,7 +166,7 @@ impl PowerManager {
         .await
         .map_err(PowerError::Configure)?;
         for state in [DeepSleep::Sleep2, DeepSleep::Hibernate] {
-            if config.deepest >= state.mode() {
+            if config.deepest() >= state.mode() {
                 at.send(&SetSleepUrc {
                     state,
                     enabled: true,
@@ -175,13 +175,15 @@ impl PowerManager {
                 .map_err(PowerError::Configure)?;
             }
         }
-        if config.usb_off {
+        // USB off matters only for Sleep-2/Hibernate (`[lib]`); at Sleep-1
+        // the module's USB is left as it is.
+        if config.usb_off && config.deepest() > SleepMode::Sleep1 {
             self.ensure_usb_off(at).await?;
-        } else if config.deepest > SleepMode::Sleep1
+        } else if config.deepest() > SleepMode::Sleep1
             && !self.inner.usb_on_warned.swap(true, Ordering::Relaxed)
         {
             warn!(
-                deepest = config.deepest.name(),
+                deepest = config.deepest().name(),
                 "modem.power.usb_off is false: a module whose USB is connected sleeps no \
                  deeper than Sleep-1, since Sleep-2/Hibernate need USB off"
             );
@@ -194,7 +196,7 @@ impl PowerManager {
         }
         debug!(
             timeout = ?config.sleep_timeout.get(),
-            deepest = config.deepest.name(),
+            deepest = config.deepest().name(),
             vote_level = config.vote_level.name(),
             "module sleep configured"
         );

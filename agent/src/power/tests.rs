@@ -196,7 +196,7 @@ impl Peer {
 
 fn config(deepest: SleepMode) -> PowerConfig {
     PowerConfig {
-        deepest,
+        deepest: Some(deepest),
         ..PowerConfig::default()
     }
 }
@@ -251,7 +251,7 @@ async fn with_power_saving_off_guards_send_no_votes() {
     let power = PowerManager::new(at.clone());
     let off = PowerConfig {
         enabled: false,
-        ..PowerConfig::default()
+        ..config(SleepMode::Hibernate)
     };
     let (done, ()) = tokio::join!(power.configure(&off), peer.ok("AT+UPSV=0"));
     done.unwrap();
@@ -284,7 +284,7 @@ async fn configure_under_a_guard_votes_down_again_after_the_vote_level() {
         peer.usb_profile("99").await;
         peer.ok(DOWN).await;
     };
-    let c = PowerConfig::default();
+    let c = config(SleepMode::Hibernate);
     let (done, ()) = tokio::join!(power.configure(&c), module);
     done.unwrap();
     drop(guard);
@@ -302,7 +302,7 @@ const SLEEP_SETTINGS: [&str; 4] = [
 async fn usb_is_turned_off_only_when_the_module_does_not_hold_it_off() {
     let (at, mut peer) = start();
     let power = PowerManager::new(at.clone());
-    let c = PowerConfig::default();
+    let c = config(SleepMode::Hibernate);
     let module = async {
         for cmd in SLEEP_SETTINGS {
             peer.ok(cmd).await;
@@ -345,7 +345,7 @@ async fn with_usb_off_false_the_usb_profile_is_never_touched() {
     let power = PowerManager::new(at.clone());
     let c = PowerConfig {
         usb_off: false,
-        ..PowerConfig::default()
+        ..config(SleepMode::Hibernate)
     };
     configure_without_usb(&power, &mut peer, &c).await;
 }
@@ -354,7 +354,7 @@ async fn with_usb_off_false_the_usb_profile_is_never_touched() {
 async fn a_module_without_uusbconf_is_warned_about_once_and_not_asked_again() {
     let (at, mut peer) = start();
     let power = PowerManager::new(at.clone());
-    let c = PowerConfig::default();
+    let c = config(SleepMode::Hibernate);
     let module = async {
         for cmd in SLEEP_SETTINGS {
             peer.ok(cmd).await;
@@ -448,7 +448,7 @@ async fn the_restore_reapplies_the_settings_and_reloads_the_profile_without_writ
         peer.ok(DOWN).await;
         peer.ok("AT+UMQTTNV=1").await;
     };
-    let c = PowerConfig::default();
+    let c = config(SleepMode::Hibernate);
     let (restored, ()) = tokio::join!(
         restore_after_deep_sleep(&guard, &at, &c, &store, &profile),
         module
