@@ -59,6 +59,7 @@ use crate::modem::mqtt_session::{
     backoff, Command, DownlinkHandler, MqttSession, SessionError, SessionOptions,
 };
 use crate::modem::{boot, BootError, BootSettings, LinkError, ModemInfo, ModemLink};
+use crate::notify::Notifier;
 use crate::plugin_host::{
     load_configured, InstanceState, InstanceStatus, PluginHost, DEFAULT_CHANNEL_CAPACITY,
 };
@@ -68,7 +69,7 @@ use crate::power::{
     restore_after_deep_sleep, AwakeGuard, PowerError, PowerManager, RestoreError, WakeError, Waker,
 };
 use crate::queue::{Options, Queue, QueueError};
-use crate::uplink::{drain, Budget, Packer, StopSignal, UploadWindows, WindowReason};
+use crate::uplink::{drain, Budget, DrainControl, Packer, UploadWindows, WindowReason};
 
 /// How the agent runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,32 +168,52 @@ const BACKOFF_BASE: Duration = Duration::from_secs(2);
 const BACKOFF_MAX: Duration = Duration::from_secs(300);
 /// How often the daemon looks after the queue when nothing else happens.
 const HOUSEKEEPING: Duration = Duration::from_secs(30);
+/// How long an upload window may go without settling a message before the
+/// watchdog is no longer fed for it: longer than any single step takes (a
+/// login, a wake, one publish, each bounded by its own deadline).
+const WINDOW_STALL: Duration = Duration::from_secs(300);
 /// How long a session the doorbell asked for (`session`) stays up for
 /// downlink commands after the upload, unless one arrives sooner.
 const DOORBELL_SESSION_LINGER: Duration = Duration::from_secs(30);
 
 /// Runs the agent with `config` until `shutdown` resolves (daemon) or one
-/// upload window is done (once).
+/// upload window is done (once), telling `notifier` (the service manager)
+/// how it goes.
 pub async fn run(
     config: &Config,
     mode: RunMode,
     shutdown: impl Future<Output = ()>,
+    notifier: Notifier,
 ) -> Result<RunReport, RunError> {
     let link = ModemLink::open(&config.modem).await?;
-    run_on(link, config, mode, shutdown).await
+    run_on_notifying(link, config, mode, shutdown, notifier).await
 }
 
 /// [`run`] on a link the caller opened (`config.modem.port` is then not
-/// used): for tests that hold the simulator's handle, to read its
-/// transcript and power log while the agent runs.
+/// used), telling no service manager: for tests that hold the simulator's
+/// handle, to read its transcript and power log while the agent runs.
 pub async fn run_on(
     link: ModemLink,
     config: &Config,
     mode: RunMode,
     shutdown: impl Future<Output = ()>,
 ) -> Result<RunReport, RunError> {
-    let agent = Agent::start(link, config, mode).await?;
+    run_on_notifying(link, config, mode, shutdown, Notifier::none()).await
+}
+
+/// [`run`] on a link the caller opened.
+pub async fn run_on_notifying(
+    link: ModemLink,
+    config: &Config,
+    mode: RunMode,
+    shutdown: impl Future<Output = ()>,
+    notifier: Notifier,
+) -> Result<RunReport, RunError> {
+    let agent = Agent::start(link, config, mode, notifier).await?;
     let sources = Sources::start(config, Arc::clone(&agent.queue));
+    // Ready: the queue is open, the module booted and provisioned, the
+    // plugins started.
+    agent.notifier.ready(&agent.idle_status()?);
     match mode {
         RunMode::Once => agent.once(sources).await,
         RunMode::Daemon => agent.daemon(sources, shutdown).await,
@@ -290,9 +311,15 @@ struct Agent<'c> {
     /// Echoes the link had seen when echo was last known off (`ATE0`): any
     /// echo beyond it means the module rebooted and forgot its settings.
     echo_baseline: u64,
-    /// Raised when the shutdown signal comes during a window: its drain
-    /// ends after the message in flight.
-    stop: StopSignal,
+    /// Shared with the window's drain: a stop requested when the shutdown
+    /// signal comes during a window (the drain ends after the message in
+    /// flight), and the messages settled (the watchdog's sign of progress).
+    control: DrainControl,
+    /// The service manager (systemd), told when the agent is ready, what
+    /// it is doing, that its loop is alive, and that it stops.
+    notifier: Arc<Notifier>,
+    /// When the loop must next send `WATCHDOG=1`.
+    next_watchdog: Option<Instant>,
     /// The module stopped answering and that was reported (once, with what
     /// to configure); cleared when it answers again.
     silence_reported: bool,
@@ -302,7 +329,12 @@ impl<'c> Agent<'c> {
     /// Opens the queue, brings the module up (waking it first if it sleeps),
     /// applies the sleep settings, provisions the MQTT profile and opens the
     /// doorbell. Returns with the module voted awake (`self.awake`).
-    async fn start(link: ModemLink, config: &'c Config, mode: RunMode) -> Result<Self, RunError> {
+    async fn start(
+        link: ModemLink,
+        config: &'c Config,
+        mode: RunMode,
+        notifier: Notifier,
+    ) -> Result<Self, RunError> {
         let queue = Arc::new(Queue::open(
             &config.queue_dir(),
             Options::from_config(&config.queue),
@@ -369,7 +401,11 @@ impl<'c> Agent<'c> {
             windows_opened: 0,
             retry_at: None,
             echo_baseline: at.echoes_seen(),
-            stop: StopSignal::new(),
+            control: DrainControl::new(),
+            next_watchdog: notifier
+                .watchdog_interval()
+                .map(|every| Instant::now() + every),
+            notifier: Arc::new(notifier),
             silence_reported: false,
             at,
         };
@@ -441,38 +477,18 @@ impl<'c> Agent<'c> {
         // The module may sleep until the first window.
         self.awake = None;
         loop {
+            self.feed_watchdog();
             self.queue.maintain()?;
             self.queue.flush_if_due()?;
             self.answer_ring().await;
-            // The shutdown signal is watched during the window too: it
-            // ends the window after the message in flight.
-            let stop = self.stop.clone();
-            {
-                let window = self.window_if_due(&sources.host);
-                tokio::pin!(window);
-                loop {
-                    tokio::select! {
-                        done = &mut window => {
-                            done?;
-                            break;
-                        }
-                        () = shutdown.as_mut(), if !stop.is_raised() => {
-                            info!("stop requested during a window: it ends after the message in flight");
-                            stop.raise();
-                        }
-                    }
-                }
-            }
-            if self.stop.is_raised() {
-                info!("stopping");
+            self.window_watched(&sources.host, &mut shutdown).await?;
+            if self.control.is_stopped() {
                 break;
             }
+            self.notifier.status(&self.idle_status()?);
             let event = self.next_event(&sources.intake, &mut shutdown).await;
             match event {
-                Event::Shutdown => {
-                    info!("stopping");
-                    break;
-                }
+                Event::Shutdown => break,
                 Event::Queued(urgent) => self.urgent |= urgent?,
                 Event::Timer => {
                     if self.next_heartbeat.is_some_and(|t| Instant::now() >= t) {
@@ -489,6 +505,9 @@ impl<'c> Agent<'c> {
                 Event::Downlink(Err(e)) => warn!(error = %e, "MQTT session dropped; reconnecting"),
             }
         }
+        info!("stopping");
+        self.notifier
+            .stopping("stopping: plugins, then the MQTT session, then the queue");
         // Plugins stop before the session ends; what they emitted until
         // they stopped is queued (and stays queued for the next run).
         let Sources { host, intake, .. } = sources;
@@ -501,6 +520,85 @@ impl<'c> Agent<'c> {
             }
         }
         self.close().await
+    }
+
+    /// [`Agent::window_if_due`], watching the shutdown signal and feeding
+    /// the watchdog meanwhile. A shutdown ends the window after the message
+    /// in flight. The watchdog is fed only while the window moves (a
+    /// message settled within [`WINDOW_STALL`]), so a window that hangs
+    /// gets the agent restarted like a hung loop.
+    async fn window_watched(
+        &mut self,
+        plugins: &PluginHost,
+        shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+    ) -> Result<(), RunError> {
+        let control = self.control.clone();
+        let watchdog = self.notifier.watchdog_interval();
+        let notifier = Arc::clone(&self.notifier);
+        let mut next_ping = self.next_watchdog;
+        let mut settled = control.settled();
+        let mut moved_at = Instant::now();
+        let mut stall_warned = false;
+        let outcome = {
+            let window = self.window_if_due(plugins);
+            tokio::pin!(window);
+            loop {
+                let ping_at = next_ping.unwrap_or_else(|| Instant::now() + HOUSEKEEPING);
+                tokio::select! {
+                    done = &mut window => break done,
+                    () = shutdown.as_mut(), if !control.is_stopped() => {
+                        info!("stop requested during a window: it ends after the message in flight");
+                        notifier.stopping("stopping: finishing the message in flight");
+                        control.stop();
+                    }
+                    () = tokio::time::sleep_until(ping_at), if next_ping.is_some() => {
+                        if control.settled() != settled {
+                            settled = control.settled();
+                            moved_at = Instant::now();
+                        }
+                        if moved_at.elapsed() < WINDOW_STALL {
+                            notifier.watchdog();
+                        } else if !std::mem::replace(&mut stall_warned, true) {
+                            warn!(
+                                stalled = ?moved_at.elapsed(),
+                                "the upload window has not moved for a while; the service \
+                                 manager's watchdog is no longer fed"
+                            );
+                        }
+                        next_ping = watchdog.map(|every| Instant::now() + every);
+                    }
+                }
+            }
+        };
+        self.next_watchdog = next_ping;
+        outcome
+    }
+
+    /// Sends `WATCHDOG=1` if it is due: the loop is alive.
+    fn feed_watchdog(&mut self) {
+        let Some(every) = self.notifier.watchdog_interval() else {
+            return;
+        };
+        if self.next_watchdog.is_none_or(|t| Instant::now() >= t) {
+            self.notifier.watchdog();
+            self.next_watchdog = Some(Instant::now() + every);
+        }
+    }
+
+    /// The one-line state between windows, for `systemctl status`.
+    fn idle_status(&self) -> Result<String, QueueError> {
+        let pending = self.queue.stats()?.counters.pending_count;
+        let module = if self.silence_reported {
+            "the module does not answer; retrying"
+        } else if self.session.as_ref().is_some_and(MqttSession::is_connected) {
+            "MQTT session up"
+        } else {
+            "waiting for the next window"
+        };
+        Ok(format!(
+            "{module}; {pending} readings queued; {} delivered since start",
+            self.report.delivered
+        ))
     }
 
     /// Lets the module sleep, flushes the queue and reports.
@@ -520,6 +618,7 @@ impl<'c> Agent<'c> {
     ) -> Event {
         let window_wanted = self.first_window || self.urgent || self.rung || !self.continuous;
         let wake = [
+            self.next_watchdog,
             self.next_heartbeat,
             self.retry_at.filter(|_| window_wanted),
             self.windows.next_slot(),
@@ -615,6 +714,9 @@ impl<'c> Agent<'c> {
         if self.session.as_ref().is_none_or(|s| !s.is_connected()) {
             if !self.continuous {
                 info!(?reason, pending, "upload window");
+                self.notifier.status(&format!(
+                    "upload window ({reason:?}): {pending} readings queued"
+                ));
             }
             if !self.log_in().await {
                 return Ok(());
@@ -697,7 +799,7 @@ impl<'c> Agent<'c> {
         } else {
             Budget::queued_now(&self.queue)?
         }
-        .until(&self.stop);
+        .controlled_by(&self.control);
         let drained = drain(&self.queue, &self.packer, s, budget).await?;
         self.report.messages += drained.messages;
         self.report.delivered += drained.delivered;

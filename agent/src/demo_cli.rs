@@ -9,6 +9,7 @@ use anyhow::Context;
 use edge_agent::config::{LoadedConfig, ModemPort, MqttHost};
 use edge_agent::daemon::{self, RunMode};
 use edge_agent::demo::LocalBroker;
+use edge_agent::notify::Notifier;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 
 pub async fn run(
@@ -96,7 +97,7 @@ pub async fn run(
             None => signal.await,
         }
     };
-    let report = daemon::run(&config, RunMode::Daemon, stop).await?;
+    let report = daemon::run(&config, RunMode::Daemon, stop, Notifier::none()).await?;
     // Let the last message reach the watcher before the process ends.
     tokio::time::sleep(Duration::from_millis(200)).await;
     watcher.abort();

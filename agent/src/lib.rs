@@ -29,7 +29,8 @@
 //!   way to keep the module awake, through sleep votes), the power state from
 //!   the sleep URCs, restoring what deep sleep loses, the wake action, the
 //!   always-on sockets and the doorbell.
-//! - [`daemon`]: the agent at run time, tying the parts together.
+//! - [`daemon`]: the agent at run time, tying the parts together;
+//!   [`notify`]: what it tells systemd (ready, status, watchdog, stopping).
 //!
 //! Still to come: the HTTP client of `uplink/`.
 
@@ -40,6 +41,7 @@ pub mod demo;
 pub mod heartbeat;
 pub mod intake;
 pub mod modem;
+pub mod notify;
 pub mod plugin_host;
 pub mod power;
 pub mod queue;

@@ -82,7 +82,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 async fn run_agent(loaded: &LoadedConfig, once: bool) -> anyhow::Result<()> {
     let mode = if once { RunMode::Once } else { RunMode::Daemon };
     let shutdown = shutdown_signal()?;
-    let report = daemon::run(&loaded.config, mode, shutdown).await?;
+    let notifier = edge_agent::notify::Notifier::from_env();
+    let report = daemon::run(&loaded.config, mode, shutdown, notifier).await?;
     tracing::info!(
         messages = report.messages,
         delivered = report.delivered,

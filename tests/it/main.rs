@@ -26,6 +26,8 @@ mod queue_crash;
 mod queue_to_messages;
 #[cfg(feature = "sim")]
 mod run_cli;
+#[cfg(feature = "sim")]
+mod service;
 mod support;
 #[cfg(feature = "sim")]
 mod upload_windows;

@@ -27,10 +27,16 @@ pub struct Daemon {
 impl Daemon {
     /// Starts the daemon; `rust_log` replaces the config's log filter.
     pub fn start(config: &Path, rust_log: Option<&str>) -> Daemon {
+        Daemon::start_with_env(config, rust_log, &[])
+    }
+
+    /// [`Daemon::start`] with these environment variables (and no others).
+    pub fn start_with_env(config: &Path, rust_log: Option<&str>, env: &[(&str, &str)]) -> Daemon {
         let mut command = Command::new(env!("CARGO_BIN_EXE_edge-agent"));
         command
             .args(["run", "--config", config.to_str().unwrap()])
             .env_clear()
+            .envs(env.iter().copied())
             .stderr(Stdio::piped());
         if let Some(filter) = rust_log {
             command.env("RUST_LOG", filter);

@@ -17,7 +17,7 @@
 //! dead letter.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tracing::{debug, info, warn};
@@ -64,27 +64,48 @@ impl DrainReport {
     }
 }
 
-/// Raised when the agent is asked to stop: a drain then ends after the
-/// message in flight (which is never cut off half-sent) instead of sending
-/// all its budget, so a stop is not held up by a long backlog (systemd
-/// kills a service that takes too long to stop).
+/// Shared between a drain and whoever runs it (the daemon's window):
+/// a stop request, and the drain's progress.
+///
+/// - Stop: when the agent is asked to stop, a drain ends after the message
+///   in flight (which is never cut off half-sent) instead of sending all
+///   its budget, so a stop is not held up by a long backlog (systemd kills
+///   a service that takes too long to stop).
+/// - Progress: every message settled (confirmed, rejected or failed) is
+///   counted, so the owner can tell a long drain that moves from one that
+///   hangs (the systemd watchdog is fed only while it moves).
 #[derive(Debug, Clone, Default)]
-pub struct StopSignal(Arc<AtomicBool>);
+pub struct DrainControl(Arc<ControlState>);
 
-impl StopSignal {
-    /// A signal not raised yet.
-    pub fn new() -> StopSignal {
-        StopSignal::default()
+#[derive(Debug, Default)]
+struct ControlState {
+    stop: AtomicBool,
+    settled: AtomicU64,
+}
+
+impl DrainControl {
+    /// No stop requested, nothing settled.
+    pub fn new() -> DrainControl {
+        DrainControl::default()
     }
 
     /// Asks every drain holding a clone to end after its message in flight.
-    pub fn raise(&self) {
-        self.0.store(true, Ordering::Relaxed);
+    pub fn stop(&self) {
+        self.0.stop.store(true, Ordering::Relaxed);
     }
 
-    /// Whether it was raised.
-    pub fn is_raised(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+    /// Whether a stop was requested.
+    pub fn is_stopped(&self) -> bool {
+        self.0.stop.load(Ordering::Relaxed)
+    }
+
+    /// Messages settled so far by drains holding a clone.
+    pub fn settled(&self) -> u64 {
+        self.0.settled.load(Ordering::Relaxed)
+    }
+
+    fn settled_one(&self) {
+        self.0.settled.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -99,8 +120,9 @@ pub struct Budget {
     /// faster than the link would otherwise keep the radio up for ever.
     /// They go in the next window.
     pub up_to_seq: Option<u64>,
-    /// Stop after the message in flight once this is raised.
-    pub stop: Option<StopSignal>,
+    /// Stop after the message in flight once a stop is requested through
+    /// it; count the messages settled.
+    pub control: Option<DrainControl>,
 }
 
 impl Budget {
@@ -108,13 +130,14 @@ impl Budget {
     pub const UNLIMITED: Budget = Budget {
         messages: None,
         up_to_seq: None,
-        stop: None,
+        control: None,
     };
 
-    /// This budget, ending early when `stop` is raised.
-    pub fn until(self, stop: &StopSignal) -> Budget {
+    /// This budget, ending early when a stop is requested through
+    /// `control`, and reporting progress to it.
+    pub fn controlled_by(self, control: &DrainControl) -> Budget {
         Budget {
-            stop: Some(stop.clone()),
+            control: Some(control.clone()),
             ..self
         }
     }
@@ -149,7 +172,10 @@ pub async fn drain<T: Transport>(
     let mut report = DrainReport::default();
     let max_readings = packer.limits().max_readings;
     while budget.messages.is_none_or(|m| report.messages < m)
-        && !budget.stop.as_ref().is_some_and(StopSignal::is_raised)
+        && !budget
+            .control
+            .as_ref()
+            .is_some_and(DrainControl::is_stopped)
     {
         let lease = queue.lease(max_readings, None)?;
         let lease = match budget.up_to_seq {
@@ -183,7 +209,11 @@ pub async fn drain<T: Transport>(
                 let carried = message.seqs.len();
                 let (sent, rest) = lease.split_at(carried);
                 queue.release(rest);
-                match transport.send(&message.payload).await {
+                let sent_result = transport.send(&message.payload).await;
+                if let Some(control) = &budget.control {
+                    control.settled_one();
+                }
+                match sent_result {
                     Ok(()) => {
                         report.delivered += queue.ack(sent)?;
                         report.messages += 1;
@@ -372,15 +402,15 @@ mod tests {
         assert_eq!((report.delivered, pending(&queue)), (2, 0));
     }
 
-    /// Raises its stop signal while sending its first message.
+    /// Requests a stop while sending its first message.
     struct StoppedWhileSending {
-        stop: StopSignal,
+        control: DrainControl,
         sent: usize,
     }
 
     impl Transport for StoppedWhileSending {
         async fn send(&mut self, _payload: &[u8]) -> Result<(), SendError> {
-            self.stop.raise();
+            self.control.stop();
             self.sent += 1;
             Ok(())
         }
@@ -389,15 +419,15 @@ mod tests {
     #[tokio::test]
     async fn a_stop_ends_the_drain_after_the_message_in_flight_which_is_confirmed() {
         let (_dir, queue, packer) = setup(35);
-        let stop = StopSignal::new();
+        let control = DrainControl::new();
         let mut t = StoppedWhileSending {
-            stop: stop.clone(),
+            control: control.clone(),
             sent: 0,
         };
-        let report = drain(&queue, &packer, &mut t, Budget::UNLIMITED.until(&stop))
-            .await
-            .unwrap();
+        let budget = Budget::UNLIMITED.controlled_by(&control);
+        let report = drain(&queue, &packer, &mut t, budget).await.unwrap();
         assert_eq!((t.sent, report.messages), (1, 1));
+        assert_eq!(control.settled(), 1);
         assert!(report.delivered > 0);
         assert_eq!(pending(&queue), 35 - report.delivered as u64);
         assert!(queue.leased_seqs().is_empty());

@@ -28,6 +28,6 @@ pub mod window;
 mod batch_tests;
 
 pub use batch::{Limits, Message, Packed, Packer, Packs, Reject, Rejected, Stop};
-pub use drain::{drain, Budget, DrainReport, SendError, StopSignal, Transport};
+pub use drain::{drain, Budget, DrainControl, DrainReport, SendError, Transport};
 pub use encode::{Candidate, EncodeError, Encoder, Encoding, Sizer, Unencodable};
 pub use window::{UploadWindows, WindowPolicy, WindowReason};
