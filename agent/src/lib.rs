@@ -10,7 +10,9 @@
 //!   unloaded); each instance driven from its own thread with deadlines and
 //!   backoff; what they emit validated and handed over on a bounded channel.
 //! - [`reading`]: the [`reading::Reading`] every stage after the plugin host
-//!   handles; [`heartbeat`]: the agent's own vital signs as readings.
+//!   handles; [`heartbeat`]: the agent's own vital signs as readings;
+//!   [`timekeeper`]: what UTC it is (host clock, module network time, or
+//!   unknown) and the correction of readings stamped by a wrong host clock.
 //! - [`intake`]: plugin readings into the queue, a task of its own so that
 //!   the intake never waits for the uplink.
 //! - [`queue`]: the durable store-and-forward queue: readings wait on disk,
@@ -47,4 +49,5 @@ pub mod power;
 pub mod queue;
 pub mod reading;
 pub mod store;
+pub mod timekeeper;
 pub mod uplink;

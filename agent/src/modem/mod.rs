@@ -3,10 +3,12 @@
 //! [`at`] is the AT engine. Beside it, one file per chapter of the
 //! application note holds the typed commands of that chapter ([`general`],
 //! [`psd`], [`socket`], [`mqtt`], [`power`]; HTTP and security follow as
-//! they land), and [`boot`] brings the module up. [`port`] opens the serial device.
+//! they land), [`clock`] the module's network time, and [`boot`] brings the
+//! module up. [`port`] opens the serial device.
 
 pub mod at;
 pub mod boot;
+pub mod clock;
 pub mod general;
 pub mod link;
 pub mod mqtt;
