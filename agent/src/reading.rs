@@ -23,6 +23,24 @@ pub struct Reading {
     pub tags: BTreeMap<String, String>,
 }
 
+/// 2020-01-01T00:00:00Z in ns: a timestamp before it comes from a clock not
+/// yet set (a gateway without an RTC boots at 1970), not from the time.
+pub const PLAUSIBLE_FROM_NS: i64 = 1_577_836_800_000_000_000;
+/// 2080-01-01T00:00:00Z in ns: this and later are a module's default date
+/// (`[lib]`: 2080 is one such default), not the time.
+pub const PLAUSIBLE_UNTIL_NS: i64 = 3_471_292_800_000_000_000;
+
+/// Whether `unix_ns` can be the real time: what every stage asks before it
+/// trusts a timestamp (see `crate::timekeeper`).
+pub fn is_plausible_time(unix_ns: i64) -> bool {
+    (PLAUSIBLE_FROM_NS..PLAUSIBLE_UNTIL_NS).contains(&unix_ns)
+}
+
+/// The tag a reading gets when its time could not be learned (a reading of
+/// an earlier boot that never knew the time): its timestamp is then when it
+/// was sent, not when it was sampled.
+pub const CLOCK_UNKNOWN_TAG: (&str, &str) = ("clock", "unknown");
+
 /// The value of a reading. The variants are what SenML can carry
 /// (`v`, `vb`, `vs`, `vd`) plus a lossless integer.
 #[derive(Debug, Clone, PartialEq)]

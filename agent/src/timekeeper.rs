@@ -324,8 +324,7 @@ pub fn set_system_clock(utc_ns: i64) -> Result<(), std::io::Error> {
         utc_ns.div_euclid(1_000_000_000),
         utc_ns.rem_euclid(1_000_000_000),
     );
-    nix::time::clock_settime(nix::time::ClockId::CLOCK_REALTIME, spec)
-        .map_err(std::io::Error::from)
+    nix::time::clock_settime(nix::time::ClockId::CLOCK_REALTIME, spec).map_err(std::io::Error::from)
 }
 
 #[cfg(test)]
@@ -402,7 +401,9 @@ mod tests {
             utc_s: 1_420_070_400,
             zone_quarters: 0,
         };
-        assert!(k.learn_module_time(default, k.host_now_ns(), |_| ()).is_none());
+        assert!(k
+            .learn_module_time(default, k.host_now_ns(), |_| ())
+            .is_none());
         let module = ModuleTime {
             utc_s: TRUE_NOW / S,
             zone_quarters: 4,

@@ -6,22 +6,11 @@
 //!
 //! A module reports a default date until the network has set its clock
 //! (host libraries see years such as 2080, 2015 or 2004), so a reading is
-//! only believed when [`is_plausible`] says so.
+//! only believed when [`is_plausible`] says so (2020 to 2079).
 
 use super::at::{AtCommand, Fields, ParseError, Response};
 
-/// 2020-01-01T00:00:00Z in seconds: earlier times are a clock not yet set
-/// (the same bound the queue uses, `queue::CLOCK_SET_AFTER_MS`).
-pub const PLAUSIBLE_FROM_S: i64 = 1_577_836_800;
-/// 2080-01-01T00:00:00Z in seconds: this and later are a module's default
-/// date (`[lib]`: 2080 is one such default), not the time.
-pub const PLAUSIBLE_UNTIL_S: i64 = 3_471_292_800;
-
-/// Whether `unix_ns` can be the real time (UTC, ns since the epoch).
-pub fn is_plausible(unix_ns: i64) -> bool {
-    let s = unix_ns.div_euclid(1_000_000_000);
-    (PLAUSIBLE_FROM_S..PLAUSIBLE_UNTIL_S).contains(&s)
-}
+pub use crate::reading::is_plausible_time as is_plausible;
 
 /// `AT+CTZU?`: whether the module takes time and time zone from the network.
 #[derive(Debug, Clone, Copy)]
@@ -104,7 +93,8 @@ impl AtCommand for ReadClock {
 
 /// Parses the quoted text of a `+CCLK` answer: `yy/MM/dd,hh:mm:ss±zz`.
 pub fn parse_cclk(text: &str) -> Result<ModuleTime, String> {
-    let bad = |what: &str| format!("{what} in the clock {text:?} (expected \"yy/MM/dd,hh:mm:ss+zz\")");
+    let bad =
+        |what: &str| format!("{what} in the clock {text:?} (expected \"yy/MM/dd,hh:mm:ss+zz\")");
     let (date, rest) = text.split_once(',').ok_or_else(|| bad("no comma"))?;
     let (time, zone) = match rest.find(['+', '-']) {
         Some(at) => (&rest[..at], Some(&rest[at..])),
@@ -140,9 +130,7 @@ pub fn parse_cclk(text: &str) -> Result<ModuleTime, String> {
         Some(z) => {
             let sign = if z.starts_with('-') { -1 } else { 1 };
             let digits = &z[1..];
-            if digits.is_empty()
-                || digits.len() > 2
-                || !digits.bytes().all(|b| b.is_ascii_digit())
+            if digits.is_empty() || digits.len() > 2 || !digits.bytes().all(|b| b.is_ascii_digit())
             {
                 return Err(bad("a bad time zone"));
             }
@@ -153,10 +141,8 @@ pub fn parse_cclk(text: &str) -> Result<ModuleTime, String> {
             sign * q
         }
     };
-    let local_s = days_from_civil(2000 + yy, month, day) * 86_400
-        + hour * 3_600
-        + minute * 60
-        + second;
+    let local_s =
+        days_from_civil(2000 + yy, month, day) * 86_400 + hour * 3_600 + minute * 60 + second;
     Ok(ModuleTime {
         utc_s: local_s - i64::from(zone_quarters) * 900,
         zone_quarters,
@@ -202,12 +188,19 @@ mod tests {
         let t = parse_cclk("25/01/01,00:30:00+08").unwrap();
         assert_eq!(t.utc_s, 1_735_684_200);
         // No zone: read as UTC.
-        assert_eq!(parse_cclk("25/01/01,00:00:00").unwrap().utc_s, 1_735_689_600);
+        assert_eq!(
+            parse_cclk("25/01/01,00:00:00").unwrap().utc_s,
+            1_735_689_600
+        );
     }
 
     #[test]
     fn the_modules_default_dates_are_not_plausible() {
-        for default in ["80/01/06,00:00:00+00", "15/01/01,00:00:12+00", "04/01/01,00:00:00+00"] {
+        for default in [
+            "80/01/06,00:00:00+00",
+            "15/01/01,00:00:12+00",
+            "04/01/01,00:00:00+00",
+        ] {
             let t = parse_cclk(default).unwrap();
             assert!(!t.is_plausible(), "{default}");
         }

@@ -29,6 +29,8 @@
 //! `lease.rs` (leases, in memory), `clock.rs` (injected time), `space.rs`
 //! (making room, expiry), `open.rs` (open-time check and repair),
 //! `iter.rs` (streaming replay), `options.rs` (the `[queue]` settings),
+//! `time.rs` (the boot and the restamp of readings taken before the time
+//! was known),
 //! `error.rs`. Tests: `tests.rs` (examples), `model_tests.rs` (a
 //! model-based property test).
 //!
@@ -43,6 +45,7 @@
 //! | `dead_letters` | seq of the reading, `u64` big-endian | dead-letter record |
 //! | `meta` | `format` | one byte: the store's format version, `1` |
 //! | `meta` | `counters` | version `u8` = 1, varint field count, then that many `u64` BE in the order of [`Counters::FIELDS`] |
+//! | `meta` | `boot` | `u64` BE: the first sequence number of the boot, then the kernel's boot id (UTF-8); see `time.rs` |
 //! | `corrupt` | tree name, `0x00`, the raw key | the raw value, as found |
 //!
 //! Big-endian keys make sled's byte order numeric order: iteration from the
@@ -87,6 +90,7 @@ mod open;
 mod options;
 pub mod record;
 mod space;
+mod time;
 
 #[cfg(test)]
 mod model_tests;
@@ -106,6 +110,7 @@ pub use error::QueueError;
 pub use iter::{DeadLetter, DeadLetters, Pending, PendingReadings};
 pub use lease::Lease;
 pub use options::{OnFull, Options, SyncPolicy};
+pub use time::Restamped;
 
 use lease::Leases;
 use record::KEY_LEN;
@@ -217,6 +222,9 @@ struct State {
     last_flush: Duration,
     /// Something was committed after the last flush.
     dirty: bool,
+    /// Pending readings may have timestamps that are not plausible (a host
+    /// clock not yet set); cleared by [`Queue::restamp`].
+    implausible: bool,
 }
 
 impl Queue {
@@ -330,6 +338,7 @@ impl Queue {
                 out.seqs.push(None);
                 continue;
             }
+            st.implausible |= !crate::reading::is_plausible_time(reading.timestamp_ns);
             let seq = c.next_seq;
             c.next_seq = c.next_seq.saturating_add(1);
             writes.insert(TreeId::Readings, record::key(seq), value);

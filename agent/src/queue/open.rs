@@ -44,6 +44,9 @@ struct Scan {
     dead_bytes: u64,
     /// The largest sequence number in any tree.
     max_seq: Option<u64>,
+    /// Pending readings whose timestamps are not plausible (a host clock
+    /// not yet set), to be restamped once the time is known.
+    implausible: u64,
     /// Undecodable records: tree, key, why. Keys only, so that even a store
     /// whose every record is undecodable costs little memory here.
     corrupt: Vec<(TreeId, Vec<u8>, DecodeError)>,
@@ -65,7 +68,10 @@ fn scan(store: &Store) -> Result<Scan, StoreError> {
             scan.seen_seq(seq);
         }
         match seq.and_then(|_| record::decode_record(&value)) {
-            Ok(_) => {
+            Ok(rec) => {
+                if !crate::reading::is_plausible_time(rec.reading.timestamp_ns) {
+                    scan.implausible += 1;
+                }
                 scan.pending_count += 1;
                 scan.pending_bytes += (key.len() + value.len()) as u64;
             }
@@ -112,6 +118,7 @@ impl Queue {
         mode: OpenMode,
     ) -> Result<Queue, QueueError> {
         let mut scanned = None;
+        let mut implausible = false;
         let store = Store::open(dir, mode, |store| {
             if mode == OpenMode::Agent {
                 scanned = Some(scan(store)?);
@@ -168,6 +175,7 @@ impl Queue {
         let before = counters;
 
         if let (true, Some(scan)) = (agent, scanned) {
+            implausible = scan.implausible > 0;
             reconcile(
                 &mut counters,
                 trusted,
@@ -209,6 +217,7 @@ impl Queue {
                 leases: Leases::default(),
                 last_flush: std::time::Duration::ZERO,
                 dirty: agent,
+                implausible,
             }),
         };
         if agent {

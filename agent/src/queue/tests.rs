@@ -486,3 +486,42 @@ fn a_queue_can_be_shared_between_threads() {
     writer.join().unwrap();
     assert_eq!(q.stats().unwrap().counters.acked, 20);
 }
+
+#[test]
+fn readings_stamped_before_the_time_was_known_are_restamped_once_it_is() {
+    let f = fixture();
+    let q = f.open(options());
+    let stamped = |ts: i64| Reading {
+        timestamp_ns: ts,
+        ..reading(0)
+    };
+    // An earlier boot that never learned the time.
+    q.boot_first_seq("boot-old").unwrap();
+    q.append(&[stamped(5_000_000_000)]).unwrap();
+    // This boot: two readings from the host's 1970 clock, one plausible.
+    let first = q.boot_first_seq("boot-new").unwrap();
+    assert_eq!(q.boot_first_seq("boot-new").unwrap(), first, "same boot, same seq");
+    q.append(&[stamped(10_000_000_000), stamped(20_000_000_000), reading(7)])
+        .unwrap();
+    assert!(q.has_implausible_times());
+    // 10 s of the host clock was 2026-12-04T21:15:30Z.
+    let correction = 1_796_418_930_000_000_000 - 10_000_000_000;
+    let now = 1_796_418_990_000_000_000;
+    let done = q.restamp(first, Some(correction), now).unwrap();
+    assert_eq!((done.corrected, done.unknown), (2, 1));
+    assert!(!q.has_implausible_times());
+    let pending: Vec<Reading> = q.pending().map(|p| p.unwrap().reading).collect();
+    assert_eq!(pending[0].timestamp_ns, now);
+    assert_eq!(pending[0].tags.get("clock").map(String::as_str), Some("unknown"));
+    assert_eq!(pending[1].timestamp_ns, 1_796_418_930_000_000_000);
+    assert_eq!(pending[2].timestamp_ns, 1_796_418_940_000_000_000);
+    assert!(!pending[1].tags.contains_key("clock"));
+    assert_eq!(pending[3], reading(7));
+    // The counters still match the data (the tag made a record longer).
+    drop(q);
+    let q = f.open(options());
+    assert!(!q.recovery().recounted);
+    assert!(!q.has_implausible_times(), "the open's scan found none left");
+    // Nothing to do a second time.
+    assert_eq!(q.restamp(first, Some(correction), now).unwrap(), Restamped::default());
+}
