@@ -50,9 +50,10 @@ use tokio::time::Instant;
 use tracing::{error, info, warn};
 
 use crate::config::Config;
-use crate::heartbeat::{self, PluginVitals, PowerVitals, Vitals};
+use crate::heartbeat::{self, PluginVitals, PowerVitals, TimeVitals, Vitals};
 use crate::intake::Intake;
 use crate::modem::at::{AtClient, AtError, RegStatus, Urc, UrcSubscription};
+use crate::modem::clock::ReadClock;
 use crate::modem::mqtt::profile::{provision, MqttProfile, ProfileError, ProvisionError};
 use crate::modem::mqtt::Message;
 use crate::modem::mqtt_session::{
@@ -69,6 +70,7 @@ use crate::power::{
     restore_after_deep_sleep, AwakeGuard, PowerError, PowerManager, RestoreError, WakeError, Waker,
 };
 use crate::queue::{Options, Queue, QueueError};
+use crate::timekeeper::{set_system_clock, TimeKeeper};
 use crate::uplink::{drain, Budget, DrainControl, Packer, UploadWindows, WindowReason};
 
 /// How the agent runs.
@@ -89,6 +91,11 @@ pub struct RunReport {
     pub delivered: usize,
     /// Readings still pending when the run ended; they stay queued.
     pub pending: u64,
+    /// Readings moved to the dead letters in this run (never sent: the
+    /// encoder or the server refused them for good).
+    pub dead_lettered: usize,
+    /// Why the last of them was.
+    pub dead_reason: Option<String>,
 }
 
 /// Why the agent could not run (or stopped).
@@ -210,7 +217,7 @@ pub async fn run_on_notifying(
     notifier: Notifier,
 ) -> Result<RunReport, RunError> {
     let agent = Agent::start(link, config, mode, notifier).await?;
-    let sources = Sources::start(config, Arc::clone(&agent.queue));
+    let sources = Sources::start(config, Arc::clone(&agent.queue), Arc::clone(&agent.time));
     // Ready: the queue is open, the module booted and provisioned, the
     // plugins started.
     agent.notifier.ready(&agent.idle_status()?);
@@ -233,12 +240,12 @@ struct Sources {
 impl Sources {
     /// Loads and starts the configured plugins; one that fails to load is
     /// logged and left out.
-    fn start(config: &Config, queue: Arc<Queue>) -> Sources {
+    fn start(config: &Config, queue: Arc<Queue>, time: Arc<TimeKeeper>) -> Sources {
         let (specs, load_failures) = load_configured(&config.plugins);
         let (host, readings) = PluginHost::start(specs, DEFAULT_CHANNEL_CAPACITY);
         Sources {
             host,
-            intake: Intake::start(queue, readings),
+            intake: Intake::start(queue, readings, time),
             configured: !config.plugins.is_empty(),
             failed_loads: load_failures.len() as u64,
         }
@@ -323,6 +330,11 @@ struct Agent<'c> {
     /// The module stopped answering and that was reported (once, with what
     /// to configure); cleared when it answers again.
     silence_reported: bool,
+    /// What UTC it is (host, module, unknown), shared with the intake.
+    time: Arc<TimeKeeper>,
+    /// The first sequence number of this boot: the readings its host clock
+    /// stamped.
+    boot_first_seq: u64,
 }
 
 impl<'c> Agent<'c> {
@@ -339,6 +351,10 @@ impl<'c> Agent<'c> {
             &config.queue_dir(),
             Options::from_config(&config.queue),
         )?);
+        // Which readings this boot's host clock stamped: one correction
+        // fits them all once the time is known.
+        let boot_first_seq = queue.boot_first_seq(&boot_id())?;
+        let time = Arc::new(TimeKeeper::system());
         let at = link.client.clone();
         let urcs = at.subscribe();
         let waker = link.waker(&config.modem);
@@ -407,10 +423,66 @@ impl<'c> Agent<'c> {
                 .map(|every| Instant::now() + every),
             notifier: Arc::new(notifier),
             silence_reported: false,
+            time,
+            boot_first_seq,
             at,
         };
+        agent.learn_time().await?;
         agent.open_doorbell().await;
         Ok(agent)
+    }
+
+    /// Learns the time from the module if it is not known (its network
+    /// time, `AT+CCLK?`), and restamps the queue's readings that a wrong
+    /// host clock stamped once it is. Asks the module nothing when the host
+    /// clock is right: no needless AT traffic.
+    async fn learn_time(&mut self) -> Result<(), QueueError> {
+        let queue = Arc::clone(&self.queue);
+        let first = self.boot_first_seq;
+        if !self.time.is_known() {
+            let module = match self.at.send(&ReadClock).await {
+                Ok(module) => module,
+                Err(e) => {
+                    warn!(error = %e, "cannot read the module's clock");
+                    return Ok(());
+                }
+            };
+            let host = self.time.host_now_ns();
+            let learned = self.time.learn_module_time(module, host, |c| {
+                let now = host.saturating_add(c.offset_ns);
+                queue.restamp(first, Some(c.offset_ns), now)
+            });
+            match learned {
+                Some((correction, restamped)) => {
+                    restamped?;
+                    if self.config.agent.set_system_clock {
+                        let now = self.time.host_now_ns().saturating_add(correction.offset_ns);
+                        match set_system_clock(now) {
+                            Ok(()) => info!("system clock set from the module's network time"),
+                            Err(e) => warn!(
+                                error = %e,
+                                "cannot set the system clock (agent.set_system_clock needs \
+                                 CAP_SYS_TIME); the agent keeps its own time"
+                            ),
+                        }
+                    }
+                }
+                None => info!(
+                    "the time is not known yet (no network time from the module); readings \
+                     stamped by the host clock wait until it is"
+                ),
+            }
+        } else if queue.has_implausible_times() {
+            // Known from the start, but the queue holds readings of a boot
+            // whose clock was wrong (this one's, if the host clock was set
+            // meanwhile; an earlier one's otherwise).
+            let time = Arc::clone(&self.time);
+            self.time.apply(|c| match time.utc_now_ns() {
+                Some(now) => queue.restamp(first, c.map(|c| c.offset_ns), now).map(drop),
+                None => Ok(()),
+            })?;
+        }
+        Ok(())
     }
 
     /// `run --once`: one sample from every source (each plugin's first
@@ -455,6 +527,8 @@ impl<'c> Agent<'c> {
             let drained = drain(&self.queue, &self.packer, &mut s, Budget::UNLIMITED).await?;
             self.report.messages += drained.messages;
             self.report.delivered += drained.delivered;
+            self.report.dead_lettered += drained.dead_lettered;
+            self.report.dead_reason = drained.dead_reason.or(self.report.dead_reason.take());
             if let Err(e) = s.logout().await {
                 warn!(error = %e, "MQTT logout not confirmed");
             }
@@ -794,15 +868,20 @@ impl<'c> Agent<'c> {
         // A window sends what waited for it; readings the intake queues
         // meanwhile wait for the next one. Without windows the session
         // stays up and everything goes as it comes.
-        let budget = if self.continuous {
+        let mut budget = if self.continuous {
             Budget::UNLIMITED
         } else {
             Budget::queued_now(&self.queue)?
         }
         .controlled_by(&self.control);
+        // While the time is unknown, readings the host's wrong clock
+        // stamped wait for it (`crate::timekeeper`).
+        budget.hold_implausible_times = !self.time.is_known();
         let drained = drain(&self.queue, &self.packer, s, budget).await?;
         self.report.messages += drained.messages;
         self.report.delivered += drained.delivered;
+        self.report.dead_lettered += drained.dead_lettered;
+        self.report.dead_reason = drained.dead_reason.or(self.report.dead_reason.take());
         if !self.continuous {
             if std::mem::take(&mut self.linger) {
                 // The server rang for a session: give its commands time to
@@ -887,6 +966,9 @@ impl<'c> Agent<'c> {
         if forgot {
             self.check_sockets(rebooted).await;
         }
+        if let Err(e) = self.learn_time().await {
+            warn!(error = %e, "cannot restamp the queue's readings");
+        }
         self.open_doorbell().await;
         Ok(awake)
     }
@@ -952,8 +1034,21 @@ impl<'c> Agent<'c> {
                 sleep_blockers: self.sockets.deep_sleep_blockers().len() as u64,
                 doorbell_open: self.doorbell_wanted.then_some(self.doorbell.is_some()),
             }),
+            time: Some({
+                let status = self.time.status();
+                TimeVitals {
+                    source: status.source.name(),
+                    correction_s: status.correction.map(|c| c.offset_ns / 1_000_000_000),
+                }
+            }),
         };
-        let appended = self.queue.append(&heartbeat::readings(&vitals, now_ns()))?;
+        // Stamped by the host clock, corrected if the correction is known,
+        // under the keeper's lock (as the intake's appends).
+        let host_now = self.time.host_now_ns();
+        let appended = self.time.with_correction(|fix| {
+            self.queue
+                .append(&heartbeat::readings(&vitals, fix(host_now)))
+        })?;
         if let Some(intake) = intake.filter(|_| !appended.durable) {
             intake.note_unflushed();
         }
@@ -1077,10 +1172,12 @@ fn plugin_vitals(instances: &[InstanceStatus], failed_loads: u64) -> PluginVital
     vitals
 }
 
-fn now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+/// The kernel's id of this boot; a new one at every boot. Unreadable (not
+/// Linux, no /proc), every agent process counts as a boot of its own.
+fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|id| id.trim().to_owned())
+        .unwrap_or_else(|_| format!("process-{}", std::process::id()))
 }
 
 /// A jitter factor in [0, 1) from the clock's sub-second digits: enough to

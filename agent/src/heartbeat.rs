@@ -29,6 +29,19 @@ pub struct Vitals {
     pub plugins: Option<PluginVitals>,
     /// How the module's power is managed, once the power manager runs.
     pub power: Option<PowerVitals>,
+    /// Where the agent's time comes from, once it runs.
+    pub time: Option<TimeVitals>,
+}
+
+/// The agent's clock: a gateway without an RTC reports how it learned the
+/// time, so a fleet can see which ones depend on the network's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeVitals {
+    /// `"host"`, `"module"` or `"unknown"` (see `crate::timekeeper`).
+    pub source: &'static str,
+    /// The last correction of the host clock learned, in seconds (true UTC
+    /// minus the host clock), if any.
+    pub correction_s: Option<i64>,
 }
 
 /// The module's sleep and the windows that woke it: what tells a fleet
@@ -71,7 +84,8 @@ pub struct PluginVitals {
 /// `plugins/unhealthy`, `plugins/dropped`, `plugins/errors` (counts, see
 /// [`PluginVitals`]); `power/deep_sleeps`, `power/windows`,
 /// `power/sleep_blockers` (counts) and `doorbell/open` (bool), see
-/// [`PowerVitals`].
+/// [`PowerVitals`]; `time/source` (text) and `time/correction` in `s`, see
+/// [`TimeVitals`].
 pub fn readings(vitals: &Vitals, timestamp_ns: i64) -> Vec<Reading> {
     let reading = |name: &str, unit: Option<&str>, value: Value| Reading {
         source: SOURCE.to_string(),
@@ -121,6 +135,16 @@ pub fn readings(vitals: &Vitals, timestamp_ns: i64) -> Vec<Reading> {
             out.push(reading("doorbell/open", None, Value::Bool(open)));
         }
     }
+    if let Some(t) = &vitals.time {
+        out.push(reading("time/source", None, Value::Str(t.source.into())));
+        if let Some(correction) = t.correction_s {
+            out.push(reading(
+                "time/correction",
+                Some("s"),
+                Value::I64(correction),
+            ));
+        }
+    }
     out
 }
 
@@ -158,9 +182,13 @@ mod tests {
                 sleep_blockers: 1,
                 doorbell_open: Some(false),
             }),
+            time: Some(TimeVitals {
+                source: "module",
+                correction_s: Some(1_796_418_920),
+            }),
         };
         let r = readings(&vitals, 1_790_000_000_000_000_000);
-        assert_eq!(r.len(), 13);
+        assert_eq!(r.len(), 15);
         assert!(r
             .iter()
             .all(|r| r.source == SOURCE && r.timestamp_ns == 1_790_000_000_000_000_000));
@@ -180,6 +208,22 @@ mod tests {
         assert_eq!(value_of(&r, "power/windows"), Some(&Value::I64(12)));
         assert_eq!(value_of(&r, "power/sleep_blockers"), Some(&Value::I64(1)));
         assert_eq!(value_of(&r, "doorbell/open"), Some(&Value::Bool(false)));
+        assert_eq!(
+            value_of(&r, "time/source"),
+            Some(&Value::Str("module".into()))
+        );
+        assert_eq!(
+            value_of(&r, "time/correction"),
+            Some(&Value::I64(1_796_418_920))
+        );
+        let host_time = Vitals {
+            time: Some(TimeVitals {
+                source: "host",
+                correction_s: None,
+            }),
+            ..Vitals::default()
+        };
+        assert_eq!(value_of(&readings(&host_time, 0), "time/correction"), None);
         let without_doorbell = Vitals {
             power: Some(PowerVitals::default()),
             ..Vitals::default()

@@ -36,6 +36,7 @@ use tokio::time::Instant;
 use crate::plugin_host::PluginReading;
 use crate::queue::{Queue, QueueError, SyncPolicy};
 use crate::reading::Reading;
+use crate::timekeeper::TimeKeeper;
 
 /// Most readings appended in one queue transaction: large enough that a
 /// burst costs few transactions (and fsyncs), small enough that one append
@@ -69,9 +70,13 @@ impl Intake {
     /// Starts taking `readings` into `queue`. Ends when the channel closes
     /// (the plugin host shut down) and everything on it is queued, or when
     /// the queue fails.
-    pub fn start(queue: Arc<Queue>, readings: mpsc::Receiver<PluginReading>) -> Intake {
+    pub fn start(
+        queue: Arc<Queue>,
+        readings: mpsc::Receiver<PluginReading>,
+        time: Arc<TimeKeeper>,
+    ) -> Intake {
         let shared = Arc::new(Shared::default());
-        let task = tokio::spawn(run(queue, readings, Arc::clone(&shared)));
+        let task = tokio::spawn(run(queue, readings, time, Arc::clone(&shared)));
         Intake { task, shared }
     }
 
@@ -115,7 +120,12 @@ fn take(failure: &Mutex<Option<QueueError>>) -> Option<QueueError> {
 
 /// The intake task: batches from the channel into the queue, and the
 /// interval flush.
-async fn run(queue: Arc<Queue>, mut readings: mpsc::Receiver<PluginReading>, shared: Arc<Shared>) {
+async fn run(
+    queue: Arc<Queue>,
+    mut readings: mpsc::Receiver<PluginReading>,
+    time: Arc<TimeKeeper>,
+    shared: Arc<Shared>,
+) {
     let interval = match queue.options().sync {
         SyncPolicy::Batch => None,
         SyncPolicy::Interval(every) => Some(every.get()),
@@ -135,7 +145,7 @@ async fn run(queue: Arc<Queue>, mut readings: mpsc::Receiver<PluginReading>, sha
                     break Ok(());
                 };
                 let (batch, urgent) = take_batch(first, &mut readings);
-                match append(&queue, batch).await {
+                match append(&queue, &time, batch).await {
                     // The runtime is shutting down: nothing more is queued.
                     None => break Ok(()),
                     Some(Ok(durable)) => {
@@ -193,10 +203,25 @@ fn take_batch(
     (batch, urgent)
 }
 
-/// Appends `batch` on the blocking pool; returns whether it is on the disk.
-async fn append(queue: &Arc<Queue>, batch: Vec<Reading>) -> Option<Result<bool, QueueError>> {
+/// Appends `batch` on the blocking pool, its timestamps corrected if the
+/// host clock was wrong and the correction is known (under the keeper's
+/// lock: see `crate::timekeeper`); returns whether it is on the disk.
+async fn append(
+    queue: &Arc<Queue>,
+    time: &Arc<TimeKeeper>,
+    mut batch: Vec<Reading>,
+) -> Option<Result<bool, QueueError>> {
     let queue = Arc::clone(queue);
-    blocking(move || queue.append(&batch).map(|a| a.durable)).await
+    let time = Arc::clone(time);
+    blocking(move || {
+        time.with_correction(|fix| {
+            for reading in &mut batch {
+                reading.timestamp_ns = fix(reading.timestamp_ns);
+            }
+            queue.append(&batch).map(|a| a.durable)
+        })
+    })
+    .await
 }
 
 /// Runs queue I/O on the blocking pool; `None` if the runtime is shutting
@@ -254,7 +279,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let q = queue(dir.path(), SyncPolicy::Batch);
         let (tx, rx) = mpsc::channel(8);
-        let intake = Intake::start(Arc::clone(&q), rx);
+        let intake = Intake::start(Arc::clone(&q), rx, Arc::new(TimeKeeper::system()));
         tx.send(reading(0, false)).await.unwrap();
         assert!(!intake.queued().await.unwrap());
         tx.send(reading(1, true)).await.unwrap();
@@ -275,7 +300,7 @@ mod tests {
             SyncPolicy::Interval(ConfigDuration::from_secs(60)),
         );
         let (tx, rx) = mpsc::channel(8);
-        let intake = Intake::start(Arc::clone(&q), rx);
+        let intake = Intake::start(Arc::clone(&q), rx, Arc::new(TimeKeeper::system()));
         let opened = q.store().syncs();
         tx.send(reading(0, false)).await.unwrap();
         intake.queued().await.unwrap();
@@ -308,7 +333,7 @@ mod tests {
             SyncPolicy::Interval(ConfigDuration::from_secs(60)),
         );
         let (tx, rx) = mpsc::channel(8);
-        let intake = Intake::start(Arc::clone(&q), rx);
+        let intake = Intake::start(Arc::clone(&q), rx, Arc::new(TimeKeeper::system()));
         let opened = q.store().syncs();
         assert!(!q.append(&[reading(0, false).reading]).unwrap().durable);
         intake.note_unflushed();

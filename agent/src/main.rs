@@ -90,6 +90,14 @@ async fn run_agent(loaded: &LoadedConfig, once: bool) -> anyhow::Result<()> {
         pending = report.pending,
         "agent stopped"
     );
+    if once && report.dead_lettered > 0 {
+        anyhow::bail!(
+            "{} readings of this window went to the dead letters ({}); they will not be sent \
+             (`edge-agent queue stats` counts them)",
+            report.dead_lettered,
+            report.dead_reason.as_deref().unwrap_or("refused")
+        );
+    }
     if once && report.pending > 0 {
         anyhow::bail!(
             "{} readings could not be uploaded in this window; they stay queued",

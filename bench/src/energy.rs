@@ -16,10 +16,11 @@
 //!
 //! The agent's readings: its plugins run on their own threads in real time,
 //! which a paused clock does not drive, and its queue belongs to the daemon.
-//! So the agent's own heartbeat is the sensor: with no plugin it queues 9
-//! readings (uptime, 4 queue counters, registration, 3 power counters) per beat, and
-//! `agent.heartbeat_interval = "3m"` makes that 3 readings a minute, the
-//! naive run's rate, arriving 9 every 3 minutes instead of 3 every minute.
+//! So the agent's own heartbeat is the sensor: with no plugin it queues 10
+//! readings (uptime, 4 queue counters, registration, 3 power counters, the
+//! time source) per beat, and `agent.heartbeat_interval = "200s"` makes
+//! that 3 readings a minute, the naive run's rate, arriving 10 every 200 s
+//! instead of 3 every minute.
 //! Each run's "per reading" divides by the readings that run delivered.
 //!
 //! Printed for each run: energy per reading, the modem's awake fraction
@@ -171,7 +172,7 @@ pub fn run() {
         BROKER_LATENCY.as_millis()
     );
     println!(
-        "agent: defaults, uplink.jitter = \"0s\"; its readings are its heartbeat's (9 every 3 min)"
+        "agent: defaults, uplink.jitter = \"0s\"; its readings are its heartbeat's (10 every 200 s)"
     );
     println!("{:<42} {:>14} {:>14}", "figure", "naive", "agent");
     let row = |name: &str, a: String, b: String| println!("{name:<42} {a:>14} {b:>14}");
@@ -266,7 +267,7 @@ fn agent_config(dir: &Path) -> Config {
     std::fs::write(
         &path,
         format!(
-            "[agent]\ndata_dir = {:?}\ndevice_id = {DEVICE:?}\nheartbeat_interval = \"3m\"\n\n\
+            "[agent]\ndata_dir = {:?}\ndevice_id = {DEVICE:?}\nheartbeat_interval = \"200s\"\n\n\
              [modem]\nport = \"sim\"\n\n\
              [uplink]\njitter = \"0s\"\n\n\
              [uplink.mqtt]\nhost = \"127.0.0.1\"\nport = 1883\n",

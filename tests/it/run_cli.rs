@@ -318,3 +318,33 @@ fn the_daemon_rides_out_a_broker_outage_and_delivers_what_queued_meanwhile() {
     // It subscribed twice: it logged in again after the outage.
     daemon.wait_for_count("subscribed to the command topic", 2, Duration::from_secs(5));
 }
+
+#[test]
+fn run_once_exits_1_and_says_how_many_and_why_when_readings_went_to_the_dead_letters() {
+    let broker = LocalBroker::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = config(&dir, broker.addr.port());
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    let (synthetic, sha) = crate::support::installed_plugin(&plugins, "edge_plugin_synthetic");
+    // A 2000-byte payload reading can never fit a 1024-byte message.
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(&format!(
+        "\n[[plugins]]\nname = \"big\"\npath = {synthetic:?}\nsha256 = \"{}\"\n\n\
+         [plugins.config]\npayload_bytes = 2000\n",
+        edge_agent::plugin_host::sha256_hex(&sha)
+    ));
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_edge-agent"))
+        .args(["run", "--once", "--config", path.to_str().unwrap()])
+        .env_clear()
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("1 readings of this window went to the dead letters") && err.contains("1024"),
+        "{err}"
+    );
+    assert_eq!(queue_stats(&path)["dead_count"], 1);
+}

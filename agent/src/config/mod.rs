@@ -159,6 +159,15 @@ pub struct AgentConfig {
     /// small SenML record set per upload window is cheap; `"0s"` turns it off.
     #[serde(default = "default_heartbeat_interval")]
     pub heartbeat_interval: Duration,
+
+    /// `agent.set_system_clock`: when the host clock is not set (a gateway
+    /// without an RTC boots at 1970) and the module's network time is
+    /// learned, set the system clock to it (`clock_settime`, which needs
+    /// `CAP_SYS_TIME`: `AmbientCapabilities=CAP_SYS_TIME` in the unit).
+    /// Default false: the agent keeps its own notion of UTC and never needs
+    /// the privilege; other programs on the gateway may want the clock set.
+    #[serde(default)]
+    pub set_system_clock: bool,
 }
 
 impl Default for AgentConfig {
@@ -168,6 +177,7 @@ impl Default for AgentConfig {
             data_dir: default_data_dir(),
             log_level: LogFilter::default(),
             heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
+            set_system_clock: false,
         }
     }
 }

@@ -130,6 +130,7 @@ pub async fn boot(at: &AtClient, settings: &BootSettings) -> Result<ModemInfo, B
     let identity = identify(at).await?;
     info!(model = %identity.model, firmware = %identity.firmware, imei = %identity.imei, "module identified");
     unlock_sim(at, settings).await?;
+    ensure_network_time(at).await?;
 
     let mut reconfigured = false;
     if let Some(wanted) = settings.mno_profile {
@@ -159,6 +160,31 @@ pub async fn boot(at: &AtClient, settings: &BootSettings) -> Result<ModemInfo, B
         address,
         reconfigured,
     })
+}
+
+/// `AT+CTZU=1` if it is off (read first: u-blox keeps it in NVM), so the
+/// network sets the module's clock at registration: the only source of time
+/// for a gateway without an RTC (`crate::timekeeper`). A module that does
+/// not know the command is warned about, not failed: the agent then relies
+/// on the host clock.
+async fn ensure_network_time(at: &AtClient) -> Result<(), BootError> {
+    use super::clock::{ReadTimeZoneUpdate, SetTimeZoneUpdate};
+    match at.send(&ReadTimeZoneUpdate).await {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            info!("turning on network time updates (AT+CTZU=1)");
+            at.send(&SetTimeZoneUpdate(true)).await?;
+            Ok(())
+        }
+        Err(e @ (AtError::Cme { .. } | AtError::Error { .. })) => {
+            warn!(
+                error = %e,
+                "the module has no network time updates (+CTZU); the host clock must be set"
+            );
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn unlock_sim(at: &AtClient, settings: &BootSettings) -> Result<(), BootError> {

@@ -500,7 +500,11 @@ fn readings_stamped_before_the_time_was_known_are_restamped_once_it_is() {
     q.append(&[stamped(5_000_000_000)]).unwrap();
     // This boot: two readings from the host's 1970 clock, one plausible.
     let first = q.boot_first_seq("boot-new").unwrap();
-    assert_eq!(q.boot_first_seq("boot-new").unwrap(), first, "same boot, same seq");
+    assert_eq!(
+        q.boot_first_seq("boot-new").unwrap(),
+        first,
+        "same boot, same seq"
+    );
     q.append(&[stamped(10_000_000_000), stamped(20_000_000_000), reading(7)])
         .unwrap();
     assert!(q.has_implausible_times());
@@ -512,7 +516,10 @@ fn readings_stamped_before_the_time_was_known_are_restamped_once_it_is() {
     assert!(!q.has_implausible_times());
     let pending: Vec<Reading> = q.pending().map(|p| p.unwrap().reading).collect();
     assert_eq!(pending[0].timestamp_ns, now);
-    assert_eq!(pending[0].tags.get("clock").map(String::as_str), Some("unknown"));
+    assert_eq!(
+        pending[0].tags.get("clock").map(String::as_str),
+        Some("unknown")
+    );
     assert_eq!(pending[1].timestamp_ns, 1_796_418_930_000_000_000);
     assert_eq!(pending[2].timestamp_ns, 1_796_418_940_000_000_000);
     assert!(!pending[1].tags.contains_key("clock"));
@@ -521,7 +528,13 @@ fn readings_stamped_before_the_time_was_known_are_restamped_once_it_is() {
     drop(q);
     let q = f.open(options());
     assert!(!q.recovery().recounted);
-    assert!(!q.has_implausible_times(), "the open's scan found none left");
+    assert!(
+        !q.has_implausible_times(),
+        "the open's scan found none left"
+    );
     // Nothing to do a second time.
-    assert_eq!(q.restamp(first, Some(correction), now).unwrap(), Restamped::default());
+    assert_eq!(
+        q.restamp(first, Some(correction), now).unwrap(),
+        Restamped::default()
+    );
 }

@@ -24,6 +24,7 @@ use tracing::{debug, info, warn};
 
 use super::batch::{Packed, Packer};
 use crate::queue::{Queue, QueueError};
+use crate::reading::is_plausible_time;
 
 /// How a message can fail to get through.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,6 +54,8 @@ pub struct DrainReport {
     pub delivered: usize,
     /// Readings moved to the dead letters.
     pub dead_lettered: usize,
+    /// Why the last of them was (the encoder's or the server's reason).
+    pub dead_reason: Option<String>,
     /// Why the drain stopped before the queue was empty, if it did.
     pub stopped: Option<SendError>,
 }
@@ -123,6 +126,11 @@ pub struct Budget {
     /// Stop after the message in flight once a stop is requested through
     /// it; count the messages settled.
     pub control: Option<DrainControl>,
+    /// Stop before a reading whose timestamp is not plausible (stamped by
+    /// a host clock not yet set): while the agent does not know the time,
+    /// such readings wait, rather than reach a server with a wrong time or
+    /// be refused by the encoder (`crate::timekeeper`).
+    pub hold_implausible_times: bool,
 }
 
 impl Budget {
@@ -131,6 +139,7 @@ impl Budget {
         messages: None,
         up_to_seq: None,
         control: None,
+        hold_implausible_times: false,
     };
 
     /// This budget, ending early when a stop is requested through
@@ -178,15 +187,16 @@ pub async fn drain<T: Transport>(
             .is_some_and(DrainControl::is_stopped)
     {
         let lease = queue.lease(max_readings, None)?;
-        let lease = match budget.up_to_seq {
-            Some(last) => {
-                let within = lease.seqs().take_while(|&seq| seq <= last).count();
-                let (within, newer) = lease.split_at(within);
-                queue.release(newer);
-                within
-            }
-            None => lease,
-        };
+        let within = lease
+            .readings()
+            .iter()
+            .take_while(|r| budget.up_to_seq.is_none_or(|last| r.seq <= last))
+            .take_while(|r| {
+                !budget.hold_implausible_times || is_plausible_time(r.reading.timestamp_ns)
+            })
+            .count();
+        let (lease, held) = lease.split_at(within);
+        queue.release(held);
         if lease.is_empty() {
             break;
         }
@@ -204,6 +214,7 @@ pub async fn drain<T: Transport>(
                 let reason = rejected.reason.to_string();
                 warn!(seq = rejected.reading.seq, %reason, "a reading can never be sent; dead-lettered");
                 report.dead_lettered += queue.dead_letter(bad, &reason)?;
+                report.dead_reason = Some(reason);
             }
             Packed::Message(message) => {
                 let carried = message.seqs.len();
@@ -226,6 +237,7 @@ pub async fn drain<T: Transport>(
                     Err(SendError::Rejected(reason)) => {
                         warn!(readings = carried, %reason, "message rejected for good; dead-lettered");
                         report.dead_lettered += queue.dead_letter(sent, &reason)?;
+                        report.dead_reason = Some(reason);
                     }
                     Err(e @ SendError::Transient(_)) => {
                         queue.release(sent);
@@ -431,6 +443,26 @@ mod tests {
         assert!(report.delivered > 0);
         assert_eq!(pending(&queue), 35 - report.delivered as u64);
         assert!(queue.leased_seqs().is_empty());
+    }
+
+    #[tokio::test]
+    async fn readings_stamped_before_the_time_was_known_wait_while_it_is_unknown() {
+        let (_dir, queue, packer) = setup(3);
+        queue
+            .append(&[reading(-1_790_000_000, Value::F64(1.0))])
+            .unwrap();
+        queue.append(&[reading(5, Value::F64(2.0))]).unwrap();
+        let mut t = Scripted::default();
+        let budget = Budget {
+            hold_implausible_times: true,
+            ..Budget::UNLIMITED
+        };
+        let report = drain(&queue, &packer, &mut t, budget).await.unwrap();
+        // The three before it went; it and what follows wait.
+        assert_eq!(report.delivered, 3);
+        assert_eq!(pending(&queue), 2);
+        assert!(queue.leased_seqs().is_empty());
+        assert_eq!(report.dead_lettered, 0);
     }
 
     #[tokio::test]
