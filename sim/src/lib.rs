@@ -38,12 +38,15 @@
 //! - [`handle`]: [`Simulator::spawn_pty`] / [`Simulator::spawn_duplex`] and the
 //!   [`SimHandle`] tests steer it with (fault injection, reboot, power,
 //!   network, transcript).
+//! - [`control`]: the same steering from outside the process, a Unix socket
+//!   of text commands (`lexi-sim --control PATH`) and its client.
 //!
 //! Time: every module-internal duration is multiplied by
 //! [`SimConfig::time_scale`]; control-handle delays are real time.
 
 pub mod at;
 pub mod config;
+pub mod control;
 pub mod dns;
 pub mod energy;
 pub mod error;
