@@ -92,7 +92,8 @@ pub const COMMANDS: &[(&str, &str)] = &[
 pub enum CommandError {
     #[error("empty line; `help` lists the commands")]
     Empty,
-    #[error("unknown command `{0}`; `help` lists the commands")]
+    /// Shown escaped: a reply is one line, whatever the client sent.
+    #[error("unknown command `{}`; `help` lists the commands", .0.escape_debug())]
     Unknown(String),
     #[error("`{command}` takes no arguments")]
     UnexpectedArguments { command: &'static str },
@@ -357,6 +358,10 @@ mod tests {
             (
                 "REBOOT",
                 "unknown command `REBOOT`; `help` lists the commands",
+            ),
+            (
+                "re\rboot",
+                "unknown command `re\\rboot`; `help` lists the commands",
             ),
             ("reboot now", "`reboot` takes no arguments"),
             ("wake 1", "`wake` takes no arguments"),
