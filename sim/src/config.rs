@@ -66,7 +66,37 @@ pub struct SimConfig {
     /// module sleeps no deeper than Sleep-1. Default `false` (a gateway
     /// wired through the UART only): USB never limits sleep.
     pub usb_connected: bool,
+    /// Where the network's time (NITZ, taken with `AT+CTZU=1`) comes from.
+    /// Default [`NetworkTime::Host`]: the host's UTC clock.
+    pub network_time: NetworkTime,
+    /// `[model]` the zone the network sends with its time, in quarter hours
+    /// east of UTC (`+CCLK`'s `zz`). Default +4 (UTC+1), not 0, so a host
+    /// that forgets to convert local time to UTC gets a wrong time in tests.
+    /// In -48..=56.
+    pub network_tz_quarters: i8,
 }
+
+/// Where the time the network sends comes from (see `module/clock.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NetworkTime {
+    /// The host's UTC clock (`SystemTime::now()` when the simulator starts,
+    /// running on with tokio's clock from there).
+    #[default]
+    Host,
+    /// This UTC (seconds since the Unix epoch) when the simulator starts,
+    /// running on with tokio's clock, so a paused clock in a test gives a
+    /// known time. Between 2000-01-01 and 2099-12-31 (`+CCLK` has
+    /// two-digit years).
+    Fixed { utc_at_start_unix_s: i64 },
+    /// `[model]` a network that never sends its time: the clock keeps its
+    /// default date (or what the host set) even with `AT+CTZU=1`.
+    None,
+}
+
+/// `NetworkTime::Fixed` may start from 2000-01-01 00:00:00 UTC ...
+const FIXED_TIME_FROM_S: i64 = 946_684_800;
+/// ... up to (not including) 2100-01-01 00:00:00 UTC.
+const FIXED_TIME_UNTIL_S: i64 = 4_102_444_800;
 
 /// Where `+UMQTTC` sessions go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -104,6 +134,8 @@ impl SimConfig {
             currents: Currents::default(),
             mqtt_backend: MqttBackend::Real,
             usb_connected: false,
+            network_time: NetworkTime::Host,
+            network_tz_quarters: 4,
         }
     }
 
@@ -127,6 +159,23 @@ impl SimConfig {
             if !(4..=8).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
                 return bad(format!("sim_pin {pin:?} is not 4 to 8 digits"));
             }
+        }
+        if let NetworkTime::Fixed {
+            utc_at_start_unix_s,
+        } = self.network_time
+        {
+            if !(FIXED_TIME_FROM_S..FIXED_TIME_UNTIL_S).contains(&utc_at_start_unix_s) {
+                return bad(format!(
+                    "network time {utc_at_start_unix_s} (Unix seconds) is not in 2000..2099 \
+                     ({FIXED_TIME_FROM_S}..{FIXED_TIME_UNTIL_S})"
+                ));
+            }
+        }
+        if !crate::module::TZ_QUARTERS.contains(&self.network_tz_quarters) {
+            return bad(format!(
+                "network_tz_quarters {} is not in -48..=56 (UTC-12:00 to UTC+14:00)",
+                self.network_tz_quarters
+            ));
         }
         for name in self.dns.keys() {
             if name.is_empty() || !is_quotable(name) {
@@ -222,6 +271,18 @@ mod tests {
             Box::new(|c| c.sim_pin = Some("12".into())),
             Box::new(|c| c.sim_pin = Some("12ab".into())),
             Box::new(|c| {
+                c.network_time = NetworkTime::Fixed {
+                    utc_at_start_unix_s: 946_684_799,
+                }
+            }),
+            Box::new(|c| {
+                c.network_time = NetworkTime::Fixed {
+                    utc_at_start_unix_s: 4_102_444_800,
+                }
+            }),
+            Box::new(|c| c.network_tz_quarters = 57),
+            Box::new(|c| c.network_tz_quarters = -49),
+            Box::new(|c| {
                 c.dns
                     .insert("bad\r\nname".into(), IpAddr::V4(Ipv4Addr::LOCALHOST));
             }),
@@ -230,6 +291,22 @@ mod tests {
             let mut cfg = base.clone();
             change(&mut cfg);
             assert!(cfg.validate().is_err(), "{cfg:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn network_time_bounds_are_accepted() {
+        let mut cfg = SimConfig::new("/tmp/x");
+        for utc_at_start_unix_s in [946_684_800, 4_102_444_799] {
+            cfg.network_time = NetworkTime::Fixed {
+                utc_at_start_unix_s,
+            };
+            cfg.validate().unwrap();
+        }
+        cfg.network_time = NetworkTime::None;
+        for tz in [-48, 0, 56] {
+            cfg.network_tz_quarters = tz;
+            cfg.validate().unwrap();
         }
     }
 

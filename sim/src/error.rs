@@ -20,6 +20,13 @@ pub enum SimError {
     /// Creating or configuring the pseudo-terminal failed.
     #[error("cannot set up the pty: {0}")]
     Pty(#[source] std::io::Error),
+    /// The control socket could not listen (see [`crate::control`]).
+    #[error("cannot listen on the control socket {path}: {source}")]
+    ControlSocket {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// `spawn_*` was called outside a tokio runtime.
     #[error("the simulator needs a tokio runtime: {0}")]
     NoRuntime(#[source] tokio::runtime::TryCurrentError),

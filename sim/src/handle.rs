@@ -65,7 +65,12 @@ fn spawn(config: SimConfig, port: Port) -> Result<SimHandle, SimError> {
         });
     }
     let (request_tx, request_rx) = mpsc::unbounded_channel();
-    let module = Module::new(config, image, started);
+    // The module reads no clock itself: the host's UTC now is the network's
+    // time with `NetworkTime::Host` (a host clock before 1970 counts as 1970).
+    let host_utc = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let module = Module::new(config, image, started, host_utc);
     let runner = Runner::new(
         module,
         nvm,

@@ -24,7 +24,8 @@
 //!   ([`at::reply`]).
 //! - [`module`]: the LEXI-R10 as a pure state machine,
 //!   `handle(input, now) -> effects`, one file per chapter of commands
-//!   (general, SIM, network, PDP, IP services, MQTT, power).
+//!   (general, SIM, network, PDP, IP services, MQTT, sockets, power, sleep,
+//!   the clock).
 //! - [`jobs`]: work that completes later (DNS, ping, the MQTT client as a real
 //!   rumqttc session; HTTP in a later issue) runs as tasks and posts events
 //!   back to the module.
@@ -32,16 +33,20 @@
 //! - [`energy`]: the energy ledger (time per power state x current, radio
 //!   bytes, TLS handshakes) and its one table of currents.
 //! - [`nvm`]: the module's NVM as a versioned JSON file, written atomically.
-//! - [`config`]: [`SimConfig`] and [`NetworkCondition`]; [`error`]: [`SimError`].
+//! - [`config`]: [`SimConfig`], [`NetworkCondition`] and [`NetworkTime`];
+//!   [`error`]: [`SimError`].
 //! - [`handle`]: [`Simulator::spawn_pty`] / [`Simulator::spawn_duplex`] and the
 //!   [`SimHandle`] tests steer it with (fault injection, reboot, power,
 //!   network, transcript).
+//! - [`control`]: the same steering from outside the process, a Unix socket
+//!   of text commands (`lexi-sim --control PATH`) and its client.
 //!
 //! Time: every module-internal duration is multiplied by
 //! [`SimConfig::time_scale`]; control-handle delays are real time.
 
 pub mod at;
 pub mod config;
+pub mod control;
 pub mod dns;
 pub mod energy;
 pub mod error;
@@ -52,9 +57,9 @@ pub mod nvm;
 mod runner;
 pub mod transport;
 
-pub use config::{MqttBackend, NetworkCondition, SimConfig};
+pub use config::{MqttBackend, NetworkCondition, NetworkTime, SimConfig};
 pub use energy::{Currents, EnergyReport, StateEnergy};
 pub use error::SimError;
 pub use handle::{SimHandle, Simulator};
 pub use jobs::PublishedRecord;
-pub use module::{PowerLogEntry, PowerMode, PowerState, RegStat, SimSnapshot};
+pub use module::{ClockSource, PowerLogEntry, PowerMode, PowerState, RegStat, SimSnapshot};

@@ -46,6 +46,9 @@ pub struct NvmImage {
     /// `+UUSBCONF` (`[lib]` 99 = USB off). `[model]` kept in NVM like u-blox's
     /// USB profile settings, and in effect at once; factory 0.
     pub usb_conf: u8,
+    /// `+CTZU`: take the network's time. `[model]` kept in NVM, factory
+    /// off (see `module/clock.rs`).
+    pub ctzu: bool,
 }
 
 /// `[model]` the `+UUSBCONF` values accepted (99: USB off).
@@ -68,6 +71,7 @@ impl Default for NvmImage {
             default_pdp: DefaultPdp::default(),
             mqtt: None,
             usb_conf: 0,
+            ctzu: false,
         }
     }
 }

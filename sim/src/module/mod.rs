@@ -11,9 +11,11 @@
 //! echo, errors), `simcard` (PIN), `network` (radio, registration, RRC),
 //! `pdp` (contexts, MNO profile, default PDP), `ip` (DNS, ping), `mqtt`
 //! (the embedded MQTT client), `socket` (the internal TCP/IP stack's sockets
-//! and their always-on rules), `power` (boot, reboot, power cut), and
-//! `sleep` (power saving, the wake line, the power log).
+//! and their always-on rules), `power` (boot, reboot, power cut),
+//! `sleep` (power saving, the wake line, the power log), and `clock` (the
+//! module's clock and network time, `+CTZU`, `+CCLK`).
 
+mod clock;
 mod general;
 mod ip;
 mod mqtt;
@@ -39,6 +41,7 @@ use crate::config::{NetworkCondition, SimConfig, Timing};
 use crate::jobs::{Job, JobEvent, JobId, MqttCommand, SocketCommand};
 use crate::nvm::{DefaultPdp, NvmImage};
 
+pub use clock::{ClockSource, TZ_QUARTERS};
 pub use mqtt::decode_hex;
 pub use network::RegStat;
 pub use power::PowerState;
@@ -206,6 +209,10 @@ pub struct Module {
     /// Every change of [`PowerMode`], in order.
     power_log: Vec<PowerLogEntry>,
     energy: crate::energy::Ledger,
+    /// The module's clock (`+CCLK`); every boot restarts it.
+    clock: clock::Rtc,
+    /// What the network sends as its time (fixed by the config).
+    network_clock: clock::NetworkClock,
 }
 
 /// One command implementation: the form as parsed, the time, and the
@@ -250,12 +257,18 @@ const EXTENDED: &[(&str, Handler)] = &[
     ("+USLPVOTE", Module::uslpvote),
     ("+USLPURC", Module::uslpurc),
     ("+UUSBCONF", Module::uusbconf),
+    ("+CTZU", Module::ctzu),
+    ("+CCLK", Module::cclk),
 ];
 
 impl Module {
-    /// A module that was just powered on: it boots from `now`.
-    pub fn new(cfg: SimConfig, nvm: NvmImage, now: Instant) -> Self {
+    /// A module that was just powered on: it boots from `now`. `host_utc`
+    /// is the host's UTC (since the Unix epoch) at `now`, the network's time
+    /// with [`crate::NetworkTime::Host`]: passed in, so the module reads no
+    /// clock of its own.
+    pub fn new(cfg: SimConfig, nvm: NvmImage, now: Instant, host_utc: Duration) -> Self {
         let timing = cfg.timing();
+        let network_clock = clock::NetworkClock::new(&cfg, host_utc, now);
         let in_effect = InEffect {
             mno_profile: nvm.mno_profile,
             default_pdp: nvm.default_pdp,
@@ -285,6 +298,8 @@ impl Module {
             started: now,
             power_log: Vec::new(),
             energy,
+            clock: clock::Rtc::after_boot(now),
+            network_clock,
         };
         module.begin_boot(now);
         module.out.clear();
@@ -539,6 +554,7 @@ impl Module {
             mqtt_connected: matches!(self.mqtt.state, mqtt::State::Connected { .. }),
             sockets: self.socket_snapshot(),
             power_mode: self.power_mode(),
+            clock_source: self.clock.source(),
         }
     }
 

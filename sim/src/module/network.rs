@@ -299,9 +299,13 @@ impl Module {
     /// Changes stat, raising `+CEREG` and, through RRC, `+CSCON` URCs.
     fn set_stat(&mut self, stat: RegStat, now: Instant) {
         if stat.is_registered() {
+            let newly_registered = !self.radio.stat.is_registered();
             if self.radio.stat != stat {
                 self.radio.stat = stat;
                 self.cereg_urc();
+            }
+            if newly_registered {
+                self.network_time_on_registration(now);
             }
             self.traffic(now);
         } else {

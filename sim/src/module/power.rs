@@ -4,7 +4,8 @@
 //! is dropped and nothing is sent. A boot resets all volatile state (echo on,
 //! CMEE 0, CEREG/CSCON n = 0, SIM locked again if it has a PIN, pending DNS and
 //! pings cancelled, registration lost), keeps NVM, and puts the NVM settings
-//! that "take effect after reboot" (MNO profile, default PDP) into effect.
+//! that "take effect after reboot" (MNO profile, default PDP) into effect,
+//! and restarts the clock at its default date (`clock.rs`).
 //! `[lib]` LEXI-R10 sends no boot URC (ubxlib polls with `AT`); an optional
 //! `[model]` `boot_greeting` is sent when boot completes.
 
@@ -34,6 +35,7 @@ impl Module {
             mno_profile: self.nvm.mno_profile,
             default_pdp: self.nvm.default_pdp,
         };
+        self.clock = super::clock::Rtc::after_boot(now);
         self.timers.set(TimerKind::Boot, now, self.timing.boot);
     }
 

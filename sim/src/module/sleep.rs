@@ -14,7 +14,8 @@
 //!   `+CEREG`/`+CSCON` n 0, the MQTT profile in RAM, a partial command line),
 //!   NVM kept. `[model]` what is kept: registration and the PDP context (the
 //!   network keeps the context in PSM/eDRX), the SIM's unlocked state, the
-//!   settings in effect since boot, the always-on sockets (§5.10) and this
+//!   clock (`clock.rs`), the settings in effect since boot, the always-on
+//!   sockets (§5.10) and this
 //!   file's own settings (`+UPSV`, the vote, `+USLPURC`), which are
 //!   meaningless if the sleep they configure erased them; a boot resets them.
 //!   UART bytes are dropped until the wake line (PWR_ON) is pulsed or network

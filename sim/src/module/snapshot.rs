@@ -1,6 +1,6 @@
 //! A read-only picture of the module's state, for tests and logs.
 
-use super::{PowerMode, PowerState, RegStat, SocketSnapshot};
+use super::{ClockSource, PowerMode, PowerState, RegStat, SocketSnapshot};
 use crate::config::NetworkCondition;
 use crate::nvm::{DefaultPdp, NvmImage};
 
@@ -37,4 +37,6 @@ pub struct SimSnapshot {
     pub sockets: Vec<SocketSnapshot>,
     /// Active, Idle, a sleep state (or Off/Booting).
     pub power_mode: PowerMode,
+    /// Where the time on the module's clock (`+CCLK`) came from.
+    pub clock_source: ClockSource,
 }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::nvm::NvmStore;
 
+mod clock_tests;
 mod sleep_tests;
 
 /// A module driven by hand.
@@ -15,6 +16,9 @@ struct Harness {
     /// Every effect that was not a `Send`, in order, since the last `take_*`.
     effects: Vec<Effect>,
 }
+
+/// The host's clock as the harness's module sees it: 2026-12-04 20:15:30 UTC.
+const HOST_UTC: Duration = Duration::from_secs(1_796_415_330);
 
 fn config() -> SimConfig {
     SimConfig::new("/nonexistent/nvm-not-used-by-pure-tests")
@@ -30,7 +34,7 @@ impl Harness {
         let now = Instant::now();
         let timing = cfg.timing();
         let mut h = Harness {
-            m: Module::new(cfg, nvm, now),
+            m: Module::new(cfg, nvm, now, HOST_UTC),
             now,
             effects: Vec::new(),
         };

@@ -79,6 +79,43 @@ fn help_explains_how_to_point_the_agent_at_it() {
     assert!(out.status.success());
     assert!(text.contains("modem"), "{text}");
     assert!(text.contains("port = "), "{text}");
+    // The PWR_ON line, the control socket and every one of its commands.
+    for needle in [
+        "SIGUSR1",
+        "kind = \"command\"",
+        "--pid-file",
+        "--control",
+        "lexi-sim ctl",
+        "--network-time",
+        "--tz-quarters",
+    ] {
+        assert!(text.contains(needle), "{needle} not in {text}");
+    }
+    for (usage, _) in lexi_sim::control::COMMANDS {
+        assert!(text.contains(usage), "{usage} not in {text}");
+    }
+}
+
+#[test]
+fn bad_network_time_flags_are_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    for (flag, value, why) in [
+        ("--network-time", "yesterday", "Unix seconds"),
+        ("--network-time", "100", "network time"),
+        ("--tz-quarters", "-60", "network_tz_quarters"),
+        ("--tz-quarters", "200", "--tz-quarters"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_lexi-sim"))
+            .args([flag, value])
+            .arg("--nvm-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{flag} {value}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(why), "{flag} {value}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
 }
 
 #[test]

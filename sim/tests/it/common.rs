@@ -198,3 +198,115 @@ impl AsyncWrite for PtyHost {
         std::task::Poll::Ready(Ok(()))
     }
 }
+
+/// A `lexi-sim` process started by a test; killed when dropped, so a test
+/// that fails does not leave it running.
+pub struct SimProcess {
+    pub child: std::process::Child,
+    /// The pty path, the first line of its stdout.
+    pub pty: std::path::PathBuf,
+}
+
+impl SimProcess {
+    /// Starts the binary with `args` (stderr to the test's output only with
+    /// `--nocapture`: dropped) and waits for the pty path.
+    pub async fn start<I, A>(args: I) -> SimProcess
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<std::ffi::OsStr>,
+    {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lexi-sim"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let first_line = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            std::io::BufReader::new(stdout)
+                .read_line(&mut line)
+                .map(|_| line)
+        });
+        let mut process = SimProcess {
+            child,
+            pty: std::path::PathBuf::new(),
+        };
+        let line = tokio::time::timeout(PATIENCE, first_line)
+            .await
+            .expect("no pty path on stdout")
+            .unwrap()
+            .unwrap();
+        process.pty = std::path::PathBuf::from(line.trim_end());
+        assert!(process.pty.starts_with("/dev/"), "{line:?}");
+        process
+    }
+
+    /// Sends `signal` (e.g. `"-USR1"`) with kill(1), as a user would.
+    pub fn signal(&self, signal: &str, pid: u32) {
+        let status = std::process::Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill {signal} {pid}: {status:?}");
+    }
+
+    /// SIGTERM, then the exit status (bounded by [`PATIENCE`]).
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        self.signal("-TERM", self.child.id());
+        let deadline = std::time::Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(std::time::Instant::now() < deadline, "did not exit");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Host<S> {
+    /// Sends `command` + CR until an answer ending in `OK` comes (the module
+    /// may be booting or waking, when it drops what it gets); that answer.
+    pub async fn until_answered(&mut self, command: &str) -> String {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            self.write(format!("{command}\r").as_bytes()).await;
+            let got =
+                tokio::time::timeout(Duration::from_millis(200), self.read_until("OK\r\n")).await;
+            if let Ok(got) = got {
+                return got;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{command:?} was never answered"
+            );
+        }
+    }
+
+    /// Sends `command` + CR until its answer contains `wanted`; that answer.
+    pub async fn until_answer_contains(&mut self, command: &str, wanted: &str) -> String {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let got = self.until_answered(command).await;
+            if got.contains(wanted) {
+                return got;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{command:?} never answered {wanted:?}; last {got:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}

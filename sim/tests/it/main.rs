@@ -5,7 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bin;
+mod clock;
 mod common;
+mod control;
 mod duplex;
 mod mqtt;
 mod pty;
