@@ -524,7 +524,13 @@ impl<'c> Agent<'c> {
             }
         }
         if let Some(mut s) = session {
-            let drained = drain(&self.queue, &self.packer, &mut s, Budget::UNLIMITED).await?;
+            let budget = Budget {
+                // While the time is unknown, readings the host's wrong
+                // clock stamped wait for it (`crate::timekeeper`).
+                hold_implausible_times: !self.time.is_known(),
+                ..Budget::UNLIMITED
+            };
+            let drained = drain(&self.queue, &self.packer, &mut s, budget).await?;
             self.report.messages += drained.messages;
             self.report.delivered += drained.delivered;
             self.report.dead_lettered += drained.dead_lettered;

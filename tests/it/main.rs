@@ -4,6 +4,8 @@ mod config_cli;
 #[cfg(feature = "sim")]
 mod demo_broker;
 #[cfg(feature = "sim")]
+mod field;
+#[cfg(feature = "sim")]
 mod in_process;
 mod modem_cli;
 mod modem_pty;

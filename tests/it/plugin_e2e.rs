@@ -101,17 +101,17 @@ root = {root:?}
 
 /// One SenML record resolved (RFC 8428 §4.6): full name, unit, value, time.
 #[derive(Debug, Clone, PartialEq)]
-struct Resolved {
-    name: String,
-    unit: Option<String>,
-    value: Cbor,
-    time_s: f64,
-    tags: Option<String>,
+pub(crate) struct Resolved {
+    pub(crate) name: String,
+    pub(crate) unit: Option<String>,
+    pub(crate) value: Cbor,
+    pub(crate) time_s: f64,
+    pub(crate) tags: Option<String>,
 }
 
 /// Resolves a SenML CBOR pack; labels from RFC 8428 Table 6 (bn -2, bt -3,
 /// bu -4, n 0, u 1, v 2, vs 3, vb 4, t 6, vd 8) and our `tags` extension.
-fn resolve(payload: &[u8]) -> Vec<Resolved> {
+pub(crate) fn resolve(payload: &[u8]) -> Vec<Resolved> {
     let pack: Cbor = ciborium::from_reader(payload).unwrap();
     let (mut bn, mut bt, mut bu) = (String::new(), 0.0, None::<String>);
     let number = |v: &Cbor| match v {
