@@ -274,6 +274,18 @@ mod tests {
         Arc::new(Queue::open_with(&dir.join("q"), options, clock, OpenMode::Agent).unwrap())
     }
 
+    /// Gives the flush the timer started on the blocking pool (which a
+    /// paused clock does not drive) time to finish: up to half a second.
+    async fn wait_for_sync(q: &Queue, before: u64) {
+        for _ in 0..100 {
+            if q.store().syncs() > before {
+                return;
+            }
+            tokio::task::yield_now().await;
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn readings_are_queued_and_the_owner_learns_of_an_urgent_one() {
         let dir = tempfile::tempdir().unwrap();
@@ -309,14 +321,7 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(59)).await;
         assert_eq!(q.store().syncs(), opened, "synced before the interval");
         tokio::time::sleep(Duration::from_secs(2)).await;
-        // The blocking pool's flush has had time to run once the timer fired.
-        for _ in 0..100 {
-            if q.store().syncs() > opened {
-                break;
-            }
-            tokio::task::yield_now().await;
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        wait_for_sync(&q, opened).await;
         assert_eq!(q.store().syncs(), opened + 1, "one sync for both appends");
         // Nothing left to sync: no timer, no sync.
         tokio::time::sleep(Duration::from_secs(600)).await;
@@ -338,13 +343,7 @@ mod tests {
         assert!(!q.append(&[reading(0, false).reading]).unwrap().durable);
         intake.note_unflushed();
         tokio::time::sleep(Duration::from_secs(61)).await;
-        for _ in 0..100 {
-            if q.store().syncs() > opened {
-                break;
-            }
-            tokio::task::yield_now().await;
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        wait_for_sync(&q, opened).await;
         assert_eq!(q.store().syncs(), opened + 1);
         drop(tx);
         intake.finish().await.unwrap();
