@@ -11,7 +11,7 @@ use edge_agent::modem::ModemLink;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 pub async fn run(loaded: &LoadedConfig, linger: Duration) -> anyhow::Result<()> {
-    let link = ModemLink::open(&loaded.config.modem).await?;
+    let link = ModemLink::open(&loaded.config.modem.link_settings()).await?;
     let at = link.client.clone();
     let mut urcs = at.subscribe();
     let printer = tokio::spawn(async move {

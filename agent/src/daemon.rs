@@ -50,15 +50,16 @@ use tokio::time::Instant;
 use tracing::{error, info, warn};
 
 use crate::config::Config;
+use crate::config::ProfileError;
 use crate::heartbeat::{self, PluginVitals, PowerVitals, TimeVitals, Vitals};
 use crate::intake::Intake;
 use crate::modem::at::{AtClient, AtError, RegStatus, Urc, UrcSubscription};
 use crate::modem::clock::ReadClock;
-use crate::modem::mqtt::profile::{provision, MqttProfile, ProfileError, ProvisionError};
-use crate::modem::mqtt::Message;
-use crate::modem::mqtt_session::{
+use crate::modem::mqtt::profile::{provision, MqttProfile, ProvisionError};
+use crate::modem::mqtt::session::{
     backoff, Command, DownlinkHandler, MqttSession, SessionError, SessionOptions,
 };
+use crate::modem::mqtt::Message;
 use crate::modem::{boot, BootError, BootSettings, LinkError, ModemInfo, ModemLink};
 use crate::notify::Notifier;
 use crate::plugin_host::{
@@ -69,7 +70,7 @@ use crate::power::sockets::SocketManager;
 use crate::power::{
     restore_after_deep_sleep, AwakeGuard, PowerError, PowerManager, RestoreError, WakeError, Waker,
 };
-use crate::queue::{Options, Queue, QueueError};
+use crate::queue::{Queue, QueueError};
 use crate::timekeeper::{set_system_clock, TimeKeeper};
 use crate::uplink::{drain, Budget, DrainControl, Packer, UploadWindows, WindowReason};
 
@@ -192,7 +193,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
     notifier: Notifier,
 ) -> Result<RunReport, RunError> {
-    let link = ModemLink::open(&config.modem).await?;
+    let link = ModemLink::open(&config.modem.link_settings()).await?;
     run_on_notifying(link, config, mode, shutdown, notifier).await
 }
 
@@ -241,7 +242,7 @@ impl Sources {
     /// Loads and starts the configured plugins; one that fails to load is
     /// logged and left out.
     fn start(config: &Config, queue: Arc<Queue>, time: Arc<TimeKeeper>) -> Sources {
-        let (specs, load_failures) = load_configured(&config.plugins);
+        let (specs, load_failures) = load_configured(&config.plugin_entries());
         let (host, readings) = PluginHost::start(specs, DEFAULT_CHANNEL_CAPACITY);
         Sources {
             host,
@@ -347,30 +348,27 @@ impl<'c> Agent<'c> {
         mode: RunMode,
         notifier: Notifier,
     ) -> Result<Self, RunError> {
-        let queue = Arc::new(Queue::open(
-            &config.queue_dir(),
-            Options::from_config(&config.queue),
-        )?);
+        let queue = Arc::new(Queue::open(&config.queue_dir(), config.queue.options())?);
         // Which readings this boot's host clock stamped: one correction
         // fits them all once the time is known.
         let boot_first_seq = queue.boot_first_seq(&boot_id())?;
         let time = Arc::new(TimeKeeper::system());
         let at = link.client.clone();
         let urcs = at.subscribe();
-        let waker = link.waker(&config.modem);
-        let info = boot_waking(&at, &waker, &BootSettings::from_config(&config.modem)).await?;
+        let waker = config.modem.waker(&link);
+        let info = boot_waking(&at, &waker, &config.modem.boot_settings()).await?;
         let device_id = config
             .agent
             .device_id
             .as_ref()
             .map_or_else(|| info.identity.imei.clone(), |d| d.as_str().to_string());
-        let packer = Packer::from_config(&config.uplink, Some(&device_id));
+        let packer = config.uplink.packer(Some(&device_id));
         let mqtt = &config.uplink.mqtt;
-        let profile = MqttProfile::from_config(mqtt, &info.identity.imei, &device_id)?;
+        let profile = mqtt.profile(&info.identity.imei, &device_id)?;
         // The power manager owns the sleep settings and the votes from here
         // on; everything that needs the module awake holds one of its guards.
         let power = PowerManager::new(at.clone());
-        power.configure(&config.modem.power).await?;
+        power.configure(&config.modem.power.settings()).await?;
         // §6.1.4: vote down before the profile is configured. `run --once`
         // is one window from here to its logout, so it keeps this guard
         // throughout; the daemon lets the module sleep until its first
@@ -937,8 +935,8 @@ impl<'c> Agent<'c> {
     /// their restore (the MQTT profile reloaded from NVM, never rewritten
     /// unless the config changed); then the doorbell, if it was lost.
     async fn wake_for_window(&mut self) -> Result<AwakeGuard, WakeForWindowError> {
-        let power_config = &self.config.modem.power;
-        if power_config.enabled && self.power.status().state.is_deep_sleep() {
+        let power_settings = self.config.modem.power.settings();
+        if power_settings.enabled && self.power.status().state.is_deep_sleep() {
             self.waker.wake(&self.at).await?;
         } else {
             // One `AT` even when the module should be awake: it wakes a
@@ -961,7 +959,7 @@ impl<'c> Agent<'c> {
             let restored = restore_after_deep_sleep(
                 &awake,
                 &self.at,
-                power_config,
+                &power_settings,
                 self.queue.store(),
                 &self.profile,
             )
@@ -1013,7 +1011,11 @@ impl<'c> Agent<'c> {
         // The doorbell is the first socket of its protocol, so it is
         // always-on (§5.10): a server can wake the gateway through it from
         // deep sleep.
-        match Doorbell::open(&mut self.sockets, &self.config.doorbell, &self.device_id).await {
+        let opened = match self.config.doorbell.settings(&self.device_id) {
+            Ok(settings) => Doorbell::open(&mut self.sockets, &settings).await,
+            Err(e) => Err(e),
+        };
+        match opened {
             Ok(bell) => self.doorbell = Some(bell),
             Err(e) => warn!(
                 error = %e,

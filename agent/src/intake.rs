@@ -244,10 +244,10 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::config::Duration as ConfigDuration;
     use crate::queue::{ManualClock, Options};
     use crate::reading::Value;
     use crate::store::OpenMode;
+    use crate::values::Duration as ConfigDuration;
 
     fn reading(i: i64, urgent: bool) -> PluginReading {
         PluginReading {

@@ -51,3 +51,4 @@ pub mod reading;
 pub mod store;
 pub mod timekeeper;
 pub mod uplink;
+pub mod values;

@@ -125,8 +125,8 @@ pub(crate) fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Outpu
 /// `edge-agent modem info`: boot the module and say who and where it is.
 async fn modem_info(loaded: &LoadedConfig) -> anyhow::Result<()> {
     let modem_config = &loaded.config.modem;
-    let link = ModemLink::open(modem_config).await?;
-    let settings = BootSettings::from_config(modem_config);
+    let link = ModemLink::open(&modem_config.link_settings()).await?;
+    let settings = modem_config.boot_settings();
     let info = modem::boot(&link.client, &settings)
         .await
         .with_context(|| format!("cannot bring up the module on {}", link.path.display()))?;

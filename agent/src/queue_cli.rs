@@ -19,7 +19,7 @@ use crate::cli::QueueCommand;
 pub fn run(loaded: &LoadedConfig, command: &QueueCommand) -> anyhow::Result<()> {
     let config = &loaded.config;
     let dir = config.queue_dir();
-    let options = Options::from_config(&config.queue);
+    let options = config.queue.options();
     let out = io::stdout().lock();
     let queue = match Queue::inspect(&dir, options.clone()) {
         Ok(queue) => queue,

@@ -36,7 +36,7 @@
 //! configured (`agent.set_system_clock`) and permitted (`CAP_SYS_TIME`).
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use crate::modem::clock::{is_plausible, ModuleTime};
 
@@ -93,18 +93,10 @@ impl Default for SystemHostClock {
 
 impl HostClock for SystemHostClock {
     fn realtime_ns(&self) -> i64 {
-        realtime_ns()
+        crate::values::wall_clock::unix_ns()
     }
     fn monotonic_ns(&self) -> i64 {
         i64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(i64::MAX)
-    }
-}
-
-/// The host clock, ns since the epoch (negative before it; saturating).
-pub fn realtime_ns() -> i64 {
-    match SystemTime::now().duration_since(UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
-        Err(e) => i64::try_from(e.duration().as_nanos()).map_or(i64::MIN, |ns| -ns),
     }
 }
 

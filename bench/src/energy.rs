@@ -45,7 +45,7 @@ use edge_agent::config::Config;
 use edge_agent::daemon::{self, RunMode};
 use edge_agent::modem::at::{AtClient, ClientOptions};
 use edge_agent::modem::mqtt::profile::MqttProfile;
-use edge_agent::modem::mqtt_session::{MqttSession, SessionOptions};
+use edge_agent::modem::mqtt::session::{MqttSession, SessionOptions};
 use edge_agent::modem::{boot, BootSettings, ModemLink};
 use edge_agent::reading::{Reading, Value};
 use edge_agent::uplink::Packer;
@@ -299,15 +299,18 @@ async fn naive_run() -> RunResult {
     let config = agent_config(dir.path());
     let (sim, io) = Simulator::spawn_duplex(sim_config(dir.path())).expect("the simulator");
     let (at, _engine) = AtClient::spawn(io, ClientOptions::default());
-    let info = boot(&at, &BootSettings::from_config(&config.modem))
+    let info = boot(&at, &config.modem.boot_settings())
         .await
         .expect("boot");
-    let profile = MqttProfile::from_config(&config.uplink.mqtt, &info.identity.imei, DEVICE)
+    let profile = config
+        .uplink
+        .mqtt
+        .profile(&info.identity.imei, DEVICE)
         .expect("the MQTT profile");
     for cmd in profile.commands() {
         at.send(&cmd).await.expect("write the MQTT profile");
     }
-    let packer = Packer::from_config(&config.uplink, Some(DEVICE));
+    let packer = config.uplink.packer(Some(DEVICE));
     // No command topic: the naive client only publishes.
     let options = SessionOptions::new(
         config.uplink.mqtt.qos,

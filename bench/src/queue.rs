@@ -252,7 +252,7 @@ fn syncs_in_a_gateway_hour(sync: SyncPolicy) -> u64 {
         OpenMode::Agent,
     )
     .expect("open");
-    let packer = Packer::from_config(&UplinkConfig::default(), Some("gw"));
+    let packer = UplinkConfig::default().packer(Some("gw"));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a runtime");

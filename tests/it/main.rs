@@ -1,5 +1,6 @@
 //! The project's integration tests: one binary, test names read as sentences.
 
+mod architecture;
 mod config_cli;
 #[cfg(feature = "sim")]
 mod demo_broker;

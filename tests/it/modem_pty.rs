@@ -317,7 +317,7 @@ async fn a_locked_sim_is_unlocked_with_the_configured_pin_and_refused_without_on
         .unwrap_err();
     assert!(matches!(err, BootError::PinRequired), "{err}");
     let with_pin = BootSettings {
-        sim_pin: Some("7391".into()),
+        sim_pin: Some(edge_agent::values::Secret::new("7391".into())),
         ..settings()
     };
     let info = within("boot with PIN", boot(&rig.at, &with_pin))

@@ -18,12 +18,12 @@ use std::time::{Duration, Instant};
 use edge_agent::config::Config;
 use edge_agent::modem::at::{AtClient, ClientOptions};
 use edge_agent::modem::mqtt::profile::{provision, MqttProfile};
-use edge_agent::modem::mqtt::Message;
-use edge_agent::modem::mqtt_session::{
+use edge_agent::modem::mqtt::session::{
     backoff, Command as DownCommand, DownlinkHandler, MqttSession, SessionError, SessionOptions,
 };
+use edge_agent::modem::mqtt::Message;
 use edge_agent::modem::{boot, port, BootSettings};
-use edge_agent::queue::{Options, Queue};
+use edge_agent::queue::Queue;
 use edge_agent::reading::Reading;
 use edge_agent::uplink::{drain, Budget, Packer};
 use lexi_sim::{SimConfig, SimHandle, Simulator};
@@ -270,8 +270,11 @@ async fn boot_and_provision(at: &AtClient, config: &Config, queue: &Queue, devic
         ..BootSettings::default()
     };
     let info = boot(at, &settings).await.unwrap();
-    let profile =
-        MqttProfile::from_config(&config.uplink.mqtt, &info.identity.imei, device).unwrap();
+    let profile = config
+        .uplink
+        .mqtt
+        .profile(&info.identity.imei, device)
+        .unwrap();
     provision(at, queue.store(), &profile).await.unwrap();
 }
 
@@ -308,7 +311,7 @@ async fn payloads_with_quotes_crlf_ok_nul_and_ff_reach_a_mosquitto_subscriber_by
     let (_sim, at, _engine) = module(&dir);
 
     let run = async {
-        let queue = Queue::open(&config.queue_dir(), Options::from_config(&config.queue)).unwrap();
+        let queue = Queue::open(&config.queue_dir(), config.queue.options()).unwrap();
         boot_and_provision(&at, &config, &queue, "gw-mosq").await;
         let options = SessionOptions::new(config.uplink.mqtt.qos, topic.clone(), None);
         let mut session = connect(&at, &options).await;
@@ -412,11 +415,11 @@ async fn readings_survive_mosquitto_killed_and_restarted_mid_stream_duplicating_
     let topic = config.uplink.mqtt.topic.for_device(DEVICE);
     let mut seen = subscriber(broker.addr(), &topic).await;
     let (sim, at, _engine) = module(&dir);
-    let queue = Queue::open(&config.queue_dir(), Options::from_config(&config.queue)).unwrap();
+    let queue = Queue::open(&config.queue_dir(), config.queue.options()).unwrap();
     let all = crate::support::realistic_readings();
     let expected: BTreeSet<Key> = all.iter().map(|r| key(DEVICE, r)).collect();
     assert_eq!(expected.len(), all.len());
-    let packer = Packer::from_config(&config.uplink, Some(DEVICE));
+    let packer = config.uplink.packer(Some(DEVICE));
     let options = SessionOptions::new(config.uplink.mqtt.qos, topic.clone(), None);
 
     let stalled =

@@ -10,9 +10,9 @@ use edge_agent::config::Config;
 use edge_agent::demo::LocalBroker;
 use edge_agent::modem::at::{AtClient, ClientOptions};
 use edge_agent::modem::mqtt::profile::{provision, MqttProfile, Provisioned};
-use edge_agent::modem::mqtt_session::{MqttSession, SessionOptions};
+use edge_agent::modem::mqtt::session::{MqttSession, SessionOptions};
 use edge_agent::modem::{boot, port, BootSettings};
-use edge_agent::queue::{Options, Queue};
+use edge_agent::queue::Queue;
 use lexi_sim::{SimConfig, Simulator};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tokio::sync::mpsc;
@@ -96,8 +96,8 @@ async fn payloads_with_quotes_crlf_ok_nul_and_ff_reach_a_subscriber_byte_identic
 
     let run = async {
         let info = boot(&at, &settings).await.unwrap();
-        let queue = Queue::open(&config.queue_dir(), Options::from_config(&config.queue)).unwrap();
-        let profile = MqttProfile::from_config(mqtt, &info.identity.imei, "gw-e2e").unwrap();
+        let queue = Queue::open(&config.queue_dir(), config.queue.options()).unwrap();
+        let profile = mqtt.profile(&info.identity.imei, "gw-e2e").unwrap();
         assert!(matches!(
             provision(&at, queue.store(), &profile).await.unwrap(),
             Provisioned::Written
@@ -166,11 +166,10 @@ async fn a_second_boot_with_the_same_profile_saves_nothing_and_one_changed_field
         );
         let provisioned = tokio::time::timeout(HANG, async {
             let info = boot(&at, &settings).await.unwrap();
-            let queue =
-                Queue::open(&config.queue_dir(), Options::from_config(&config.queue)).unwrap();
+            let queue = Queue::open(&config.queue_dir(), config.queue.options()).unwrap();
             let mut mqtt = config.uplink.mqtt.clone();
             mqtt.keepalive = edge_agent::config::Duration::from_secs(keepalive);
-            let profile = MqttProfile::from_config(&mqtt, &info.identity.imei, "gw-e2e").unwrap();
+            let profile = mqtt.profile(&info.identity.imei, "gw-e2e").unwrap();
             provision(&at, queue.store(), &profile).await.unwrap()
         })
         .await

@@ -869,7 +869,7 @@ async fn load_configured_returns_the_good_entry_as_a_spec_and_the_tampered_one_a
             .unwrap_or_else(|e| panic!("{e}"))
             .config;
 
-    let (specs, failures) = load_configured(&config.plugins);
+    let (specs, failures) = load_configured(&config.plugin_entries());
 
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert_eq!(failures[0].name, "tampered");

@@ -396,7 +396,7 @@ fn the_config_refuses_an_unpinned_plugin_unless_allow_unpinned_and_the_request_f
 
     std::fs::write(&config, format!("{entry}allow_unpinned = true\n")).unwrap();
     let loaded = edge_agent::config::Config::load(&config).unwrap();
-    let request = LoadRequest::from_config(&loaded.plugins[0]);
+    let request = loaded.plugins[0].entry().request;
     assert_eq!(request.pin, Pin::Unpinned);
     assert_eq!(request.path, Path::new("/x.so"));
 }
@@ -437,7 +437,7 @@ fn inspect_prints_the_sha256_and_an_entry_that_passes_check() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains(&format!("sha256 = \"{hex}\"")));
     let config = edge_agent::config::Config::load(&config).unwrap();
-    let plugin = loaded(&LoadRequest::from_config(&config.plugins[0]));
+    let plugin = loaded(&config.plugins[0].entry().request);
     assert_eq!(plugin.api.name, "C Fixture");
 }
 

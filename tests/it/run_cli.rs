@@ -233,7 +233,7 @@ fn the_daemon_answers_ping_and_unknown_commands_sent_to_its_command_topic() {
     }
 
     // The session's own log line says when the command topic is subscribed.
-    let mut daemon = Daemon::start(&path, Some("info,edge_agent::modem::mqtt_session=debug"));
+    let mut daemon = Daemon::start(&path, Some("info,edge_agent::modem::mqtt::session=debug"));
     daemon.wait_for("subscribed to the command topic", Duration::from_secs(30));
     for command in ["ping", "reboot-the-moon"] {
         client
@@ -282,7 +282,7 @@ fn the_daemon_rides_out_a_broker_outage_and_delivers_what_queued_meanwhile() {
         ),
     )
     .unwrap();
-    let mut daemon = Daemon::start(&path, Some("info,edge_agent::modem::mqtt_session=debug"));
+    let mut daemon = Daemon::start(&path, Some("info,edge_agent::modem::mqtt::session=debug"));
     daemon.wait_for("subscribed to the command topic", Duration::from_secs(60));
 
     // The broker dies; heartbeats keep queueing; the broker comes back.

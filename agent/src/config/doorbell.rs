@@ -1,13 +1,15 @@
 //! `[doorbell]`: an optional always-on socket to a server that can wake the
 //! gateway out of deep sleep (`power/doorbell.rs`, application note §5.10).
 
+use crate::modem::socket::Protocol;
+use crate::power::doorbell::{DoorbellError, DoorbellSettings};
 use std::net::IpAddr;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::duration::{self, Duration};
 use super::mqtt::DEVICE_ID_PLACEHOLDER;
 use super::values;
+use crate::values::duration::{self, Duration};
 
 /// Default of `doorbell.hello`: the device id, which is what the server
 /// needs to tell gateways apart.
@@ -95,6 +97,24 @@ impl Default for DoorbellConfig {
 
 impl DoorbellConfig {
     /// The hello for this device.
+    /// What the doorbell is opened with; [`DoorbellError::NotConfigured`]
+    /// unless it is enabled with a server and a port.
+    pub fn settings(&self, device_id: &str) -> Result<DoorbellSettings, DoorbellError> {
+        let (true, Some(server), Some(port)) = (self.enabled, self.server, self.port) else {
+            return Err(DoorbellError::NotConfigured);
+        };
+        Ok(DoorbellSettings {
+            protocol: match self.protocol {
+                DoorbellProtocol::Udp => Protocol::Udp,
+                DoorbellProtocol::Tcp => Protocol::Tcp,
+            },
+            server,
+            port,
+            keepalive: self.keepalive.map(Duration::get),
+            hello: self.hello_for(device_id),
+        })
+    }
+
     pub fn hello_for(&self, device_id: &str) -> Vec<u8> {
         let mut bytes = self
             .hello
@@ -173,6 +193,49 @@ pub(crate) fn check(c: &DoorbellConfig) -> Vec<(&'static str, String)> {
 mod tests {
     use super::super::{Config, ConfigError, Origin, Problem};
     use super::*;
+
+    #[test]
+    fn the_doorbell_settings_fill_in_the_device_id_and_need_enabled_server_and_port() {
+        let mut c = DoorbellConfig {
+            enabled: true,
+            server: Some("203.0.113.7".parse().unwrap()),
+            port: Some(5683),
+            ..DoorbellConfig::default()
+        };
+        assert_eq!(
+            c.settings("gw-7").unwrap(),
+            DoorbellSettings {
+                protocol: Protocol::Udp,
+                server: "203.0.113.7".parse().unwrap(),
+                port: 5683,
+                keepalive: None,
+                hello: b"gw-7".to_vec(),
+            }
+        );
+        c.protocol = DoorbellProtocol::Tcp;
+        c.keepalive = Some(Duration::from_secs(60));
+        c.hello = "hello {device_id}".into();
+        let tcp = c.settings("gw").unwrap();
+        assert_eq!(tcp.protocol, Protocol::Tcp);
+        assert_eq!(tcp.keepalive, Some(std::time::Duration::from_secs(60)));
+        assert_eq!(tcp.hello, b"hello gw");
+        for off in [
+            DoorbellConfig::default(),
+            DoorbellConfig {
+                enabled: false,
+                ..c.clone()
+            },
+            DoorbellConfig {
+                port: None,
+                ..c.clone()
+            },
+        ] {
+            assert!(matches!(
+                off.settings("gw"),
+                Err(DoorbellError::NotConfigured)
+            ));
+        }
+    }
 
     fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, Vec<Problem>> {
         let dir = tempfile::tempdir().unwrap();

@@ -21,7 +21,6 @@
 //! that runs unattended for years must fail at start, not be ignored.
 
 mod doorbell;
-mod duration;
 mod env;
 mod error;
 mod load;
@@ -29,8 +28,6 @@ mod locate;
 mod mqtt;
 mod plugins;
 mod power;
-mod secret;
-mod size;
 mod uplink;
 mod values;
 
@@ -41,15 +38,18 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::values::{
+    duration, ByteSize, Duration, ParseDurationError, ParseSizeError, Secret, DURATION_FORMS, MASK,
+    SIZE_FORMS,
+};
 pub use doorbell::{DoorbellConfig, DoorbellProtocol, DEFAULT_DOORBELL_HELLO, DOORBELL_HELLO_MAX};
-pub use duration::{Duration, ParseDurationError, ACCEPTED_FORMS as DURATION_FORMS};
 pub use env::{env_var_for, ENV_PREFIX, ENV_SEPARATOR};
 pub use error::{ConfigError, Origin, Problem};
 pub use load::{EnvOverride, LoadedConfig};
 pub use mqtt::{
-    ClientId, MqttConfig, MqttHost, MqttPassword, MqttText, MqttTopic, Transport, WillConfig,
-    DEFAULT_COMMAND_TOPIC, DEFAULT_KEEPALIVE, DEFAULT_MQTT_PORT, DEFAULT_QOS, DEFAULT_TOPIC,
-    DEVICE_ID_PLACEHOLDER,
+    ClientId, MqttConfig, MqttHost, MqttPassword, MqttText, MqttTopic, ProfileError, Transport,
+    WillConfig, DEFAULT_COMMAND_TOPIC, DEFAULT_KEEPALIVE, DEFAULT_MQTT_PORT, DEFAULT_QOS,
+    DEFAULT_TOPIC, DEVICE_ID_PLACEHOLDER,
 };
 pub use plugins::{
     PluginConfig, PluginName, DEFAULT_PLUGIN_INTERVAL, DEFAULT_PLUGIN_MAX_BACKOFF,
@@ -59,8 +59,6 @@ pub use power::{
     PowerConfig, WakeAction, WakeConfig, WakeKind, DEFAULT_SLEEP_TIMEOUT,
     DEFAULT_WAKE_COMMAND_TIMEOUT, DEFAULT_WAKE_PULSE,
 };
-pub use secret::{Secret, MASK};
-pub use size::{ByteSize, ParseSizeError, ACCEPTED_FORMS as SIZE_FORMS};
 pub use uplink::{
     UplinkConfig, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_PENDING, DEFAULT_MAX_READINGS,
     DEFAULT_UPLOAD_INTERVAL, DEFAULT_UPLOAD_JITTER, MAX_PAYLOAD_BYTES_RANGE, MAX_PENDING_RANGE,
@@ -85,12 +83,15 @@ pub const SIM_NVM_SUBDIR: &str = "sim-nvm";
 /// The durable queue lives in this directory inside `agent.data_dir`.
 pub const QUEUE_SUBDIR: &str = "queue";
 /// Default of `queue.max_bytes`.
-pub const DEFAULT_QUEUE_MAX_BYTES: ByteSize = ByteSize::mib(32);
+pub const DEFAULT_QUEUE_MAX_BYTES: ByteSize = queue::DEFAULT_MAX_BYTES;
 /// Default of `queue.max_age`.
-pub const DEFAULT_QUEUE_MAX_AGE: Duration = Duration::from_secs(30 * 86_400);
+pub const DEFAULT_QUEUE_MAX_AGE: Duration = queue::DEFAULT_MAX_AGE;
 /// Default of `queue.lease_timeout`.
-pub const DEFAULT_QUEUE_LEASE_TIMEOUT: Duration = Duration::from_secs(120);
+pub const DEFAULT_QUEUE_LEASE_TIMEOUT: Duration = queue::DEFAULT_LEASE_TIMEOUT;
 
+use crate::modem::{BootSettings, LinkPort, LinkSettings, ModemLink, SimulatorSettings};
+use crate::power::Waker;
+use crate::queue;
 pub use crate::queue::{OnFull, SyncPolicy};
 
 /// The whole configuration. Build it with [`Config::load`] or
@@ -123,6 +124,11 @@ pub struct Config {
 }
 
 impl Config {
+    /// What the plugin host loads and runs, in configuration order.
+    pub fn plugin_entries(&self) -> Vec<crate::plugin_host::PluginEntry> {
+        self.plugins.iter().map(PluginConfig::entry).collect()
+    }
+
     /// Where the durable queue lives: `<agent.data_dir>/queue`.
     pub fn queue_dir(&self) -> PathBuf {
         self.agent.data_dir.join(QUEUE_SUBDIR)
@@ -275,6 +281,47 @@ impl ModemConfig {
     }
 }
 
+impl ModemConfig {
+    /// Where and how the link to the module is opened.
+    pub fn link_settings(&self) -> LinkSettings {
+        LinkSettings {
+            port: match &self.port {
+                ModemPort::Device(path) => LinkPort::Device(path.clone()),
+                ModemPort::Simulator => LinkPort::Simulator(SimulatorSettings {
+                    nvm_dir: self.sim.nvm_dir.clone(),
+                    time_scale: self.sim.time_scale,
+                    sim_pin: self.sim_pin_text(),
+                }),
+            },
+            baud: self.baud.get(),
+            command_timeout: self.command_timeout.get(),
+        }
+    }
+
+    /// What the boot sequence is asked to make true.
+    pub fn boot_settings(&self) -> BootSettings {
+        BootSettings {
+            apn: self.apn.as_ref().map(|a| a.as_str().to_string()),
+            pdp_type: self.pdp_type,
+            mno_profile: self.mno_profile,
+            sim_pin: self.sim_pin_text(),
+            registration_timeout: self.registration_timeout.get(),
+            reboot_timeout: std::time::Duration::from_secs(30),
+        }
+    }
+
+    fn sim_pin_text(&self) -> Option<Secret<String>> {
+        self.sim_pin
+            .as_ref()
+            .map(|pin| Secret::new(pin.expose().as_str().to_string()))
+    }
+
+    /// What wakes the module on `link` (the simulator's line for `"sim"`).
+    pub fn waker(&self, link: &ModemLink) -> Waker {
+        Waker::for_link(link, self.power.wake.action().as_ref())
+    }
+}
+
 fn default_registration_timeout() -> Duration {
     DEFAULT_REGISTRATION_TIMEOUT
 }
@@ -379,6 +426,19 @@ impl Default for QueueConfig {
             on_full: OnFull::default(),
             max_age: DEFAULT_QUEUE_MAX_AGE,
             lease_timeout: DEFAULT_QUEUE_LEASE_TIMEOUT,
+        }
+    }
+}
+
+impl QueueConfig {
+    /// What the queue is opened with.
+    pub fn options(&self) -> queue::Options {
+        queue::Options {
+            sync: self.sync,
+            max_bytes: self.max_bytes.get(),
+            on_full: self.on_full,
+            max_age: self.max_age.get(),
+            lease_timeout: self.lease_timeout.get(),
         }
     }
 }

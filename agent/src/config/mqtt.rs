@@ -12,9 +12,21 @@ use std::fmt;
 use serde::de::Deserializer;
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::duration::{self, Duration};
 use super::values::{self, text_setting, InvalidValue};
 use super::Secret;
+use crate::modem::mqtt::profile::MqttProfile;
+use crate::modem::mqtt::ProfileSetting;
+use crate::values::duration::{self, Duration};
+
+/// The profile cannot be built from the config.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProfileError {
+    #[error(
+        "uplink.mqtt.host is not set: the MQTT uplink needs a broker (set it in [uplink.mqtt] \
+         or with EDGE_AGENT_UPLINK__MQTT__HOST)"
+    )]
+    NoHost,
+}
 
 /// Default of `uplink.mqtt.port`: MQTT without TLS (IANA).
 pub const DEFAULT_MQTT_PORT: u16 = 1883;
@@ -361,6 +373,71 @@ fn keepalive<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
 }
 
 impl MqttConfig {
+    /// The module's MQTT profile these settings declare. `imei` is the client id when
+    /// `client_id` is not set (the module's own default, §6.1.1, written
+    /// anyway so a module holding another id is corrected); `device_id`
+    /// replaces `{device_id}` in the will topic.
+    ///
+    /// Order: identity, server, credentials, will, session options. Every
+    /// op the agent controls is written even at its default value (an empty
+    /// will topic and message when there is no will), so what the module
+    /// holds never depends on what an earlier config wrote. Op 4 is left out
+    /// without a username (anonymous login). Op 20 maps the client to
+    /// `uplink.mqtt.pdp_context` and `ip_type` (§6.1.5).
+    pub fn profile(&self, imei: &str, device_id: &str) -> Result<MqttProfile, ProfileError> {
+        let config = self;
+        let host = config.host.as_ref().ok_or(ProfileError::NoHost)?;
+        let mut settings = vec![ProfileSetting::ClientId(
+            config
+                .client_id
+                .as_ref()
+                .map_or(imei, |c| c.as_str())
+                .to_owned(),
+        )];
+        settings.push(match host.ip() {
+            Some(ip) => ProfileSetting::ServerIp {
+                address: ip.to_string(),
+                port: config.port,
+            },
+            None => ProfileSetting::ServerName {
+                name: host.as_str().to_owned(),
+                port: config.port,
+            },
+        });
+        if let Some(user) = &config.username {
+            settings.push(ProfileSetting::Credentials {
+                username: user.as_str().to_owned(),
+                password: config
+                    .password
+                    .as_ref()
+                    .map(|p| p.expose().as_str().to_owned())
+                    .unwrap_or_default(),
+            });
+        }
+        let (qos, retain, topic, message) = match &config.will {
+            Some(w) => (
+                w.qos,
+                w.retain,
+                w.topic.for_device(device_id),
+                w.message.as_str().to_owned(),
+            ),
+            None => (0, false, String::new(), String::new()),
+        };
+        settings.extend([
+            ProfileSetting::WillQos(qos),
+            ProfileSetting::WillRetain(retain),
+            ProfileSetting::WillTopic(topic),
+            ProfileSetting::WillMessage(message),
+            ProfileSetting::KeepAlive(config.keepalive_secs()),
+            ProfileSetting::CleanSession(config.clean_session),
+            ProfileSetting::PdpMapping {
+                cid: config.pdp_context,
+                ip_type: config.ip_type.code(),
+            },
+        ]);
+        Ok(MqttProfile::from_settings(settings))
+    }
+
     /// No broker set: the MQTT uplink is not configured.
     pub fn is_undeclared(&self) -> bool {
         self.host.is_none()
@@ -369,5 +446,63 @@ impl MqttConfig {
     /// The keep-alive in seconds, as `AT+UMQTT=10` takes it.
     pub fn keepalive_secs(&self) -> u16 {
         u16::try_from(self.keepalive.get().as_secs()).unwrap_or(u16::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modem::at::AtCommand;
+
+    fn config() -> MqttConfig {
+        MqttConfig {
+            host: Some(MqttHost::try_from("broker.example".to_owned()).unwrap()),
+            ..MqttConfig::default()
+        }
+    }
+
+    #[test]
+    fn the_example_profile_of_the_modem_tests_is_what_a_host_alone_declares() {
+        let c = MqttConfig {
+            host: Some(MqttHost::try_from("broker.example".to_owned()).unwrap()),
+            ..MqttConfig::default()
+        };
+        assert_eq!(
+            c.profile("357862090033897", "gw"),
+            Ok(MqttProfile::example(1883))
+        );
+    }
+
+    #[test]
+    fn the_profile_is_the_ordered_list_of_set_commands() {
+        let mut c = config();
+        c.username = Some(MqttText::try_from("agent".to_owned()).unwrap());
+        let p = c.profile("357862090033897", "gw").unwrap();
+        let labels: Vec<String> = p.commands().map(|c| c.label()).collect();
+        assert_eq!(
+            labels,
+            [
+                "AT+UMQTT=0,\"357862090033897\"",
+                "AT+UMQTT=3,\"broker.example\",1883",
+                "AT+UMQTT=4,\"agent\",\"***\"",
+                "AT+UMQTT=6,0",
+                "AT+UMQTT=7,0",
+                "AT+UMQTT=8,\"\"",
+                "AT+UMQTT=9,\"\"",
+                "AT+UMQTT=10,60",
+                "AT+UMQTT=12,1",
+                "AT+UMQTT=20,1,0",
+            ]
+        );
+        let ip = MqttConfig {
+            host: Some(MqttHost::try_from("10.1.2.3".to_owned()).unwrap()),
+            ..config()
+        };
+        let p = ip.profile("1", "gw").unwrap();
+        assert_eq!(p.settings()[1].op(), 2);
+        assert_eq!(
+            MqttConfig::default().profile("1", "gw"),
+            Err(ProfileError::NoHost)
+        );
     }
 }

@@ -10,9 +10,9 @@ use std::path::PathBuf;
 use serde::de::Deserializer;
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::duration::{self, Duration};
 use super::values::{self, text_setting, InvalidValue};
-use crate::plugin_host::{parse_sha256_hex, sha256_hex};
+use crate::plugin_host::{parse_sha256_hex, sha256_hex, LoadRequest, Pin, PluginEntry};
+use crate::values::duration::{self, Duration};
 
 /// Default of `plugins[].interval`.
 pub const DEFAULT_PLUGIN_INTERVAL: Duration = Duration::from_secs(60);
@@ -147,6 +147,21 @@ pub struct PluginConfig {
 }
 
 impl PluginConfig {
+    /// What the plugin host loads and runs for this entry.
+    pub fn entry(&self) -> PluginEntry {
+        PluginEntry {
+            request: LoadRequest {
+                path: self.path.clone(),
+                pin: self.sha256.map_or(Pin::Unpinned, Pin::Sha256),
+            },
+            name: self.name.as_str().to_owned(),
+            config_json: self.config_json(),
+            interval: self.interval.get(),
+            timeout: self.timeout.get(),
+            max_backoff: self.max_backoff.get(),
+        }
+    }
+
     /// `[plugins.config]` as the JSON object the plugin's `create` receives.
     /// TOML datetimes become their RFC 3339 text; non-finite floats, which
     /// JSON cannot express, are refused by `check` at load.

@@ -7,9 +7,11 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::duration::{self, Duration};
 use super::values::ModemPort;
 use crate::modem::power::SleepMode;
+use crate::power::PowerSettings;
+pub use crate::power::WakeAction;
+use crate::values::duration::{self, Duration};
 
 /// Default of `modem.power.sleep_timeout`.
 pub const DEFAULT_SLEEP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -98,6 +100,17 @@ fn default_sleep_timeout() -> Duration {
 }
 
 impl PowerConfig {
+    /// What the power manager is configured with.
+    pub fn settings(&self) -> PowerSettings {
+        PowerSettings {
+            enabled: self.enabled,
+            sleep_timeout: self.sleep_timeout.get(),
+            deepest: self.deepest(),
+            vote_level: self.vote_level,
+            usb_off: self.usb_off,
+        }
+    }
+
     /// The deepest state allowed. Loading always fills it in; a config
     /// built in code without it gets the safe choice, Sleep-1, which UART
     /// bytes wake.
@@ -235,23 +248,6 @@ pub struct WakeConfig {
 
 fn optional_positive<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     duration::positive(d).map(Some)
-}
-
-/// The wake action the config asks for, with defaults filled in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WakeAction {
-    None,
-    Gpio {
-        chip: PathBuf,
-        line: u32,
-        active_low: bool,
-        pulse: std::time::Duration,
-    },
-    Command {
-        program: PathBuf,
-        args: Vec<String>,
-        timeout: std::time::Duration,
-    },
 }
 
 impl WakeConfig {

@@ -3,10 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::duration::Duration;
 use super::mqtt::{MqttConfig, Transport};
 use super::values;
-use crate::uplink::Encoding;
+use crate::uplink::{Encoder, Encoding, Limits, Packer};
+use crate::values::duration::Duration;
 
 /// Default of `uplink.max_payload_bytes`: the largest message the module's
 /// embedded MQTT client takes in one binary publish (`AT+UMQTTC=9,<qos>,
@@ -144,6 +144,18 @@ fn max_pending<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error
 }
 
 impl UplinkConfig {
+    /// A packer for these settings, naming readings after `device_id` (the
+    /// configured one, or the module's IMEI).
+    pub fn packer(&self, device_id: Option<&str>) -> Packer {
+        Packer::new(
+            Encoder::new(self.encoding, device_id),
+            Limits {
+                max_payload_bytes: self.max_payload_bytes,
+                max_readings: self.max_readings,
+            },
+        )
+    }
+
     /// The upload-window policy these settings describe.
     pub fn window_policy(&self) -> crate::uplink::WindowPolicy {
         crate::uplink::WindowPolicy {
@@ -175,6 +187,19 @@ fn max_readings<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Erro
 mod tests {
     use super::super::{Config, ConfigError, Origin, Problem};
     use super::*;
+
+    #[test]
+    fn the_default_packer_fills_senml_cbor_messages_of_one_kib_and_100_readings() {
+        let p = UplinkConfig::default().packer(Some("356938035643809"));
+        assert_eq!(p.encoder().encoding(), Encoding::SenmlCbor);
+        assert_eq!(
+            p.limits(),
+            Limits {
+                max_payload_bytes: 1024,
+                max_readings: 100
+            }
+        );
+    }
 
     fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, Vec<Problem>> {
         let dir = tempfile::tempdir().unwrap();

@@ -18,6 +18,8 @@
 
 use std::time::Duration;
 
+use crate::values::Secret;
+
 use tracing::{info, warn};
 
 use super::at::{AtClient, AtError, RegStatus, Urc};
@@ -33,28 +35,15 @@ use super::psd::{
 
 /// What the boot sequence must make true. Absent values are left as the
 /// module holds them.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct BootSettings {
     pub apn: Option<String>,
     pub pdp_type: PdpType,
     pub mno_profile: Option<u8>,
-    pub sim_pin: Option<String>,
+    pub sim_pin: Option<Secret<String>>,
     pub registration_timeout: Duration,
     /// How long a rebooting module may stay silent (boot takes ~6 s).
     pub reboot_timeout: Duration,
-}
-
-impl std::fmt::Debug for BootSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BootSettings")
-            .field("apn", &self.apn)
-            .field("pdp_type", &self.pdp_type)
-            .field("mno_profile", &self.mno_profile)
-            .field("sim_pin", &self.sim_pin.as_ref().map(|_| "***"))
-            .field("registration_timeout", &self.registration_timeout)
-            .field("reboot_timeout", &self.reboot_timeout)
-            .finish()
-    }
 }
 
 impl Default for BootSettings {
@@ -192,7 +181,7 @@ async fn unlock_sim(at: &AtClient, settings: &BootSettings) -> Result<(), BootEr
         PinStatus::Ready => Ok(()),
         PinStatus::PinRequired => {
             let pin = settings.sim_pin.as_ref().ok_or(BootError::PinRequired)?;
-            at.send(&EnterPin(pin.clone())).await?;
+            at.send(&EnterPin(pin.expose().clone())).await?;
             info!("SIM unlocked");
             Ok(())
         }

@@ -10,12 +10,39 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use super::at::{AtClient, ClientOptions};
-use super::boot::BootSettings;
 use super::port::{self, OpenError};
-use crate::config::{ModemConfig, ModemPort};
-use crate::power::Waker;
-#[cfg(feature = "sim")]
-use crate::power::{WakeError, WakeLine};
+use crate::values::Secret;
+
+/// Where and how to reach the module (`[modem]`; `config` builds it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkSettings {
+    pub port: LinkPort,
+    /// Serial speed in bits per second.
+    pub baud: u32,
+    /// The deadline of a command without one of its own.
+    pub command_timeout: Duration,
+}
+
+/// `modem.port`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkPort {
+    /// A serial device.
+    Device(PathBuf),
+    /// The simulator, started in-process on a pty.
+    Simulator(SimulatorSettings),
+}
+
+/// `[modem.sim]`, and the PIN the simulated SIM is locked with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimulatorSettings {
+    /// Where the simulated module keeps its NVM.
+    pub nvm_dir: PathBuf,
+    /// Multiplies every simulated delay.
+    pub time_scale: f64,
+    /// The config's `modem.sim_pin`: the simulated SIM is locked with it, so
+    /// the PIN path of the boot sequence runs in the demo too.
+    pub sim_pin: Option<Secret<String>>,
+}
 
 /// An open link: the AT client and, with `port = "sim"`, the simulator
 /// behind it (kept alive as long as the link).
@@ -46,16 +73,16 @@ pub enum LinkError {
 }
 
 impl ModemLink {
-    /// Opens the link `config` describes and starts the AT engine on it.
+    /// Opens the link `settings` describe and starts the AT engine on it.
     /// Must run inside a tokio runtime.
-    pub async fn open(config: &ModemConfig) -> Result<ModemLink, LinkError> {
+    pub async fn open(settings: &LinkSettings) -> Result<ModemLink, LinkError> {
         let options = ClientOptions {
-            default_timeout: config.command_timeout.get(),
+            default_timeout: settings.command_timeout,
             ..ClientOptions::default()
         };
-        match &config.port {
-            ModemPort::Device(path) => {
-                let stream = port::open(path, config.baud.get())?;
+        match &settings.port {
+            LinkPort::Device(path) => {
+                let stream = port::open(path, settings.baud)?;
                 let (client, engine) = AtClient::spawn(stream, options);
                 Ok(ModemLink {
                     client,
@@ -65,25 +92,22 @@ impl ModemLink {
                     engine,
                 })
             }
-            ModemPort::Simulator => Self::open_simulator(config, options),
+            LinkPort::Simulator(sim) => Self::open_simulator(sim, settings.baud, options),
         }
     }
 
     #[cfg(feature = "sim")]
     fn open_simulator(
-        config: &ModemConfig,
+        settings: &SimulatorSettings,
+        baud: u32,
         options: ClientOptions,
     ) -> Result<ModemLink, LinkError> {
-        let mut sim = lexi_sim::SimConfig::new(&config.sim.nvm_dir);
-        sim.time_scale = config.sim.time_scale;
-        if let Some(pin) = &config.sim_pin {
-            // The simulated SIM is locked with the PIN the config holds, so
-            // the PIN path of the boot sequence runs in the demo too.
-            sim.sim_pin = Some(pin.expose().as_str().to_string());
-        }
+        let mut sim = lexi_sim::SimConfig::new(&settings.nvm_dir);
+        sim.time_scale = settings.time_scale;
+        sim.sim_pin = settings.sim_pin.as_ref().map(|pin| pin.expose().clone());
         let (handle, path) = lexi_sim::Simulator::spawn_pty(sim)?;
         tracing::info!(pty = %path.display(), "LEXI-R10 simulator started");
-        let stream = port::open(&path, config.baud.get())?;
+        let stream = port::open(&path, baud)?;
         let (client, engine) = AtClient::spawn(stream, options);
         Ok(ModemLink {
             client,
@@ -94,52 +118,11 @@ impl ModemLink {
     }
 
     #[cfg(not(feature = "sim"))]
-    fn open_simulator(_: &ModemConfig, _: ClientOptions) -> Result<ModemLink, LinkError> {
+    fn open_simulator(
+        _: &SimulatorSettings,
+        _: u32,
+        _: ClientOptions,
+    ) -> Result<ModemLink, LinkError> {
         Err(LinkError::SimulatorNotBuilt)
-    }
-
-    /// What wakes the module from deep sleep on this link: the simulator's
-    /// PWR_ON line for `port = "sim"`, else `modem.power.wake`.
-    pub fn waker(&self, config: &ModemConfig) -> Waker {
-        #[cfg(feature = "sim")]
-        if let Some(sim) = &self.simulator {
-            return Waker::Line(std::sync::Arc::new(SimWakeLine(sim.clone())));
-        }
-        // `action()` is `None` only for a table the config check refused.
-        config
-            .power
-            .wake
-            .action()
-            .map_or(Waker::None, |action| Waker::from_action(&action))
-    }
-}
-
-/// The simulator's PWR_ON line as a [`WakeLine`].
-#[cfg(feature = "sim")]
-#[derive(Debug)]
-struct SimWakeLine(lexi_sim::SimHandle);
-
-#[cfg(feature = "sim")]
-impl WakeLine for SimWakeLine {
-    fn pulse_wake_line(&self) -> Result<(), WakeError> {
-        self.0.pulse_wake_line();
-        Ok(())
-    }
-}
-
-impl BootSettings {
-    /// What the configuration asks the boot sequence to make true.
-    pub fn from_config(config: &ModemConfig) -> BootSettings {
-        BootSettings {
-            apn: config.apn.as_ref().map(|a| a.as_str().to_string()),
-            pdp_type: config.pdp_type,
-            mno_profile: config.mno_profile,
-            sim_pin: config
-                .sim_pin
-                .as_ref()
-                .map(|p| p.expose().as_str().to_string()),
-            registration_timeout: config.registration_timeout.get(),
-            reboot_timeout: Duration::from_secs(30),
-        }
     }
 }

@@ -12,7 +12,6 @@ pub mod clock;
 pub mod general;
 pub mod link;
 pub mod mqtt;
-pub mod mqtt_session;
 pub mod port;
 pub mod power;
 pub mod psd;
@@ -22,4 +21,4 @@ pub mod socket;
 pub(crate) mod test_peer;
 
 pub use boot::{boot, BootError, BootSettings, Identity, ModemInfo};
-pub use link::{LinkError, ModemLink};
+pub use link::{LinkError, LinkPort, LinkSettings, ModemLink, SimulatorSettings};

@@ -1,6 +1,7 @@
-//! From the `[[plugins]]` tables to instances ready to start: every
-//! configured library loaded (checked, pinned, never unloaded), and the ones
-//! that failed, each with its reason.
+//! From the `[[plugins]]` entries (as [`PluginEntry`]s, which `config`
+//! builds) to instances ready to start: every configured library loaded
+//! (checked, pinned, never unloaded), and the ones that failed, each with its
+//! reason.
 //!
 //! A plugin that cannot be loaded does not stop the agent: the heartbeat and
 //! every other plugin still matter on a gateway nobody can reach, so the
@@ -11,7 +12,7 @@ use tracing::{error, info};
 use super::load::{load, LoadError, LoadRequest};
 use super::pin::sha256_hex;
 use super::runtime::InstanceSpec;
-use crate::config::PluginConfig;
+use std::time::Duration;
 
 /// A configured plugin that could not be loaded.
 #[derive(Debug)]
@@ -21,13 +22,45 @@ pub struct LoadFailure {
     pub error: LoadError,
 }
 
+/// What one `[[plugins]]` entry asks for: a library to load and an
+/// instance of it to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginEntry {
+    /// The library and its pin.
+    pub request: LoadRequest,
+    /// The instance's name (`plugins[].name`).
+    pub name: String,
+    /// The instance's own settings as JSON (`plugins[].config`).
+    pub config_json: String,
+    /// How often it is polled.
+    pub interval: Duration,
+    /// The deadline of a call into it.
+    pub timeout: Duration,
+    /// The longest pause after repeated failures.
+    pub max_backoff: Duration,
+}
+
+impl PluginEntry {
+    /// The instance this entry describes, running `api`.
+    pub fn instance(&self, api: super::PluginApi) -> InstanceSpec {
+        InstanceSpec {
+            name: self.name.clone(),
+            api,
+            config_json: self.config_json.clone(),
+            interval: self.interval,
+            timeout: self.timeout,
+            max_backoff: self.max_backoff,
+        }
+    }
+}
+
 /// Loads every configured plugin, in configuration order.
-pub fn load_configured(configs: &[PluginConfig]) -> (Vec<InstanceSpec>, Vec<LoadFailure>) {
-    let mut specs = Vec::with_capacity(configs.len());
+pub fn load_configured(entries: &[PluginEntry]) -> (Vec<InstanceSpec>, Vec<LoadFailure>) {
+    let mut specs = Vec::with_capacity(entries.len());
     let mut failures = Vec::new();
-    for config in configs {
-        let name = config.name.as_str();
-        match load(&LoadRequest::from_config(config)) {
+    for entry in entries {
+        let name = entry.name.as_str();
+        match load(&entry.request) {
             Ok(loaded) => {
                 info!(
                     plugin = name,
@@ -38,7 +71,7 @@ pub fn load_configured(configs: &[PluginConfig]) -> (Vec<InstanceSpec>, Vec<Load
                     sha256 = %sha256_hex(&loaded.sha256),
                     "plugin loaded"
                 );
-                specs.push(InstanceSpec::from_config(config, loaded.api));
+                specs.push(entry.instance(loaded.api));
             }
             Err(e) => {
                 error!(plugin = name, error = %e, "plugin not loaded; running without it");
@@ -50,18 +83,4 @@ pub fn load_configured(configs: &[PluginConfig]) -> (Vec<InstanceSpec>, Vec<Load
         }
     }
     (specs, failures)
-}
-
-impl InstanceSpec {
-    /// The instance a `[[plugins]]` entry describes, running `api`.
-    pub fn from_config(config: &PluginConfig, api: super::PluginApi) -> InstanceSpec {
-        InstanceSpec {
-            name: config.name.as_str().to_owned(),
-            api,
-            config_json: config.config_json(),
-            interval: config.interval.get(),
-            timeout: config.timeout.get(),
-            max_backoff: config.max_backoff.get(),
-        }
-    }
 }

@@ -12,7 +12,6 @@ use std::ffi::c_void;
 use std::mem::size_of;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{PoisonError, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use edge_agent_sdk::abi::{
     self, HostApi, Status, ABI_MAJOR, ABI_MINOR, LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_WARN,
@@ -234,9 +233,7 @@ impl BenchHostApi {
 
 /// The host's wall clock in ns since the Unix epoch; 0 before it.
 pub(crate) fn now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+    crate::values::wall_clock::unix_ns().max(0)
 }
 
 /// # Safety

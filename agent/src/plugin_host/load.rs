@@ -28,7 +28,6 @@ use nix::sys::memfd::{memfd_create, MFdFlags};
 use super::descriptor::{DescriptorError, PluginApi};
 use super::pin::{sha256_hex, Pin};
 use super::verify::verify;
-use crate::config::PluginConfig;
 
 /// Which file to load and what it must hash to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,16 +37,6 @@ pub struct LoadRequest {
     /// Its pin (`plugins[].sha256`, or [`Pin::Unpinned`] with
     /// `allow_unpinned = true`).
     pub pin: Pin,
-}
-
-impl LoadRequest {
-    /// The request a `[[plugins]]` entry makes.
-    pub fn from_config(config: &PluginConfig) -> LoadRequest {
-        LoadRequest {
-            path: config.path.clone(),
-            pin: config.sha256.map_or(Pin::Unpinned, Pin::Sha256),
-        }
-    }
 }
 
 /// A loaded plugin library. Its functions stay valid for the life of the

@@ -43,7 +43,7 @@ mod runtime_tests;
 #[cfg(test)]
 mod validate_tests;
 
-pub use configured::{load_configured, LoadFailure};
+pub use configured::{load_configured, LoadFailure, PluginEntry};
 pub use descriptor::{DescriptorError, PluginApi};
 #[doc(hidden)]
 pub use host_api::BenchHostApi;

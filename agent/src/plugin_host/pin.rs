@@ -1,7 +1,7 @@
 //! What a plugin is pinned by: the SHA-256 of its file, as the config writes
 //! it (`plugins[].sha256`, 64 hex digits) and as the loader compares it.
 
-use std::fmt::Write as _;
+use crate::values::hex;
 
 /// What the loader accepts for a plugin file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,12 +16,7 @@ pub enum Pin {
 /// Lowercase hex, as `edge-agent plugin inspect` prints it and the config
 /// takes it.
 pub fn sha256_hex(digest: &[u8; 32]) -> String {
-    let mut text = String::with_capacity(64);
-    for byte in digest {
-        // Writing to a String cannot fail.
-        let _ = write!(text, "{byte:02x}");
-    }
-    text
+    hex::encode(digest)
 }
 
 /// Parses 64 hex digits (either case) into a digest; the error says what is
@@ -39,12 +34,9 @@ pub fn parse_sha256_hex(text: &str) -> Result<[u8; 32], String> {
             text.len()
         ));
     }
-    let mut digest = [0u8; 32];
-    for (byte, pair) in digest.iter_mut().zip(text.as_bytes().chunks_exact(2)) {
-        let digit = |b: u8| char::from(b).to_digit(16).unwrap_or(0) as u8;
-        *byte = digit(pair[0]) << 4 | digit(pair[1]);
-    }
-    Ok(digest)
+    hex::decode(text.as_bytes())
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .ok_or_else(|| "not a SHA-256".to_owned())
 }
 
 #[cfg(test)]

@@ -20,11 +20,11 @@
 //! drives: [`Doorbell::open`], [`Doorbell::on_urc`], [`Doorbell::read`].
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use tracing::{debug, info, warn};
 
 use super::sockets::{Role, SocketManager};
-use crate::config::{DoorbellConfig, DoorbellProtocol};
 use crate::modem::at::{AtError, Urc};
 use crate::modem::socket::{Protocol, SetSocketOption, SocketId};
 
@@ -153,22 +153,29 @@ pub struct Doorbell {
     lines: LineBuffer,
 }
 
+/// Where the doorbell rings and what it says (`[doorbell]`; `config`
+/// builds it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoorbellSettings {
+    pub protocol: Protocol,
+    /// The server the hello goes to (and, for UDP, whose answers ring).
+    pub server: IpAddr,
+    pub port: u16,
+    /// TCP keep-alive idle time; `None` leaves the module's default.
+    pub keepalive: Option<Duration>,
+    /// The hello, with the device id filled in.
+    pub hello: Vec<u8>,
+}
+
 impl Doorbell {
     /// Opens the doorbell socket (report_AoN), sends the hello (`+USOST` for
     /// UDP; `+USOCO`, keep-alive options, `+USOWR` for TCP). The socket is
     /// [`Role::Kept`]: `close_owned` leaves it open.
     pub async fn open(
         sockets: &mut SocketManager,
-        config: &DoorbellConfig,
-        device_id: &str,
+        settings: &DoorbellSettings,
     ) -> Result<Doorbell, DoorbellError> {
-        let (true, Some(server), Some(port)) = (config.enabled, config.server, config.port) else {
-            return Err(DoorbellError::NotConfigured);
-        };
-        let protocol = match config.protocol {
-            DoorbellProtocol::Udp => Protocol::Udp,
-            DoorbellProtocol::Tcp => Protocol::Tcp,
-        };
+        let (protocol, server, port) = (settings.protocol, settings.server, settings.port);
         let socket = sockets.open(protocol, None, Role::Kept).await?;
         let aon = sockets.table().get(socket).is_some_and(|s| s.aon);
         if !aon {
@@ -178,21 +185,21 @@ impl Doorbell {
             }
             return Err(DoorbellError::NotAlwaysOn { socket });
         }
-        let hello = config.hello_for(device_id);
+        let hello = &settings.hello;
         let sent = match protocol {
-            Protocol::Udp => sockets.send_to(socket, server, port, &hello).await,
+            Protocol::Udp => sockets.send_to(socket, server, port, hello).await,
             Protocol::Tcp => {
                 let setup = async {
                     sockets.connect(socket, server, port).await?;
-                    if let Some(idle) = config.keepalive {
+                    if let Some(idle) = settings.keepalive {
                         sockets
                             .set_option(SetSocketOption::keepalive(socket, true))
                             .await?;
                         sockets
-                            .set_option(SetSocketOption::keepalive_idle(socket, idle.get()))
+                            .set_option(SetSocketOption::keepalive_idle(socket, idle))
                             .await?;
                     }
-                    sockets.write(socket, &hello).await
+                    sockets.write(socket, hello).await
                 };
                 setup.await
             }

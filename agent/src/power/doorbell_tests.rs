@@ -49,12 +49,15 @@ fn the_line_buffer_joins_pieces_and_drops_overlong_lines() {
     assert_eq!(b, LineBuffer::default());
 }
 
-fn udp_config() -> DoorbellConfig {
-    DoorbellConfig {
-        enabled: true,
-        server: Some("203.0.113.7".parse().unwrap()),
-        port: Some(5683),
-        ..DoorbellConfig::default()
+/// `[doorbell]` with `enabled = true`, `server = "203.0.113.7"`, `port =
+/// 5683`, for device `gw-7` (the config's tests check that it is so).
+fn udp_config() -> DoorbellSettings {
+    DoorbellSettings {
+        protocol: Protocol::Udp,
+        server: "203.0.113.7".parse().unwrap(),
+        port: 5683,
+        keepalive: None,
+        hello: b"gw-7".to_vec(),
     }
 }
 
@@ -120,9 +123,7 @@ async fn udp_doorbell_rings_from_hibernate() {
     };
     let client = async {
         let mut sockets = SocketManager::new(at.clone());
-        let mut bell = Doorbell::open(&mut sockets, &udp_config(), "gw-7")
-            .await
-            .unwrap();
+        let mut bell = Doorbell::open(&mut sockets, &udp_config()).await.unwrap();
         assert_eq!(bell.socket(), 0);
         assert!(sockets.deep_sleep_blockers().is_empty());
         let ring = next_ring(&mut urcs, &mut bell, &mut sockets).await.unwrap();
@@ -162,17 +163,12 @@ async fn a_doorbell_that_is_not_always_on_is_closed() {
     };
     let client = async {
         let mut sockets = SocketManager::new(at.clone());
-        let r = Doorbell::open(&mut sockets, &udp_config(), "gw-7").await;
+        let r = Doorbell::open(&mut sockets, &udp_config()).await;
         assert!(
             matches!(r, Err(DoorbellError::NotAlwaysOn { socket: 1 })),
             "{r:?}"
         );
         assert!(sockets.table().sockets().next().is_none());
-        let off = DoorbellConfig::default();
-        assert!(matches!(
-            Doorbell::open(&mut sockets, &off, "gw-7").await,
-            Err(DoorbellError::NotConfigured)
-        ));
     };
     tokio::join!(client, module);
 }
@@ -183,10 +179,10 @@ async fn a_doorbell_that_is_not_always_on_is_closed() {
 async fn tcp_doorbell_reads_commands_across_partial_reads() {
     let (at, mut peer) = start();
     let mut urcs = at.subscribe();
-    let config = DoorbellConfig {
-        protocol: DoorbellProtocol::Tcp,
-        keepalive: Some(crate::config::Duration::from_secs(60)),
-        hello: "hello {device_id}".into(),
+    let config = DoorbellSettings {
+        protocol: Protocol::Tcp,
+        keepalive: Some(std::time::Duration::from_secs(60)),
+        hello: b"hello gw".to_vec(),
         ..udp_config()
     };
     let module = async {
@@ -231,7 +227,7 @@ async fn tcp_doorbell_reads_commands_across_partial_reads() {
     };
     let client = async {
         let mut sockets = SocketManager::new(at.clone());
-        let mut bell = Doorbell::open(&mut sockets, &config, "gw").await.unwrap();
+        let mut bell = Doorbell::open(&mut sockets, &config).await.unwrap();
         // The hello is in the TX queue until the module says it left.
         let pending = |s: &SocketManager| s.deep_sleep_blockers();
         assert_eq!(

@@ -9,6 +9,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
@@ -16,12 +17,41 @@ use tracing::{debug, info, warn};
 use super::guard::{AwakeGuard, ModuleVote, Votes};
 use super::state::{PowerEvent, PowerStatus};
 use super::PowerError;
-use crate::config::PowerConfig;
 use crate::modem::at::{AtClient, AtError};
 use crate::modem::power::{
     ConfigureVote, DeepSleep, PowerSaving, ReadUsbProfile, SetPowerSaving, SetSleepUrc,
     SetUsbProfile, SleepMode, USB_OFF,
 };
+
+/// What `[modem.power]` asks of the module's sleep (`config` builds it,
+/// with `deepest` already resolved to its default where it was not set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PowerSettings {
+    /// Power saving on (`AT+UPSV=1,...`) and votes around every use.
+    pub enabled: bool,
+    /// Idle time before the module sleeps.
+    pub sleep_timeout: Duration,
+    /// The deepest state allowed.
+    pub deepest: SleepMode,
+    /// The shallowest state a vote down blocks.
+    pub vote_level: SleepMode,
+    /// Turn the module's USB off for Sleep-2/Hibernate.
+    pub usb_off: bool,
+}
+
+impl Default for PowerSettings {
+    /// Power saving on, 5 s, Sleep-1 at most (what UART bytes wake), votes
+    /// blocking every sleep state, USB off.
+    fn default() -> Self {
+        PowerSettings {
+            enabled: true,
+            sleep_timeout: Duration::from_secs(5),
+            deepest: SleepMode::Sleep1,
+            vote_level: SleepMode::Sleep1,
+            usb_off: true,
+        }
+    }
+}
 
 /// A handle to the power manager. Cheap to clone; every clone and every
 /// guard share one vote count.
@@ -139,14 +169,14 @@ impl PowerManager {
     /// Afterwards the module's vote matches the guards: down if any guard
     /// exists (the vote level was just reset, so the vote is re-sent), up if
     /// none (an earlier agent process may have exited voted down).
-    pub async fn configure(&self, config: &PowerConfig) -> Result<(), PowerError> {
+    pub async fn configure(&self, config: &PowerSettings) -> Result<(), PowerError> {
         let votes = &self.inner.votes;
         let at = votes.client();
         let mut module = votes.module.lock().await;
         let saving = if config.enabled {
             PowerSaving::On {
-                timeout: config.sleep_timeout.get(),
-                deepest: config.deepest(),
+                timeout: config.sleep_timeout,
+                deepest: config.deepest,
             }
         } else {
             PowerSaving::Off
@@ -166,7 +196,7 @@ impl PowerManager {
         .await
         .map_err(PowerError::Configure)?;
         for state in [DeepSleep::Sleep2, DeepSleep::Hibernate] {
-            if config.deepest() >= state.mode() {
+            if config.deepest >= state.mode() {
                 at.send(&SetSleepUrc {
                     state,
                     enabled: true,
@@ -177,13 +207,13 @@ impl PowerManager {
         }
         // USB off matters only for Sleep-2/Hibernate (`[lib]`); at Sleep-1
         // the module's USB is left as it is.
-        if config.usb_off && config.deepest() > SleepMode::Sleep1 {
+        if config.usb_off && config.deepest > SleepMode::Sleep1 {
             self.ensure_usb_off(at).await?;
-        } else if config.deepest() > SleepMode::Sleep1
+        } else if config.deepest > SleepMode::Sleep1
             && !self.inner.usb_on_warned.swap(true, Ordering::Relaxed)
         {
             warn!(
-                deepest = config.deepest().name(),
+                deepest = config.deepest.name(),
                 "modem.power.usb_off is false: a module whose USB is connected sleeps no \
                  deeper than Sleep-1, since Sleep-2/Hibernate need USB off"
             );
@@ -195,8 +225,8 @@ impl PowerManager {
             votes.up_locked(&mut module).await?;
         }
         debug!(
-            timeout = ?config.sleep_timeout.get(),
-            deepest = config.deepest().name(),
+            timeout = ?config.sleep_timeout,
+            deepest = config.deepest.name(),
             vote_level = config.vote_level.name(),
             "module sleep configured"
         );

@@ -35,10 +35,10 @@ pub mod state;
 pub mod wake;
 
 pub use guard::AwakeGuard;
-pub use manager::PowerManager;
+pub use manager::{PowerManager, PowerSettings};
 pub use restore::{restore_after_deep_sleep, RestoreError};
 pub use state::{PowerEvent, PowerState, PowerStatus};
-pub use wake::{WakeError, WakeLine, Waker};
+pub use wake::{WakeAction, WakeError, WakeLine, Waker};
 
 use crate::modem::at::AtError;
 

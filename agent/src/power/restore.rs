@@ -7,9 +7,8 @@
 //! stored: so a restore never wears the module's flash.
 
 use super::guard::AwakeGuard;
-use super::manager::PowerManager;
+use super::manager::{PowerManager, PowerSettings};
 use super::PowerError;
-use crate::config::PowerConfig;
 use crate::modem::at::{AtClient, AtError};
 use crate::modem::boot::apply_startup_settings;
 use crate::modem::mqtt::profile::{provision, MqttProfile, ProvisionError, Provisioned};
@@ -37,7 +36,7 @@ pub enum RestoreError {
 pub async fn restore_after_deep_sleep(
     awake: &AwakeGuard,
     at: &AtClient,
-    power: &PowerConfig,
+    power: &PowerSettings,
     store: &Store,
     profile: &MqttProfile,
 ) -> Result<Provisioned, RestoreError> {

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use super::*;
-use crate::config::{MqttConfig, MqttHost, PowerConfig};
 use crate::modem::at::Raw;
 use crate::modem::mqtt::profile::{provision, MqttProfile, Provisioned};
 use crate::modem::power::SleepMode;
@@ -194,10 +193,10 @@ impl Peer {
     }
 }
 
-fn config(deepest: SleepMode) -> PowerConfig {
-    PowerConfig {
-        deepest: Some(deepest),
-        ..PowerConfig::default()
+fn config(deepest: SleepMode) -> PowerSettings {
+    PowerSettings {
+        deepest,
+        ..PowerSettings::default()
     }
 }
 
@@ -221,7 +220,7 @@ async fn configure_sends_the_sleep_settings_and_leaves_the_module_voted_up() {
     // Sleep-2 at most: no Hibernate URC; the module is voted up already.
     peer.log.clear();
     let mut c = config(SleepMode::Sleep2);
-    c.sleep_timeout = crate::config::Duration::from_millis(1500);
+    c.sleep_timeout = std::time::Duration::from_millis(1500);
     c.vote_level = SleepMode::Sleep2;
     let module = async {
         peer.ok("AT+UPSV=1,1500,3").await;
@@ -249,7 +248,7 @@ async fn configure_sends_the_sleep_settings_and_leaves_the_module_voted_up() {
 async fn with_power_saving_off_guards_send_no_votes() {
     let (at, mut peer) = start();
     let power = PowerManager::new(at.clone());
-    let off = PowerConfig {
+    let off = PowerSettings {
         enabled: false,
         ..config(SleepMode::Hibernate)
     };
@@ -343,7 +342,7 @@ async fn usb_is_turned_off_only_when_the_module_does_not_hold_it_off() {
 async fn with_usb_off_false_the_usb_profile_is_never_touched() {
     let (at, mut peer) = start();
     let power = PowerManager::new(at.clone());
-    let c = PowerConfig {
+    let c = PowerSettings {
         usb_off: false,
         ..config(SleepMode::Hibernate)
     };
@@ -393,20 +392,13 @@ async fn the_status_follows_the_sleep_urcs() {
     assert!(watch.has_changed().unwrap());
 }
 
-fn mqtt() -> MqttConfig {
-    MqttConfig {
-        host: Some(MqttHost::try_from("broker.example".to_owned()).unwrap()),
-        ..MqttConfig::default()
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn the_restore_reapplies_the_settings_and_reloads_the_profile_without_writing_nvm() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), OpenMode::Agent, |_| Ok(())).unwrap();
     let (at, mut peer) = start();
     let power = PowerManager::new(at.clone());
-    let profile = MqttProfile::from_config(&mqtt(), "357862090033897", "gw").unwrap();
+    let profile = MqttProfile::example(1883);
 
     // An earlier window stored the profile in NVM.
     let n = profile.settings().len() + 1;
@@ -514,7 +506,7 @@ fn no_code_outside_the_power_manager_sends_sleep_votes() {
 
 /// Configures `c` on a module that answers the sleep settings and the vote,
 /// and checks that nothing else was sent: no USB read or write.
-async fn configure_without_usb(power: &PowerManager, peer: &mut Peer, c: &PowerConfig) {
+async fn configure_without_usb(power: &PowerManager, peer: &mut Peer, c: &PowerSettings) {
     peer.log.clear();
     let module = async {
         for cmd in SLEEP_SETTINGS {

@@ -12,17 +12,33 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::gpio::{self, GpioError};
-use crate::config::WakeAction;
 use crate::modem::at::{AtClient, AtError};
+use crate::modem::ModemLink;
 
 /// The quiet time after the wake action before the first `AT` `[lib]`.
 pub const FIRST_PROBE_DELAY: Duration = Duration::from_millis(100);
 
+/// What `modem.power.wake` asks for, with defaults filled in (`config`
+/// builds it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WakeAction {
+    None,
+    Gpio {
+        chip: PathBuf,
+        line: u32,
+        active_low: bool,
+        pulse: Duration,
+    },
+    Command {
+        program: PathBuf,
+        args: Vec<String>,
+        timeout: Duration,
+    },
+}
+
 /// A wake line driven by something other than the host's GPIO: the
-/// in-process simulator's PWR_ON.
-///
-/// `modem/link.rs` implements it for `lexi_sim::SimHandle`, and
-/// `ModemLink::waker` picks it for `modem.port = "sim"`.
+/// in-process simulator's PWR_ON ([`Waker::for_link`] picks it for
+/// `modem.port = "sim"`).
 pub trait WakeLine: Send + Sync + std::fmt::Debug {
     fn pulse_wake_line(&self) -> Result<(), WakeError>;
 }
@@ -44,6 +60,19 @@ pub enum Waker {
         timeout: Duration,
     },
     Line(Arc<dyn WakeLine>),
+}
+
+/// The simulator's PWR_ON line as a [`WakeLine`].
+#[cfg(feature = "sim")]
+#[derive(Debug)]
+struct SimWakeLine(lexi_sim::SimHandle);
+
+#[cfg(feature = "sim")]
+impl WakeLine for SimWakeLine {
+    fn pulse_wake_line(&self) -> Result<(), WakeError> {
+        self.0.pulse_wake_line();
+        Ok(())
+    }
 }
 
 /// The module could not be woken.
@@ -72,6 +101,19 @@ pub enum WakeError {
 }
 
 impl Waker {
+    /// What wakes the module on `link`: the simulator's PWR_ON line for
+    /// `port = "sim"`, else the configured `action` (`None` only for a
+    /// table the config check refused).
+    pub fn for_link(link: &ModemLink, action: Option<&WakeAction>) -> Waker {
+        #[cfg(feature = "sim")]
+        if let Some(sim) = &link.simulator {
+            return Waker::Line(Arc::new(SimWakeLine(sim.clone())));
+        }
+        #[cfg(not(feature = "sim"))]
+        let _ = link;
+        action.map_or(Waker::None, Waker::from_action)
+    }
+
     pub fn from_action(action: &WakeAction) -> Waker {
         match action.clone() {
             WakeAction::None => Waker::None,

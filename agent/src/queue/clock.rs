@@ -10,7 +10,7 @@
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// A source of time for a [`Queue`](super::Queue).
 pub trait Clock: Debug + Send + Sync {
@@ -45,9 +45,7 @@ impl Clock for SystemClock {
     fn unix_ms(&self) -> u64 {
         // A clock before 1970 reads as 1970: such readings are treated as
         // "time unknown" by expiry (see `queue::CLOCK_SET_AFTER_MS`).
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        crate::values::wall_clock::unix_ms()
     }
 
     fn monotonic(&self) -> Duration {

@@ -46,6 +46,6 @@ pub enum QueueError {
 fn key_text(key: &[u8]) -> String {
     match <[u8; 8]>::try_from(key) {
         Ok(be) => format!("seq {}", u64::from_be_bytes(be)),
-        Err(_) => key.iter().map(|b| format!("{b:02x}")).collect(),
+        Err(_) => crate::values::hex::encode(key),
     }
 }

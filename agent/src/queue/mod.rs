@@ -109,7 +109,9 @@ pub use counters::Counters;
 pub use error::QueueError;
 pub use iter::{DeadLetter, DeadLetters, Pending, PendingReadings};
 pub use lease::Lease;
-pub use options::{OnFull, Options, SyncPolicy};
+pub use options::{
+    OnFull, Options, SyncPolicy, DEFAULT_LEASE_TIMEOUT, DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES,
+};
 pub use time::Restamped;
 
 use lease::Leases;

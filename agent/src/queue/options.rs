@@ -1,8 +1,9 @@
 //! How a queue behaves: when it flushes, how big and how old it may grow,
 //! how long a lease lasts. [`Options`] is what [`Queue::open`](super::Queue::open)
-//! takes; the `[queue]` table of the configuration builds it
-//! ([`Options::from_config`]). [`SyncPolicy`] and [`OnFull`] are also the
-//! config's own value types, so the two cannot spell them differently.
+//! takes; the `[queue]` table of the configuration builds it (in `config`,
+//! which knows the queue; the queue does not know the config). [`SyncPolicy`]
+//! and [`OnFull`] are also the config's own value types, so the two cannot
+//! spell them differently.
 
 use std::fmt;
 use std::time::Duration as StdDuration;
@@ -10,7 +11,7 @@ use std::time::Duration as StdDuration;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::config::{Duration, QueueConfig, DURATION_FORMS};
+use crate::values::{ByteSize, Duration, DURATION_FORMS};
 
 /// `queue.sync`: when appended readings are flushed to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,22 +139,22 @@ pub struct Options {
     pub lease_timeout: StdDuration,
 }
 
-impl Options {
-    /// The options the `[queue]` table of the configuration says.
-    pub fn from_config(config: &QueueConfig) -> Self {
-        Options {
-            sync: config.sync,
-            max_bytes: config.max_bytes.get(),
-            on_full: config.on_full,
-            max_age: config.max_age.get(),
-            lease_timeout: config.lease_timeout.get(),
-        }
-    }
-}
+/// Default of `queue.max_bytes` (the config says why).
+pub const DEFAULT_MAX_BYTES: ByteSize = ByteSize::mib(32);
+/// Default of `queue.max_age`.
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(30 * 86_400);
+/// Default of `queue.lease_timeout`.
+pub const DEFAULT_LEASE_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl Default for Options {
     /// The configuration's defaults.
     fn default() -> Self {
-        Options::from_config(&QueueConfig::default())
+        Options {
+            sync: SyncPolicy::default(),
+            max_bytes: DEFAULT_MAX_BYTES.get(),
+            on_full: OnFull::default(),
+            max_age: DEFAULT_MAX_AGE.get(),
+            lease_timeout: DEFAULT_LEASE_TIMEOUT.get(),
+        }
     }
 }

@@ -9,8 +9,8 @@ use std::collections::VecDeque;
 use super::counters::Counters;
 use super::record::{self, DecodeError};
 use super::{Appended, Options, Queue, QueueError, State, CLOCK_SET_AFTER_MS};
-use crate::config::ByteSize;
 use crate::store::{Entries, Store, TreeId, WriteSet};
+use crate::values::ByteSize;
 
 /// Records removed per transaction by expiry and purges.
 pub(crate) const CHUNK: usize = 1_000;

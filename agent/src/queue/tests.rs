@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
-use crate::config::Duration as ConfigDuration;
 use crate::reading::Value;
+use crate::values::Duration as ConfigDuration;
 
 /// 2025-01-01T00:00:00Z.
 const NOW_MS: u64 = 1_735_689_600_000;

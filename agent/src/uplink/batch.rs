@@ -26,7 +26,6 @@
 use std::iter::Peekable;
 
 use super::encode::{Encoder, Sizer, Unencodable};
-use crate::config::UplinkConfig;
 use crate::reading::{Reading, Sequenced};
 
 /// What a message may hold.
@@ -109,18 +108,6 @@ pub enum Reject {
 impl Packer {
     pub fn new(encoder: Encoder, limits: Limits) -> Self {
         Packer { encoder, limits }
-    }
-
-    /// A packer for the `[uplink]` settings, naming readings after
-    /// `device_id` (the configured one, or the module's IMEI).
-    pub fn from_config(config: &UplinkConfig, device_id: Option<&str>) -> Self {
-        Packer::new(
-            Encoder::new(config.encoding, device_id),
-            Limits {
-                max_payload_bytes: config.max_payload_bytes,
-                max_readings: config.max_readings,
-            },
-        )
     }
 
     pub fn encoder(&self) -> &Encoder {

@@ -7,7 +7,6 @@ use proptest::prelude::*;
 
 use super::batch::*;
 use super::encode::{Encoder, Encoding, Unencodable};
-use crate::config::UplinkConfig;
 use crate::reading::{Reading, Sequenced, Value};
 
 const SEC: i64 = 1_000_000_000;
@@ -164,16 +163,9 @@ fn a_reading_the_encoding_cannot_carry_is_handed_back_in_order() {
 }
 
 #[test]
-fn the_defaults_fill_a_message_with_typical_readings() {
-    let p = Packer::from_config(&UplinkConfig::default(), Some("356938035643809"));
-    assert_eq!(p.encoder().encoding(), Encoding::SenmlCbor);
-    assert_eq!(
-        p.limits(),
-        Limits {
-            max_payload_bytes: 1024,
-            max_readings: 100
-        }
-    );
+fn the_default_limits_fill_a_message_with_typical_readings() {
+    // `[uplink]`'s defaults (the config's tests check that they are these).
+    let p = packer(Encoding::SenmlCbor, 1024, 100);
     let steps: Vec<Packed> = p.packs(temperatures(500)).collect();
     let sizes: Vec<(usize, usize)> = steps
         .iter()

@@ -14,7 +14,7 @@
 //!   (every `uplink.interval` with jitter, earlier for a backlog or an urgent
 //!   reading).
 //!
-//! The MQTT transport is `modem::mqtt` (profile) and `modem::mqtt_session`
+//! The MQTT transport is `modem::mqtt` (profile) and `modem::mqtt::session`
 //! (session), made a [`Transport`] in [`mqtt`]; the daemon
 //! (`crate::daemon`) drains through it in its upload windows. HTTP follows.
 

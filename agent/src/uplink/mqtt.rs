@@ -9,7 +9,7 @@
 //! run loop reconnects with backoff when it is not.
 
 use super::drain::{SendError, Transport};
-use crate::modem::mqtt_session::MqttSession;
+use crate::modem::mqtt::session::MqttSession;
 
 impl Transport for MqttSession {
     async fn send(&mut self, payload: &[u8]) -> Result<(), SendError> {

@@ -1,5 +1,5 @@
-//! The declared MQTT profile: built from `[uplink.mqtt]`, written to the
-//! module only when it changed.
+//! The declared MQTT profile (`config` builds it from `[uplink.mqtt]`),
+//! written to the module only when it changed.
 //!
 //! The module's own read (`AT+UMQTT?`) cannot be compared with the config:
 //! it never reports the password and reports ops in its own forms. So the
@@ -18,8 +18,7 @@
 
 use std::fmt;
 
-use super::{ProfileNvm, ProfileSetting, SetProfile};
-use crate::config::MqttConfig;
+use super::commands::{ProfileNvm, ProfileSetting, SetProfile};
 use crate::modem::at::{AtClient, AtCommand, AtError};
 use crate::store::{Store, StoreError, TreeId, WriteSet};
 
@@ -40,83 +39,25 @@ impl fmt::Debug for MqttProfile {
     }
 }
 
-/// The profile cannot be built from the config.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProfileError {
-    #[error(
-        "uplink.mqtt.host is not set: the MQTT uplink needs a broker (set it in [uplink.mqtt] \
-         or with EDGE_AGENT_UPLINK__MQTT__HOST)"
-    )]
-    NoHost,
-}
-
 impl MqttProfile {
-    /// The profile `config` declares. `imei` is the client id when
-    /// `client_id` is not set (the module's own default, §6.1.1, written
-    /// anyway so a module holding another id is corrected); `device_id`
-    /// replaces `{device_id}` in the will topic.
-    ///
-    /// Order: identity, server, credentials, will, session options. Every
-    /// op the agent controls is written even at its default value (an empty
-    /// will topic and message when there is no will), so what the module
-    /// holds never depends on what an earlier config wrote. Op 4 is left out
-    /// without a username (anonymous login). Op 20 maps the client to
-    /// `uplink.mqtt.pdp_context` and `ip_type` (§6.1.5).
-    pub fn from_config(
-        config: &MqttConfig,
-        imei: &str,
-        device_id: &str,
-    ) -> Result<MqttProfile, ProfileError> {
-        let host = config.host.as_ref().ok_or(ProfileError::NoHost)?;
-        let mut settings = vec![ProfileSetting::ClientId(
-            config
-                .client_id
-                .as_ref()
-                .map_or(imei, |c| c.as_str())
-                .to_owned(),
-        )];
-        settings.push(match host.ip() {
-            Some(ip) => ProfileSetting::ServerIp {
-                address: ip.to_string(),
-                port: config.port,
+    /// A profile as `[uplink.mqtt]` with only `host = "broker.example"` and
+    /// `port` set declares it, for tests of what is done with a profile.
+    #[cfg(test)]
+    pub(crate) fn example(port: u16) -> MqttProfile {
+        MqttProfile::from_settings(vec![
+            ProfileSetting::ClientId("357862090033897".to_owned()),
+            ProfileSetting::ServerName {
+                name: "broker.example".to_owned(),
+                port,
             },
-            None => ProfileSetting::ServerName {
-                name: host.as_str().to_owned(),
-                port: config.port,
-            },
-        });
-        if let Some(user) = &config.username {
-            settings.push(ProfileSetting::Credentials {
-                username: user.as_str().to_owned(),
-                password: config
-                    .password
-                    .as_ref()
-                    .map(|p| p.expose().as_str().to_owned())
-                    .unwrap_or_default(),
-            });
-        }
-        let (qos, retain, topic, message) = match &config.will {
-            Some(w) => (
-                w.qos,
-                w.retain,
-                w.topic.for_device(device_id),
-                w.message.as_str().to_owned(),
-            ),
-            None => (0, false, String::new(), String::new()),
-        };
-        settings.extend([
-            ProfileSetting::WillQos(qos),
-            ProfileSetting::WillRetain(retain),
-            ProfileSetting::WillTopic(topic),
-            ProfileSetting::WillMessage(message),
-            ProfileSetting::KeepAlive(config.keepalive_secs()),
-            ProfileSetting::CleanSession(config.clean_session),
-            ProfileSetting::PdpMapping {
-                cid: config.pdp_context,
-                ip_type: config.ip_type.code(),
-            },
-        ]);
-        Ok(MqttProfile { settings })
+            ProfileSetting::WillQos(0),
+            ProfileSetting::WillRetain(false),
+            ProfileSetting::WillTopic(String::new()),
+            ProfileSetting::WillMessage(String::new()),
+            ProfileSetting::KeepAlive(60),
+            ProfileSetting::CleanSession(true),
+            ProfileSetting::PdpMapping { cid: 1, ip_type: 0 },
+        ])
     }
 
     /// A profile of exactly these settings, in this order.

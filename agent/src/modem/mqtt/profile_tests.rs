@@ -1,16 +1,9 @@
 //! Provisioning against a scripted module: NVM writes only on change.
 
 use super::*;
-use crate::config::{MqttConfig, MqttHost, MqttText};
+use crate::modem::mqtt::ProfileSetting;
 use crate::modem::test_peer::{start, Peer};
 use crate::store::OpenMode;
-
-fn config() -> MqttConfig {
-    MqttConfig {
-        host: Some(MqttHost::try_from("broker.example".to_owned()).unwrap()),
-        ..MqttConfig::default()
-    }
-}
 
 fn open_store(dir: &std::path::Path) -> Store {
     Store::open(dir, OpenMode::Agent, |_| Ok(())).unwrap()
@@ -25,41 +18,8 @@ async fn answer_ok(peer: &mut Peer, n: usize) {
 }
 
 #[test]
-fn the_profile_is_the_ordered_list_of_set_commands() {
-    let mut c = config();
-    c.username = Some(MqttText::try_from("agent".to_owned()).unwrap());
-    let p = MqttProfile::from_config(&c, "357862090033897", "gw").unwrap();
-    let labels: Vec<String> = p.commands().map(|c| c.label()).collect();
-    assert_eq!(
-        labels,
-        [
-            "AT+UMQTT=0,\"357862090033897\"",
-            "AT+UMQTT=3,\"broker.example\",1883",
-            "AT+UMQTT=4,\"agent\",\"***\"",
-            "AT+UMQTT=6,0",
-            "AT+UMQTT=7,0",
-            "AT+UMQTT=8,\"\"",
-            "AT+UMQTT=9,\"\"",
-            "AT+UMQTT=10,60",
-            "AT+UMQTT=12,1",
-            "AT+UMQTT=20,1,0",
-        ]
-    );
-    let ip = MqttConfig {
-        host: Some(MqttHost::try_from("10.1.2.3".to_owned()).unwrap()),
-        ..config()
-    };
-    let p = MqttProfile::from_config(&ip, "1", "gw").unwrap();
-    assert_eq!(p.settings()[1].op(), 2);
-    assert_eq!(
-        MqttProfile::from_config(&MqttConfig::default(), "1", "gw"),
-        Err(ProfileError::NoHost)
-    );
-}
-
-#[test]
 fn the_digest_is_stable_and_sees_every_field() {
-    let p = MqttProfile::from_config(&config(), "357862090033897", "gw").unwrap();
+    let p = MqttProfile::example(1883);
     // Pinned: the digest must not change across Rust releases or platforms,
     // or every gateway would rewrite its NVM after an upgrade.
     assert_eq!(
@@ -70,10 +30,29 @@ fn the_digest_is_stable_and_sees_every_field() {
     let mut h = Fnv1a::new();
     h.write(b"a");
     assert_eq!(h.finish(), 0xaf63_dc4c_8601_ec8c, "FNV-1a 64 of \"a\"");
-    let mut other = config();
-    other.keepalive = crate::config::Duration::from_secs(61);
-    let q = MqttProfile::from_config(&other, "357862090033897", "gw").unwrap();
-    assert_ne!(p.digest(), q.digest());
+    for (i, setting) in p.settings().iter().enumerate() {
+        let mut other = p.settings().to_vec();
+        other[i] = match setting.clone() {
+            ProfileSetting::ClientId(id) => ProfileSetting::ClientId(id + "0"),
+            ProfileSetting::ServerName { name, port } => ProfileSetting::ServerName {
+                name,
+                port: port + 1,
+            },
+            ProfileSetting::WillQos(q) => ProfileSetting::WillQos(q + 1),
+            ProfileSetting::WillRetain(r) => ProfileSetting::WillRetain(!r),
+            ProfileSetting::WillTopic(t) => ProfileSetting::WillTopic(t + "t"),
+            ProfileSetting::WillMessage(m) => ProfileSetting::WillMessage(m + "m"),
+            ProfileSetting::KeepAlive(k) => ProfileSetting::KeepAlive(k + 1),
+            ProfileSetting::CleanSession(c) => ProfileSetting::CleanSession(!c),
+            ProfileSetting::PdpMapping { cid, ip_type } => ProfileSetting::PdpMapping {
+                cid: cid + 1,
+                ip_type,
+            },
+            other => panic!("not in the example: {other:?}"),
+        };
+        let q = MqttProfile::from_settings(other);
+        assert_ne!(p.digest(), q.digest(), "a change of {setting:?}");
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -81,7 +60,7 @@ async fn the_profile_is_written_once_then_only_reloaded_until_it_changes() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(dir.path());
     let (at, mut peer) = start();
-    let profile = MqttProfile::from_config(&config(), "357862090033897", "gw").unwrap();
+    let profile = MqttProfile::example(1883);
     let n = profile.settings().len();
 
     // First boot: every op, one NVM write, digest stored.
@@ -108,9 +87,7 @@ async fn the_profile_is_written_once_then_only_reloaded_until_it_changes() {
 
     // One field changed: the set commands and exactly one NVM write.
     peer.log.clear();
-    let mut changed = config();
-    changed.port = 8883;
-    let profile = MqttProfile::from_config(&changed, "357862090033897", "gw").unwrap();
+    let profile = MqttProfile::example(8883);
     let (done, ()) = tokio::join!(
         provision(&at, &store, &profile),
         answer_ok(&mut peer, n + 1)
@@ -127,7 +104,7 @@ async fn a_failed_write_leaves_the_digest_unrecorded() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(dir.path());
     let (at, mut peer) = start();
-    let profile = MqttProfile::from_config(&config(), "357862090033897", "gw").unwrap();
+    let profile = MqttProfile::example(1883);
     let module = async {
         peer.ok("AT+UMQTT=0,\"357862090033897\"").await;
         assert!(peer.command().await.starts_with("AT+UMQTT=3,"));

@@ -2,7 +2,7 @@
 //!
 //! Split as in rumqttc: [`SessionState`] is pure (a URC in, an [`Event`]
 //! out, given what the session waits for); [`MqttSession`] is the thin async
-//! driver that sends the commands of `mqtt.rs` on an [`AtClient`] and awaits
+//! driver that sends the commands of `commands.rs` on an [`AtClient`] and awaits
 //! their completion URCs on a [`UrcSubscription`] opened *before* the first
 //! command, so no URC can slip past.
 //!
@@ -22,8 +22,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
-use super::at::{AtClient, AtError, Urc, UrcSubscription};
-use super::mqtt::{
+use crate::modem::at::{AtClient, AtError, Urc, UrcSubscription};
+
+use super::commands::{
     Login, Logout, Message, MqttErrorCode, PublishBinary, ReadMessage, ReadMqttError, Subscribe,
 };
 
@@ -507,5 +508,5 @@ pub fn backoff(attempt: u32, base: Duration, max: Duration, jitter: f64) -> Dura
 }
 
 #[cfg(test)]
-#[path = "mqtt_session_tests.rs"]
+#[path = "session_tests.rs"]
 mod tests;
