@@ -60,13 +60,13 @@ use crate::modem::mqtt::session::{
     backoff, Command, DownlinkHandler, MqttSession, SessionError, SessionOptions,
 };
 use crate::modem::mqtt::Message;
+use crate::modem::socket::SocketManager;
 use crate::modem::{boot, BootError, BootSettings, LinkError, ModemInfo, ModemLink};
 use crate::notify::Notifier;
 use crate::plugin_host::{
     load_configured, InstanceState, InstanceStatus, PluginHost, DEFAULT_CHANNEL_CAPACITY,
 };
 use crate::power::doorbell::{Doorbell, DoorbellCommand, ReadRequest};
-use crate::power::sockets::SocketManager;
 use crate::power::{
     restore_after_deep_sleep, AwakeGuard, PowerError, PowerManager, RestoreError, WakeError, Waker,
 };

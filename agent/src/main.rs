@@ -18,7 +18,7 @@ use tracing_subscriber::EnvFilter;
 
 use cli::{Cli, Command, ModemCommand, PluginCommand};
 use edge_agent::daemon::{self, RunMode};
-use edge_agent::modem::{self, BootSettings, ModemLink};
+use edge_agent::modem::{self, ModemLink};
 
 /// Exit status for an invalid configuration or environment, as for a wrong
 /// command line (clap's own usage errors exit with 2 too).

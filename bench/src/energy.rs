@@ -44,11 +44,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use edge_agent::config::Config;
 use edge_agent::daemon::{self, RunMode};
 use edge_agent::modem::at::{AtClient, ClientOptions};
-use edge_agent::modem::mqtt::profile::MqttProfile;
 use edge_agent::modem::mqtt::session::{MqttSession, SessionOptions};
-use edge_agent::modem::{boot, BootSettings, ModemLink};
+use edge_agent::modem::{boot, ModemLink};
 use edge_agent::reading::{Reading, Value};
-use edge_agent::uplink::Packer;
 use lexi_sim::{
     EnergyReport, MqttBackend, PowerLogEntry, PowerMode, SimConfig, SimHandle, Simulator,
 };

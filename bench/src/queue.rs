@@ -41,7 +41,7 @@ use edge_agent::config::{Duration as ConfigDuration, UplinkConfig};
 use edge_agent::queue::{ManualClock, OnFull, Options, Queue, SyncPolicy};
 use edge_agent::reading::{Reading, Value};
 use edge_agent::store::OpenMode;
-use edge_agent::uplink::{drain, Budget, Packer, SendError, Transport};
+use edge_agent::uplink::{drain, Budget, SendError, Transport};
 
 /// The hidden argument that makes the process the draining child.
 const DRAIN_CHILD: &str = "--drain-child";

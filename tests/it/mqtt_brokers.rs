@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use edge_agent::config::Config;
 use edge_agent::modem::at::{AtClient, ClientOptions};
-use edge_agent::modem::mqtt::profile::{provision, MqttProfile};
+use edge_agent::modem::mqtt::profile::provision;
 use edge_agent::modem::mqtt::session::{
     backoff, Command as DownCommand, DownlinkHandler, MqttSession, SessionError, SessionOptions,
 };
@@ -25,7 +25,7 @@ use edge_agent::modem::mqtt::Message;
 use edge_agent::modem::{boot, port, BootSettings};
 use edge_agent::queue::Queue;
 use edge_agent::reading::Reading;
-use edge_agent::uplink::{drain, Budget, Packer};
+use edge_agent::uplink::{drain, Budget};
 use lexi_sim::{SimConfig, SimHandle, Simulator};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tokio::sync::mpsc;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use edge_agent::config::Config;
 use edge_agent::demo::LocalBroker;
 use edge_agent::modem::at::{AtClient, ClientOptions};
-use edge_agent::modem::mqtt::profile::{provision, MqttProfile, Provisioned};
+use edge_agent::modem::mqtt::profile::{provision, Provisioned};
 use edge_agent::modem::mqtt::session::{MqttSession, SessionOptions};
 use edge_agent::modem::{boot, port, BootSettings};
 use edge_agent::queue::Queue;

@@ -24,9 +24,9 @@ use std::time::Duration;
 
 use tracing::{debug, info, warn};
 
-use super::sockets::{Role, SocketManager};
 use crate::modem::at::{AtError, Urc};
 use crate::modem::socket::{Protocol, SetSocketOption, SocketId};
+use crate::modem::socket::{Role, SocketManager};
 
 /// The longest line (command) looked at; a longer one is not a command.
 pub const MAX_MESSAGE: usize = 128;

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use super::*;
+use crate::modem::socket::Blocker;
 use crate::modem::test_peer::{start, Peer};
-use crate::power::sockets::Blocker;
 use DoorbellCommand::{Session, Upload};
 
 #[test]

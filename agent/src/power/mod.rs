@@ -12,8 +12,6 @@
 //! - [`wake`]: the configured wake action (GPIO pulse, command, or the
 //!   simulator's line), then sacrificial `AT`s; [`gpio`] holds the Linux
 //!   GPIO character device's uAPI.
-//! - [`sockets`]: the module's sockets against the always-on rules of §5.10,
-//!   what blocks deep sleep, and closing what a window opened.
 //! - [`doorbell`]: an always-on socket a server rings to wake the agent.
 //!
 //! **Invariant: awake is a guard.** Code that needs the module awake holds
@@ -30,7 +28,6 @@ pub mod gpio;
 pub mod guard;
 pub mod manager;
 pub mod restore;
-pub mod sockets;
 pub mod state;
 pub mod wake;
 

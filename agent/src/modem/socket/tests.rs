@@ -2,6 +2,7 @@
 //! scripted module.
 
 use super::*;
+use crate::modem::at::Urc;
 use crate::modem::test_peer::start;
 use Protocol::{Tcp, Udp};
 

@@ -15,17 +15,17 @@
 //! them by that length (never up to the next quote), so they may hold quotes,
 //! CR, LF, `OK` or NUL.
 //!
-//! [`Urc::SocketData`]: super::at::Urc::SocketData
-//! [`Urc::SocketClosed`]: super::at::Urc::SocketClosed
+//! [`Urc::SocketData`]: crate::modem::at::Urc::SocketData
+//! [`Urc::SocketClosed`]: crate::modem::at::Urc::SocketClosed
 
 use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::at::codec::{Counted, PayloadSpec};
-use super::at::command::only_ok;
-use super::at::{AtCommand, Fields, Line, ParseError, Prompt, Response};
+use crate::modem::at::codec::{Counted, PayloadSpec};
+use crate::modem::at::command::only_ok;
+use crate::modem::at::{AtCommand, Fields, Line, ParseError, Prompt, Response};
 
 /// A socket identifier as the module numbers them (0..=6 on the LEXI-R10).
 pub type SocketId = u8;
@@ -588,5 +588,5 @@ impl AtCommand for Close {
 }
 
 #[cfg(test)]
-#[path = "socket_tests.rs"]
+#[path = "commands_tests.rs"]
 mod tests;
