@@ -8,6 +8,8 @@
 //! (`use crate::{queue, uplink::Packer}`), in every file of `agent/src`
 //! that belongs to the library (the modules `lib.rs` declares).
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};

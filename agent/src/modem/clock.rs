@@ -8,6 +8,7 @@
 //! (host libraries see years such as 2080, 2015 or 2004), so a reading is
 //! only believed when [`is_plausible`] says so (2020 to 2079).
 
+use super::at::command::ok_command;
 use super::at::{AtCommand, Fields, ParseError, Response};
 
 pub use crate::reading::is_plausible_time as is_plausible;
@@ -37,15 +38,7 @@ impl AtCommand for ReadTimeZoneUpdate {
 #[derive(Debug, Clone, Copy)]
 pub struct SetTimeZoneUpdate(pub bool);
 
-impl AtCommand for SetTimeZoneUpdate {
-    type Response = ();
-    fn text(&self) -> String {
-        format!("AT+CTZU={}", u8::from(self.0))
-    }
-    fn parse(&self, _: &Response) -> Result<(), ParseError> {
-        Ok(())
-    }
-}
+ok_command!(SetTimeZoneUpdate, |c| format!("AT+CTZU={}", u8::from(c.0)));
 
 /// What `AT+CCLK?` said: the module's local time and its offset from UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

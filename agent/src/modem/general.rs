@@ -5,37 +5,21 @@
 
 use std::time::Duration;
 
-use super::at::command::only_ok;
 use super::at::{AtCommand, Fields, ParseError, Response};
+use crate::modem::at::command::ok_command;
 
 /// `AT`: is anybody there? The sacrificial command of wake-up and resync.
 #[derive(Debug, Clone, Copy)]
 pub struct Attention;
 
-impl AtCommand for Attention {
-    type Response = ();
-    fn text(&self) -> String {
-        "AT".into()
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+ok_command!(Attention, |_| "AT".into());
 
 /// `ATE0` / `ATE1`: command echo. On after every boot; the agent turns it off
 /// so answers are shorter (less UART time awake) and unambiguous.
 #[derive(Debug, Clone, Copy)]
 pub struct SetEcho(pub bool);
 
-impl AtCommand for SetEcho {
-    type Response = ();
-    fn text(&self) -> String {
-        format!("ATE{}", u8::from(self.0))
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+ok_command!(SetEcho, |c| format!("ATE{}", u8::from(c.0)));
 
 /// How the module reports errors: `AT+CMEE=<n>` (§6.1.1, §7.1 start with
 /// `AT+CMEE=2`, verbose).
@@ -53,15 +37,7 @@ pub enum ErrorFormat {
 #[derive(Debug, Clone, Copy)]
 pub struct SetErrorFormat(pub ErrorFormat);
 
-impl AtCommand for SetErrorFormat {
-    type Response = ();
-    fn text(&self) -> String {
-        format!("AT+CMEE={}", self.0 as u8)
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+ok_command!(SetErrorFormat, |c| format!("AT+CMEE={}", c.0 as u8));
 
 /// `AT+CGMI`: manufacturer, one bare line (`u-blox`).
 #[derive(Debug, Clone, Copy)]
@@ -169,20 +145,11 @@ impl Functionality {
 #[derive(Debug, Clone, Copy)]
 pub struct SetFunctionality(pub Functionality);
 
-impl AtCommand for SetFunctionality {
-    type Response = ();
-    fn text(&self) -> String {
-        format!("AT+CFUN={}", self.0.code())
-    }
-    /// Switching the radio detaches from or attaches to the network; u-blox's
-    /// host library allows 30 s.
-    fn timeout(&self) -> Option<Duration> {
-        Some(Duration::from_secs(30))
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+ok_command!(
+    SetFunctionality,
+    |c| format!("AT+CFUN={}", c.0.code()),
+    timeout = |_| Some(Duration::from_secs(30))
+);
 
 /// `AT+CFUN?` -> `+CFUN: <fun>`.
 #[derive(Debug, Clone, Copy)]
@@ -207,15 +174,7 @@ impl AtCommand for ReadFunctionality {
 #[derive(Debug, Clone, Copy)]
 pub struct SetMnoProfile(pub u8);
 
-impl AtCommand for SetMnoProfile {
-    type Response = ();
-    fn text(&self) -> String {
-        format!("AT+UMNOPROF={}", self.0)
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+ok_command!(SetMnoProfile, |c| format!("AT+UMNOPROF={}", c.0));
 
 /// `AT+UMNOPROF?` -> `+UMNOPROF: <n>` (§2.3).
 #[derive(Debug, Clone, Copy)]
@@ -278,18 +237,11 @@ impl std::fmt::Debug for EnterPin {
     }
 }
 
-impl AtCommand for EnterPin {
-    type Response = ();
-    fn text(&self) -> String {
-        format!("AT+CPIN=\"{}\"", self.0)
-    }
-    fn label(&self) -> String {
-        "AT+CPIN=\"***\"".into()
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+ok_command!(
+    EnterPin,
+    |c| format!("AT+CPIN=\"{}\"", c.0),
+    label = |_| "AT+CPIN=\"***\"".into()
+);
 
 #[cfg(test)]
 mod tests {

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::at::command::only_ok;
 use super::at::{AtCommand, Fields, ParseError, Response};
+use crate::modem::at::command::ok_command;
 
 /// A sleep state the module may enter, numbered as `+UPSV`'s `<deepest>`
 /// and `+USLPVOTE=1,<level>` take it. `[lib]` for `+UPSV`; for the vote
@@ -76,20 +76,14 @@ pub enum PowerSaving {
 #[derive(Debug, Clone, Copy)]
 pub struct SetPowerSaving(pub PowerSaving);
 
-impl AtCommand for SetPowerSaving {
-    type Response = ();
-    fn text(&self) -> String {
-        match self.0 {
-            PowerSaving::Off => "AT+UPSV=0".into(),
-            PowerSaving::On { timeout, deepest } => {
-                format!("AT+UPSV=1,{},{}", timeout.as_millis(), deepest.code())
-            }
+ok_command!(SetPowerSaving, |c| {
+    match c.0 {
+        PowerSaving::Off => "AT+UPSV=0".into(),
+        PowerSaving::On { timeout, deepest } => {
+            format!("AT+UPSV=1,{},{}", timeout.as_millis(), deepest.code())
         }
     }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+});
 
 /// `AT+UPSV?` -> `+UPSV: <mode>[,<timeout ms>,<deepest>]` (`[lib]`;
 /// `[model]` the read answer mirrors the set syntax).
@@ -132,15 +126,10 @@ pub struct ConfigureVote {
     pub level: SleepMode,
 }
 
-impl AtCommand for ConfigureVote {
-    type Response = ();
-    fn text(&self) -> String {
-        format!("AT+USLPVOTE=1,{}", self.level.code())
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+ok_command!(ConfigureVote, |c| format!(
+    "AT+USLPVOTE=1,{}",
+    c.level.code()
+));
 
 /// `AT+USLPVOTE=0,0` (down: stay awake) / `AT+USLPVOTE=0,1` (up: sleep
 /// allowed) (§6.1.4, §7.1.2.1).
@@ -150,18 +139,12 @@ pub enum Vote {
     Up,
 }
 
-impl AtCommand for Vote {
-    type Response = ();
-    fn text(&self) -> String {
-        match self {
-            Vote::Down => "AT+USLPVOTE=0,0".into(),
-            Vote::Up => "AT+USLPVOTE=0,1".into(),
-        }
+ok_command!(Vote, |c| {
+    match c {
+        Vote::Down => "AT+USLPVOTE=0,0".into(),
+        Vote::Up => "AT+USLPVOTE=0,1".into(),
     }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+});
 
 /// The deep-sleep states that report URCs (§5.10.2). Sleep-1 has none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -187,19 +170,13 @@ pub struct SetSleepUrc {
     pub enabled: bool,
 }
 
-impl AtCommand for SetSleepUrc {
-    type Response = ();
-    fn text(&self) -> String {
-        let name = match self.state {
-            DeepSleep::Sleep2 => "SLEEP2",
-            DeepSleep::Hibernate => "HIBNATE",
-        };
-        format!("AT+USLPURC=\"{name}\",{}", u8::from(self.enabled))
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+ok_command!(SetSleepUrc, |c| {
+    let name = match c.state {
+        DeepSleep::Sleep2 => "SLEEP2",
+        DeepSleep::Hibernate => "HIBNATE",
+    };
+    format!("AT+USLPURC=\"{name}\",{}", u8::from(c.enabled))
+});
 
 /// The `+UUSBCONF` profile that turns the module's USB off (`[lib]`).
 pub const USB_OFF: u8 = 99;
@@ -246,15 +223,7 @@ impl AtCommand for ReadUsbProfile {
 #[derive(Debug, Clone, Copy)]
 pub struct SetUsbProfile(pub u8);
 
-impl AtCommand for SetUsbProfile {
-    type Response = ();
-    fn text(&self) -> String {
-        format!("AT+UUSBCONF={}", self.0)
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+ok_command!(SetUsbProfile, |c| format!("AT+UUSBCONF={}", c.0));
 
 #[cfg(test)]
 mod tests {

@@ -6,9 +6,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::at::command::only_ok;
 use super::at::urc::CellLocation;
 use super::at::{AtCommand, Fields, ParseError, RegStatus, Response};
+use crate::modem::at::command::ok_command;
 
 /// `<PDP_type>` of `+CGDCONT`, and of `modem.pdp_type` in the config.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -73,18 +73,9 @@ pub struct DefinePdpContext {
     pub apn: String,
 }
 
-impl AtCommand for DefinePdpContext {
-    type Response = ();
-    fn text(&self) -> String {
-        format!(
-            "AT+CGDCONT={},\"{}\",\"{}\"",
-            self.cid, self.pdp_type, self.apn
-        )
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+ok_command!(DefinePdpContext, |c| {
+    format!("AT+CGDCONT={},\"{}\",\"{}\"", c.cid, c.pdp_type, c.apn)
+});
 
 /// One line of `AT+CGDCONT?`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,33 +174,18 @@ impl AtCommand for ReadOperator {
 #[derive(Debug, Clone, Copy)]
 pub struct SelectOperatorAutomatically;
 
-impl AtCommand for SelectOperatorAutomatically {
-    type Response = ();
-    fn text(&self) -> String {
-        "AT+COPS=0".into()
-    }
-    fn timeout(&self) -> Option<Duration> {
-        Some(Duration::from_secs(180))
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+ok_command!(
+    SelectOperatorAutomatically,
+    |_| "AT+COPS=0".into(),
+    timeout = |_| Some(Duration::from_secs(180))
+);
 
 /// `AT+CEREG=<n>`: which registration URCs the module sends. The agent uses
 /// 2 (status with cell location) so a field log shows where a gateway was.
 #[derive(Debug, Clone, Copy)]
 pub struct SetRegistrationReporting(pub u8);
 
-impl AtCommand for SetRegistrationReporting {
-    type Response = ();
-    fn text(&self) -> String {
-        format!("AT+CEREG={}", self.0)
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+ok_command!(SetRegistrationReporting, |c| format!("AT+CEREG={}", c.0));
 
 /// The answer of `AT+CEREG?`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,15 +233,10 @@ impl AtCommand for ReadRegistration {
 #[derive(Debug, Clone, Copy)]
 pub struct SetSignallingReporting(pub bool);
 
-impl AtCommand for SetSignallingReporting {
-    type Response = ();
-    fn text(&self) -> String {
-        format!("AT+CSCON={}", u8::from(self.0))
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+ok_command!(SetSignallingReporting, |c| format!(
+    "AT+CSCON={}",
+    u8::from(c.0)
+));
 
 /// `AT+UDCONF=19,<cid>,<ip type>`: the default PDP context and preferred IP
 /// type of the internal clients (MQTT, HTTP). Stored in NVM, effective after
@@ -277,15 +248,10 @@ pub struct SetDefaultPdp {
     pub ip_type: u8,
 }
 
-impl AtCommand for SetDefaultPdp {
-    type Response = ();
-    fn text(&self) -> String {
-        format!("AT+UDCONF=19,{},{}", self.cid, self.ip_type)
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+ok_command!(SetDefaultPdp, |c| format!(
+    "AT+UDCONF=19,{},{}",
+    c.cid, c.ip_type
+));
 
 /// `AT+UDCONF=19` -> `+UDCONF: 19,<cid>,<ip type>` (§2.3.1).
 #[derive(Debug, Clone, Copy)]
@@ -320,15 +286,7 @@ pub struct StartDnsLookup {
     pub name: String,
 }
 
-impl AtCommand for StartDnsLookup {
-    type Response = ();
-    fn text(&self) -> String {
-        format!("AT+UDNSRN=0,\"{}\"", self.name)
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+ok_command!(StartDnsLookup, |c| format!("AT+UDNSRN=0,\"{}\"", c.name));
 
 /// `AT+UPING="<host>"`: starts a ping; results arrive as `+UUPING` /
 /// `+UUPINGER` URCs (§2.4.1).
@@ -337,15 +295,7 @@ pub struct StartPing {
     pub host: String,
 }
 
-impl AtCommand for StartPing {
-    type Response = ();
-    fn text(&self) -> String {
-        format!("AT+UPING=\"{}\"", self.host)
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+ok_command!(StartPing, |c| format!("AT+UPING=\"{}\"", c.host));
 
 #[cfg(test)]
 mod tests {

@@ -57,6 +57,60 @@ pub fn only_ok(_: &Response) -> Result<(), ParseError> {
     Ok(())
 }
 
+/// Declares a command whose whole answer is `OK` (most setters): its text,
+/// and, where it has them, the prefix of its information lines (to tell its
+/// own `+UMQTTC` from a URC's), its own deadline and a masked label.
+/// The struct is declared beside it, with the doc naming the note's section.
+///
+/// ```ignore
+/// /// `ATE0` / `ATE1`: command echo (...).
+/// pub struct SetEcho(pub bool);
+/// ok_command!(SetEcho, |c| format!("ATE{}", u8::from(c.0)));
+/// ok_command!(Login, |_| "AT+UMQTTC=1".into(), prefix = "+UMQTTC");
+/// ok_command!(SetFunctionality, |c| ..., timeout = |_| Some(Duration::from_secs(30)));
+/// ```
+macro_rules! ok_command {
+    (
+        $name:ty, |$c:pat_param| $text:expr
+        $(, prefix = $prefix:expr)?
+        $(, timeout = |$tc:pat_param| $timeout:expr)?
+        $(, label = |$lc:pat_param| $label:expr)?
+        $(,)?
+    ) => {
+        impl $crate::modem::at::AtCommand for $name {
+            type Response = ();
+            fn text(&self) -> String {
+                let $c = self;
+                $text
+            }
+            $(
+                fn response_prefix(&self) -> Option<&'static str> {
+                    Some($prefix)
+                }
+            )?
+            $(
+                fn timeout(&self) -> Option<std::time::Duration> {
+                    let $tc = self;
+                    $timeout
+                }
+            )?
+            $(
+                fn label(&self) -> String {
+                    let $lc = self;
+                    $label
+                }
+            )?
+            fn parse(
+                &self,
+                r: &$crate::modem::at::Response,
+            ) -> Result<(), $crate::modem::at::ParseError> {
+                $crate::modem::at::command::only_ok(r)
+            }
+        }
+    };
+}
+pub(crate) use ok_command;
+
 impl Response {
     /// An answer made of these text lines, as the codec hands them over:
     /// for testing a command's parser without a module.

@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::modem::at::codec::{Counted, PayloadSpec};
-use crate::modem::at::command::only_ok;
+use crate::modem::at::command::{ok_command, only_ok};
 use crate::modem::at::{AtCommand, Fields, ParseError, Prompt, Response};
 
 /// One setting of the MQTT profile, i.e. one `AT+UMQTT=<op>,...` (§6.1).
@@ -99,25 +99,18 @@ impl fmt::Debug for ProfileSetting {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetProfile(pub ProfileSetting);
 
-impl AtCommand for SetProfile {
-    type Response = ();
-    fn text(&self) -> String {
-        let password = match &self.0 {
+ok_command!(
+    SetProfile,
+    |c| {
+        let password = match &c.0 {
             ProfileSetting::Credentials { password, .. } => password.as_str(),
             _ => "",
         };
-        format!("AT+UMQTT={}", self.0.params(password))
-    }
-    fn label(&self) -> String {
-        format!("AT+UMQTT={}", self.0.params(crate::values::MASK))
-    }
-    fn response_prefix(&self) -> Option<&'static str> {
-        Some("+UMQTT")
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+        format!("AT+UMQTT={}", c.0.params(password))
+    },
+    prefix = "+UMQTT",
+    label = |c| format!("AT+UMQTT={}", c.0.params(crate::values::MASK))
+);
 
 /// The profile as `AT+UMQTT?` reports it (§6.1.1). Fields the module did not
 /// report are `None`; ops this code does not know are kept as text.
@@ -199,50 +192,20 @@ pub enum ProfileNvm {
     Save = 2,
 }
 
-impl AtCommand for ProfileNvm {
-    type Response = ();
-    fn text(&self) -> String {
-        format!("AT+UMQTTNV={}", *self as u8)
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+ok_command!(ProfileNvm, |c| format!("AT+UMQTTNV={}", *c as u8));
 
 /// `AT+UMQTTC=1`: log in (§6.2). Completes with `+UUMQTTC: 1,<1|0>`; older
 /// firmware also answers `+UMQTTC: 1,1` before `OK`, which means nothing more.
 #[derive(Debug, Clone, Copy)]
 pub struct Login;
 
-impl AtCommand for Login {
-    type Response = ();
-    fn text(&self) -> String {
-        "AT+UMQTTC=1".into()
-    }
-    fn response_prefix(&self) -> Option<&'static str> {
-        Some("+UMQTTC")
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+ok_command!(Login, |_| "AT+UMQTTC=1".into(), prefix = "+UMQTTC");
 
 /// `AT+UMQTTC=0`: log out (§6.2). Completes with `+UUMQTTC: 0,1`.
 #[derive(Debug, Clone, Copy)]
 pub struct Logout;
 
-impl AtCommand for Logout {
-    type Response = ();
-    fn text(&self) -> String {
-        "AT+UMQTTC=0".into()
-    }
-    fn response_prefix(&self) -> Option<&'static str> {
-        Some("+UMQTTC")
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+ok_command!(Logout, |_| "AT+UMQTTC=0".into(), prefix = "+UMQTTC");
 
 /// `AT+UMQTTC=4,<qos>,"<topic>"`: subscribe (§6.3). Completes with
 /// `+UUMQTTC: 4,1,<granted qos>,"<topic>"`.
@@ -252,18 +215,11 @@ pub struct Subscribe {
     pub topic: String,
 }
 
-impl AtCommand for Subscribe {
-    type Response = ();
-    fn text(&self) -> String {
-        format!("AT+UMQTTC=4,{},\"{}\"", self.qos, self.topic)
-    }
-    fn response_prefix(&self) -> Option<&'static str> {
-        Some("+UMQTTC")
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+ok_command!(
+    Subscribe,
+    |c| format!("AT+UMQTTC=4,{},\"{}\"", c.qos, c.topic),
+    prefix = "+UMQTTC"
+);
 
 /// `AT+UMQTTC=5,"<topic>"`: unsubscribe (§6.3). Completes with `+UUMQTTC: 5,1`.
 #[derive(Debug, Clone)]
@@ -271,18 +227,11 @@ pub struct Unsubscribe {
     pub topic: String,
 }
 
-impl AtCommand for Unsubscribe {
-    type Response = ();
-    fn text(&self) -> String {
-        format!("AT+UMQTTC=5,\"{}\"", self.topic)
-    }
-    fn response_prefix(&self) -> Option<&'static str> {
-        Some("+UMQTTC")
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+ok_command!(
+    Unsubscribe,
+    |c| format!("AT+UMQTTC=5,\"{}\"", c.topic),
+    prefix = "+UMQTTC"
+);
 
 /// A message read with [`ReadMessage`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -367,18 +316,11 @@ impl AtCommand for ReadMessage {
 #[derive(Debug, Clone, Copy)]
 pub struct PingLoop(pub bool);
 
-impl AtCommand for PingLoop {
-    type Response = ();
-    fn text(&self) -> String {
-        format!("AT+UMQTTC=8,{}", u8::from(self.0))
-    }
-    fn response_prefix(&self) -> Option<&'static str> {
-        Some("+UMQTTC")
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+ok_command!(
+    PingLoop,
+    |c| format!("AT+UMQTTC=8,{}", u8::from(c.0)),
+    prefix = "+UMQTTC"
+);
 
 /// `AT+UMQTTC=9,<qos>,<retain>,"<topic>",<len>`, then `>`, then exactly
 /// `len` bytes: a binary publish (§6.5), for payloads with any byte. `OK`

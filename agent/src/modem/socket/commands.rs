@@ -24,7 +24,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::modem::at::codec::{Counted, PayloadSpec};
-use crate::modem::at::command::only_ok;
+use crate::modem::at::command::ok_command;
 use crate::modem::at::{AtCommand, Fields, Line, ParseError, Prompt, Response};
 
 /// A socket identifier as the module numbers them (0..=6 on the LEXI-R10).
@@ -224,21 +224,12 @@ pub struct Connect {
 /// minutes the server is not there.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(120);
 
-impl AtCommand for Connect {
-    type Response = ();
-    fn text(&self) -> String {
-        format!("AT+USOCO={},\"{}\",{}", self.socket, self.ip, self.port)
-    }
-    fn response_prefix(&self) -> Option<&'static str> {
-        Some("+USOCO")
-    }
-    fn timeout(&self) -> Option<Duration> {
-        Some(CONNECT_TIMEOUT)
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+ok_command!(
+    Connect,
+    |c| format!("AT+USOCO={},\"{}\",{}", c.socket, c.ip, c.port),
+    prefix = "+USOCO",
+    timeout = |_| Some(CONNECT_TIMEOUT)
+);
 
 /// `AT+USOWR=<s>,<len>`, `@`, then exactly `len` bytes: binary write on a
 /// connected socket (§5.3.1). Answers `+USOWR: <s>,<sent>`; `sent` 0 means
@@ -557,18 +548,9 @@ impl SetSocketOption {
     }
 }
 
-impl AtCommand for SetSocketOption {
-    type Response = ();
-    fn text(&self) -> String {
-        format!(
-            "AT+USOSO={},{},{},{}",
-            self.socket, self.level, self.option, self.value
-        )
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+ok_command!(SetSocketOption, |c| {
+    format!("AT+USOSO={},{},{},{}", c.socket, c.level, c.option, c.value)
+});
 
 /// `AT+USOCL=<s>`: closes a socket and clears its buffer (§5.9 "By the
 /// module"). No `+UUSOCL` follows a close the host asked for.
@@ -577,15 +559,7 @@ pub struct Close {
     pub socket: SocketId,
 }
 
-impl AtCommand for Close {
-    type Response = ();
-    fn text(&self) -> String {
-        format!("AT+USOCL={}", self.socket)
-    }
-    fn parse(&self, r: &Response) -> Result<(), ParseError> {
-        only_ok(r)
-    }
-}
+ok_command!(Close, |c| format!("AT+USOCL={}", c.socket));
 
 #[cfg(test)]
 #[path = "commands_tests.rs"]
