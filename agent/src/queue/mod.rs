@@ -31,55 +31,12 @@
 //! `iter.rs` (streaming replay), `options.rs` (the `[queue]` settings),
 //! `time.rs` (the boot and the restamp of readings taken before the time
 //! was known),
-//! `error.rs`. Tests: `tests.rs` (examples), `model_tests.rs` (a
-//! model-based property test).
+//! `error.rs`. Tests: `tests/` (examples, and a model-based property test).
 //!
 //! # On-disk format (version 1)
 //!
-//! One sled database in `<agent.data_dir>/queue` (opened by
-//! [`crate::store`]), four trees:
-//!
-//! | tree | key | value |
-//! |---|---|---|
-//! | `readings` | seq, `u64` big-endian (8 bytes) | reading record |
-//! | `dead_letters` | seq of the reading, `u64` big-endian | dead-letter record |
-//! | `meta` | `format` | one byte: the store's format version, `1` |
-//! | `meta` | `counters` | version `u8` = 1, varint field count, then that many `u64` BE in the order of [`Counters::FIELDS`] |
-//! | `meta` | `boot` | `u64` BE: the first sequence number of the boot, then the kernel's boot id (UTF-8); see `time.rs` |
-//! | `corrupt` | tree name, `0x00`, the raw key | the raw value, as found |
-//!
-//! Big-endian keys make sled's byte order numeric order: iteration from the
-//! first key is oldest first.
-//!
-//! **Reading record** (`varint` = LEB128 unsigned; `str` = varint length +
-//! UTF-8 bytes):
-//!
-//! | field | encoding |
-//! |---|---|
-//! | version | `u8` = 1 |
-//! | enqueued at | `u64` BE, ms since the Unix epoch (the queue's clock); `max_age` counts from here |
-//! | timestamp | `i64` BE, ns since the Unix epoch (the reading's own) |
-//! | source | `str` |
-//! | name | `str` |
-//! | unit | varint `0` = none, else `len + 1` followed by the UTF-8 bytes |
-//! | value | tag `u8`: `0` f64 (`u64` BE of the IEEE-754 bits), `1` i64 (zigzag varint), `2` false, `3` true, `4` string (`str`), `5` bytes (varint length + bytes) |
-//! | tags | varint count, then count × (`str` key, `str` value), keys strictly increasing |
-//!
-//! Nothing may follow the last field. A realistic reading
-//! (`bme280/temperature`, a unit, two tags) takes about 80 bytes, 88 with
-//! its key.
-//!
-//! **Dead-letter record**: version `u8` = 1, dead-lettered at `u64` BE ms,
-//! reason `str`, then the reading record exactly as it was stored.
-//!
-//! A later version bumps the version byte of what it changes (and `format`
-//! when old code must not read the store at all); this code refuses a
-//! `format` newer than its own rather than touching it, and moves records
-//! with an unknown version aside like any undecodable record.
-//!
-//! Sizes: every bound counts a record as key plus value bytes ("stored
-//! bytes"); sled's own overhead on disk comes on top (measured by
-//! `cargo run --release -p edge-bench -- queue`).
+//! One sled database, four trees; the byte layout of every key and record is
+//! documented in `record.rs`, which reads and writes it.
 
 mod clock;
 mod counters;
@@ -90,10 +47,9 @@ mod open;
 mod options;
 pub mod record;
 mod space;
+mod sync;
 mod time;
 
-#[cfg(test)]
-mod model_tests;
 #[cfg(test)]
 mod tests;
 
@@ -538,67 +494,6 @@ impl Queue {
         let mut done = self.housekeep(&mut st, now_ms, now)?;
         done.flushed = self.flush_due_locked(&mut st, now)?;
         Ok(done)
-    }
-
-    /// With `sync` an interval: flushes if something is unflushed and the
-    /// interval has passed since the last flush. Returns whether it flushed.
-    pub fn flush_if_due(&self) -> Result<bool, QueueError> {
-        let mut st = self.lock();
-        let now = self.clock.monotonic();
-        self.flush_due_locked(&mut st, now)
-    }
-
-    /// Flushes if anything committed is not on the disk yet, whatever the
-    /// interval; returns whether it flushed. For an owner that keeps the
-    /// interval on a clock of its own.
-    pub fn flush_if_dirty(&self) -> Result<bool, QueueError> {
-        let mut st = self.lock();
-        if !st.dirty {
-            return Ok(false);
-        }
-        self.flush_locked(&mut st)?;
-        Ok(true)
-    }
-
-    /// Flushes everything committed to disk now.
-    pub fn flush(&self) -> Result<(), QueueError> {
-        let mut st = self.lock();
-        self.flush_locked(&mut st)
-    }
-
-    fn flush_due_locked(&self, st: &mut State, now: Duration) -> Result<bool, QueueError> {
-        let due = match self.options.sync {
-            SyncPolicy::Batch => true,
-            SyncPolicy::Interval(every) => now.saturating_sub(st.last_flush) >= every.get(),
-        };
-        if st.dirty && due {
-            self.flush_locked(st)?;
-            return Ok(true);
-        }
-        Ok(false)
-    }
-
-    /// Commits `writes` together with the counters they change, in one
-    /// atomic write set, and adopts the counters: data and counters never
-    /// disagree on disk, whatever moment a power cut picks.
-    fn commit_counted(
-        &self,
-        st: &mut State,
-        writes: &mut WriteSet,
-        counters: Counters,
-    ) -> Result<(), QueueError> {
-        writes.insert(TreeId::Meta, COUNTERS_KEY, counters.encode());
-        self.store.commit(writes)?;
-        st.counters = counters;
-        st.dirty = true;
-        Ok(())
-    }
-
-    fn flush_locked(&self, st: &mut State) -> Result<(), QueueError> {
-        self.store.flush()?;
-        st.dirty = false;
-        st.last_flush = self.clock.monotonic();
-        Ok(())
     }
 
     /// The queue's state from its counters and its oldest record; no scan.

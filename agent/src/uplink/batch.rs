@@ -217,3 +217,7 @@ impl<I: Iterator<Item = Sequenced>> Iterator for Packs<'_, I> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "batch_tests.rs"]
+mod tests;

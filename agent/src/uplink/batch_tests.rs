@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 
-use super::batch::*;
-use super::encode::{Encoder, Encoding, Unencodable};
+use super::*;
 use crate::reading::{Reading, Sequenced, Value};
+use crate::uplink::encode::{Encoder, Encoding, Unencodable};
 
 const SEC: i64 = 1_000_000_000;
 const T0: i64 = 1_700_000_000 * SEC;

@@ -14,18 +14,15 @@
 //!   (every `uplink.interval` with jitter, earlier for a backlog or an urgent
 //!   reading).
 //!
-//! The MQTT transport is `modem::mqtt` (profile) and `modem::mqtt::session`
-//! (session), made a [`Transport`] in [`mqtt`]; the daemon
-//! (`crate::daemon`) drains through it in its upload windows. HTTP follows.
+//! - [`mqtt`]: the module's MQTT session (`modem::mqtt`) as a
+//!   [`Transport`]; the daemon drains through it in its upload windows.
+//!   The HTTP transport will take the same shape.
 
 pub mod batch;
 pub mod drain;
 pub mod encode;
 pub mod mqtt;
 pub mod window;
-
-#[cfg(test)]
-mod batch_tests;
 
 pub use batch::{Limits, Message, Packed, Packer, Packs, Reject, Rejected, Stop};
 pub use drain::{drain, Budget, DrainControl, DrainReport, SendError, Transport};

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 
-use super::*;
+use super::super::*;
 use crate::reading::Value;
 
 /// 2025-01-01T00:00:00Z.

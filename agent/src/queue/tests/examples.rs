@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::*;
+use super::super::*;
 use crate::reading::Value;
 use crate::values::Duration as ConfigDuration;
 
