@@ -15,6 +15,7 @@ pub mod mqtt;
 pub mod port;
 pub mod power;
 pub mod psd;
+pub mod security;
 pub mod socket;
 
 #[cfg(test)]
