@@ -110,6 +110,12 @@ pub enum Urc {
     /// entered (true) or left (false) a deep-sleep state. Reported only once
     /// enabled with `AT+USLPURC`.
     Sleep { state: DeepSleep, entered: bool },
+    /// `+UUSECPRF: <p>,13,0,<status>` (§3.4.1): after a secure connection,
+    /// the session resumption state of security profile `p`: 1 enabled (no
+    /// session data held), 2 configured (the handshake left session data,
+    /// to be read with `AT+USECPRF=<p>,13,3`). The note also prints it as
+    /// `+USECPRF: <p>,13,0,<status>` (§3.4.2); both spellings are taken.
+    SessionResumption { profile: u8, status: u8 },
     /// Anything else, as the module sent it.
     Other { line: String },
 }
@@ -153,6 +159,8 @@ impl Urc {
                 .and_then(|f| f.int_as(0).ok())
                 .map(|socket| Urc::SocketClosed { socket }),
             Some(p) if p.eq_ignore_ascii_case(b"+UUSLPURC") => parse_sleep(line),
+            Some(p) if p.eq_ignore_ascii_case(b"+UUSECPRF") => parse_resumption(line, "+UUSECPRF"),
+            Some(p) if p.eq_ignore_ascii_case(b"+USECPRF") => parse_resumption(line, "+USECPRF"),
             Some(p) if p.eq_ignore_ascii_case(b"+UUPINGER") => Fields::parse(line, "+UUPINGER")
                 .and_then(|f| f.int(0))
                 .ok()
@@ -187,6 +195,17 @@ fn parse_mqtt(line: &Line) -> Option<Urc> {
                 _ => f.str(i).unwrap_or_default().to_string(),
             })
             .collect(),
+    })
+}
+
+/// `<p>,13,0,<status>`: anything else under these prefixes is not the
+/// resumption status.
+fn parse_resumption(line: &Line, prefix: &str) -> Option<Urc> {
+    let f = Fields::parse(line, prefix).ok()?;
+    (f.len() == 4 && f.int(1).ok()? == 13 && f.int(2).ok()? == 0).then_some(())?;
+    Some(Urc::SessionResumption {
+        profile: f.int_as(0).ok()?,
+        status: f.int_as(3).ok()?,
     })
 }
 
@@ -229,6 +248,24 @@ fn parse_ping(line: &Line) -> Option<Urc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_session_resumption_status_is_typed_under_both_spellings_of_the_note() {
+        for text in [&b"+UUSECPRF: 2,13,0,2"[..], b"+USECPRF: 2,13,0,2"] {
+            assert_eq!(
+                Urc::parse(&Line::text(text)),
+                Urc::SessionResumption {
+                    profile: 2,
+                    status: 2
+                }
+            );
+        }
+        // A read answer's shape is not the status.
+        assert!(matches!(
+            Urc::parse(&Line::text(b"+USECPRF: 2,13,3,QUJD,4")),
+            Urc::Other { .. }
+        ));
+    }
 
     #[test]
     fn cereg_urc_with_location_is_typed() {

@@ -42,6 +42,9 @@ pub enum ProfileSetting {
     WillMessage(String),
     /// `10,<seconds>`: keep-alive / inactivity timeout (§6.6).
     KeepAlive(u16),
+    /// Op 11 (§6.9): TLS with this security profile (`11,1,<p>`), or plain
+    /// (`11,0`).
+    Secure(Option<u8>),
     /// `12,<0|1>`: clean session.
     CleanSession(bool),
     /// `20,<cid>,<ip type>`: the PDP context the client uses (§6.1.5).
@@ -61,6 +64,7 @@ impl ProfileSetting {
             ProfileSetting::WillTopic(_) => 8,
             ProfileSetting::WillMessage(_) => 9,
             ProfileSetting::KeepAlive(_) => 10,
+            ProfileSetting::Secure(_) => 11,
             ProfileSetting::CleanSession(_) => 12,
             ProfileSetting::PdpMapping { .. } => 20,
         }
@@ -80,6 +84,8 @@ impl ProfileSetting {
             ProfileSetting::WillTopic(t) => format!("8,\"{t}\""),
             ProfileSetting::WillMessage(m) => format!("9,\"{m}\""),
             ProfileSetting::KeepAlive(s) => format!("10,{s}"),
+            ProfileSetting::Secure(None) => "11,0".to_owned(),
+            ProfileSetting::Secure(Some(profile)) => format!("11,1,{profile}"),
             ProfileSetting::CleanSession(c) => format!("12,{}", u8::from(*c)),
             ProfileSetting::PdpMapping { cid, ip_type } => format!("20,{cid},{ip_type}"),
         }

@@ -39,6 +39,8 @@ fn set_commands_follow_the_note_and_mask_the_password() {
             "AT+UMQTT=9,\"Unrequested disconnect.\"",
         ),
         (ProfileSetting::KeepAlive(30), "AT+UMQTT=10,30"),
+        (ProfileSetting::Secure(None), "AT+UMQTT=11,0"),
+        (ProfileSetting::Secure(Some(2)), "AT+UMQTT=11,1,2"),
         (ProfileSetting::CleanSession(false), "AT+UMQTT=12,0"),
         (
             ProfileSetting::PdpMapping { cid: 2, ip_type: 1 },
