@@ -9,6 +9,7 @@
 pub mod at;
 pub mod boot;
 pub mod clock;
+pub mod digest;
 pub mod general;
 pub mod link;
 pub mod mqtt;

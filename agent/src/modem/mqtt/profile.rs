@@ -20,6 +20,7 @@ use std::fmt;
 
 use super::commands::{ProfileNvm, ProfileSetting, SetProfile};
 use crate::modem::at::{AtClient, AtCommand, AtError};
+use crate::modem::digest::Fnv1a;
 use crate::store::{Store, StoreError, TreeId, WriteSet};
 
 /// The key of the MQTT profile's digest in [`TreeId::Modem`].
@@ -83,30 +84,6 @@ impl MqttProfile {
             hash.write(&[0]);
         }
         hash.finish()
-    }
-}
-
-/// 64-bit FNV-1a (Fowler, Noll, Vo; parameters from the FNV reference):
-/// stable across platforms and Rust releases, a dozen lines, no dependency.
-struct Fnv1a(u64);
-
-impl Fnv1a {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-
-    fn new() -> Self {
-        Fnv1a(Self::OFFSET)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(Self::PRIME);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 

@@ -2,8 +2,15 @@
 //! feature:
 //!
 //! - `commands.rs`: one typed struct per `+USECMNG` / `+USECPRF` command,
-//!   each doc naming the note's section.
+//!   each doc naming the note's section;
+//! - `provision.rs`: the credentials in the module's NVM (imported only
+//!   when they changed) and the volatile security profile.
 
 pub mod commands;
+pub mod provision;
 
 pub use commands::*;
+pub use provision::{
+    apply_profile, ensure_credentials, remove_stale_credentials, Credential, CredentialsReport,
+    Resumption, SecurityError, SecurityProfile, TlsSettings, CREDENTIAL_PREFIX,
+};
