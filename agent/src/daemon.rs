@@ -1083,7 +1083,7 @@ async fn boot_waking(
     match at.sync().await {
         Ok(()) => {}
         Err(e @ AtError::PortClosed) => return Err(BootError::At(e).into()),
-        Err(e) if matches!(waker, Waker::None) => {
+        Err(e) if waker.is_none() => {
             warn!("the module does not answer; if it may be in deep sleep, set modem.power.wake");
             return Err(BootError::At(e).into());
         }

@@ -46,19 +46,9 @@ pub trait WakeLine: Send + Sync + std::fmt::Debug {
 /// The wake action, ready to run.
 #[derive(Debug, Clone)]
 pub enum Waker {
-    /// Only sacrificial `AT`s (enough for Sleep-1).
-    None,
-    Gpio {
-        chip: PathBuf,
-        line: u32,
-        active_low: bool,
-        pulse: Duration,
-    },
-    Command {
-        program: PathBuf,
-        args: Vec<String>,
-        timeout: Duration,
-    },
+    /// What `modem.power.wake` says ([`WakeAction::None`]: only sacrificial
+    /// `AT`s, enough for Sleep-1).
+    Action(WakeAction),
     Line(Arc<dyn WakeLine>),
 }
 
@@ -111,45 +101,28 @@ impl Waker {
         }
         #[cfg(not(feature = "sim"))]
         let _ = link;
-        action.map_or(Waker::None, Waker::from_action)
+        Waker::Action(action.cloned().unwrap_or(WakeAction::None))
     }
 
     pub fn from_action(action: &WakeAction) -> Waker {
-        match action.clone() {
-            WakeAction::None => Waker::None,
-            WakeAction::Gpio {
-                chip,
-                line,
-                active_low,
-                pulse,
-            } => Waker::Gpio {
-                chip,
-                line,
-                active_low,
-                pulse,
-            },
-            WakeAction::Command {
-                program,
-                args,
-                timeout,
-            } => Waker::Command {
-                program,
-                args,
-                timeout,
-            },
-        }
+        Waker::Action(action.clone())
+    }
+
+    /// Nothing but sacrificial `AT`s.
+    pub fn is_none(&self) -> bool {
+        matches!(self, Waker::Action(WakeAction::None))
     }
 
     /// The wake action alone.
     pub async fn pulse(&self) -> Result<(), WakeError> {
         match self {
-            Waker::None => Ok(()),
-            Waker::Gpio {
+            Waker::Action(WakeAction::None) => Ok(()),
+            Waker::Action(WakeAction::Gpio {
                 chip,
                 line,
                 active_low,
                 pulse,
-            } => {
+            }) => {
                 let (chip, line, active_low, pulse) = (chip.clone(), *line, *active_low, *pulse);
                 tokio::task::spawn_blocking(move || {
                     gpio::pulse_blocking(&chip, line, active_low, pulse)
@@ -158,11 +131,11 @@ impl Waker {
                 .map_err(|e| WakeError::GpioTask(e.to_string()))??;
                 Ok(())
             }
-            Waker::Command {
+            Waker::Action(WakeAction::Command {
                 program,
                 args,
                 timeout,
-            } => run_command(program, args, *timeout).await,
+            }) => run_command(program, args, *timeout).await,
             Waker::Line(line) => line.pulse_wake_line(),
         }
     }
@@ -223,11 +196,11 @@ mod tests {
     use crate::modem::test_peer;
 
     fn command(program: &str, args: &[&str], timeout: Duration) -> Waker {
-        Waker::Command {
+        Waker::from_action(&WakeAction::Command {
             program: program.into(),
             args: args.iter().map(|a| a.to_string()).collect(),
             timeout,
-        }
+        })
     }
 
     #[tokio::test]
@@ -300,6 +273,6 @@ mod tests {
 
     #[test]
     fn none_maps_to_none() {
-        assert!(matches!(Waker::from_action(&WakeAction::None), Waker::None));
+        assert!(Waker::from_action(&WakeAction::None).is_none());
     }
 }
