@@ -370,6 +370,11 @@ pub struct MqttErrorCode {
 }
 
 impl MqttErrorCode {
+    /// A TLS handshake failure (`[model]` codes 70-74, see `describe`).
+    pub fn is_tls(self) -> bool {
+        (70..=74).contains(&self.code)
+    }
+
     /// Worth another attempt later: a timeout (33), no radio service (34),
     /// no PDP context (50, §6.8), a refused or dropped connection. Anything
     /// else (bad credentials, bad parameters) will fail the same way again.
@@ -387,6 +392,22 @@ impl MqttErrorCode {
             33 => "timeout",
             34 => "no radio service",
             50 => "PSD or CSD connection not established (PDP context not active)",
+            // TLS failures of a secure login. The note gives no codes for
+            // them; these are the simulator's `[model]` (lexi-sim's
+            // `module/security` docs), other codes fall through below.
+            70 => {
+                "TLS: the server's certificate is not trusted by the CA (uplink.mqtt.tls.ca_file)"
+            }
+            71 => {
+                "TLS: the server's certificate is not for this host name \
+                 (uplink.mqtt.tls.server_name)"
+            }
+            72 => "TLS: the server refused the TLS version or cipher (uplink.mqtt.tls.min_version)",
+            73 => {
+                "TLS: the server refused or missed the client certificate \
+                 (uplink.mqtt.tls.cert_file, key_file)"
+            }
+            74 => "TLS: the handshake failed",
             _ => "see the AT commands manual's error class and code tables",
         }
     }

@@ -59,6 +59,12 @@ pub enum Event {
     Unread(u32),
     /// `+UUMQTTC: 8,0`: the ping loop got no answer.
     PingFailed,
+    /// `+UUSECPRF: <p>,13,0,<status>` (§3.4.1): a secure connection's
+    /// session resumption state; 2 means the handshake left session data.
+    SessionResumption {
+        profile: u8,
+        status: u8,
+    },
 }
 
 /// The pure part of the session: URCs in, events out.
@@ -86,6 +92,12 @@ impl SessionState {
     /// Types `urc` for the session; `None` for URCs that are not MQTT's or
     /// answer nothing the session waits for (a late confirmation).
     pub fn handle(&mut self, urc: &Urc) -> Option<Event> {
+        if let Urc::SessionResumption { profile, status } = urc {
+            return Some(Event::SessionResumption {
+                profile: *profile,
+                status: *status,
+            });
+        }
         let Urc::MqttResult { op, result, rest } = urc else {
             return None;
         };
@@ -276,6 +288,9 @@ pub struct MqttSession {
     options: SessionOptions,
     /// Messages the module announced and that were not read yet.
     unread: u32,
+    /// The last session resumption state the module reported (profile,
+    /// status), from the secure login's handshake.
+    resumption: Option<(u8, u8)>,
 }
 
 impl MqttSession {
@@ -289,6 +304,7 @@ impl MqttSession {
             state: SessionState::default(),
             options,
             unread: 0,
+            resumption: None,
         };
         session.state.awaiting(Waiting::Login);
         if let Err(e) = session.at.send(&Login).await {
@@ -436,6 +452,13 @@ impl MqttSession {
         self.state.connected
     }
 
+    /// The session resumption state the secure login reported, as
+    /// `(security profile, status)`: status 2 means session data waits to be
+    /// read (`AT+USECPRF=<p>,13,3`). `None` for a plain session.
+    pub fn resumption(&self) -> Option<(u8, u8)> {
+        self.resumption
+    }
+
     /// Logs out (`AT+UMQTTC=0`, §6.2) and waits for `+UUMQTTC: 0,1`.
     pub async fn logout(mut self) -> Result<(), SessionError> {
         if !self.state.connected {
@@ -465,6 +488,9 @@ impl MqttSession {
             match self.state.handle(&urc) {
                 Some(Event::Unread(n)) => self.unread = n,
                 Some(Event::PingFailed) => warn!("MQTT ping failed"),
+                Some(Event::SessionResumption { profile, status }) => {
+                    self.resumption = Some((profile, status));
+                }
                 Some(event) => return Some(event),
                 None => {}
             }
@@ -476,6 +502,9 @@ impl MqttSession {
         match self.state.handle(urc) {
             Some(Event::Unread(n)) => self.unread = n,
             Some(Event::Dropped { reason }) => return Err(SessionError::Dropped { reason }),
+            Some(Event::SessionResumption { profile, status }) => {
+                self.resumption = Some((profile, status));
+            }
             _ => {}
         }
         Ok(())

@@ -61,6 +61,25 @@ async fn login_publish_confirmed_and_logout() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_secure_login_remembers_the_session_resumption_state_the_module_reported() {
+    let (at, mut peer) = start();
+    let module = async {
+        // §3.4.2: the status URC comes with the handshake, before the result.
+        peer.ok("AT+UMQTTC=1").await;
+        peer.say(b"\r\n+UUSECPRF: 0,13,0,2\r\n\r\n+UUMQTTC: 1,1\r\n")
+            .await;
+        peer.ok_then(
+            "AT+UMQTTC=4,1,\"devices/gw/commands\"",
+            "+UUMQTTC: 4,1,1,\"devices/gw/commands\"",
+        )
+        .await;
+    };
+    let client = async { MqttSession::connect(&at, options()).await.unwrap() };
+    let (session, ()) = tokio::join!(client, module);
+    assert_eq!(session.resumption(), Some((0, 2)));
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_refused_login_is_explained_by_umqtter_and_classified() {
     let (at, mut peer) = start();
     let module = async {
