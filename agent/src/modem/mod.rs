@@ -11,6 +11,7 @@ pub mod boot;
 pub mod clock;
 pub mod digest;
 pub mod general;
+pub mod http;
 pub mod link;
 pub mod mqtt;
 pub mod port;

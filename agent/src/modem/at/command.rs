@@ -36,6 +36,13 @@ pub trait AtCommand {
         None
     }
 
+    /// After its prompt data the module answers with a stream that has no
+    /// `CONNECT` of its own, up to `DISCONNECT` (HTTP POST in direct link,
+    /// §7.3): the bytes end up in [`Response::stream`].
+    fn streams_response(&self) -> bool {
+        false
+    }
+
     /// The command's own deadline; `None` uses the client's default.
     fn timeout(&self) -> Option<Duration> {
         None
@@ -158,6 +165,8 @@ pub struct Request {
     /// A sacrificial `AT` of a resync: expected to go unanswered while the
     /// module boots or sleeps, so its timeout is not worth a warning.
     pub probe: bool,
+    /// See [`AtCommand::streams_response`].
+    pub streams_response: bool,
 }
 
 impl Request {
@@ -179,6 +188,7 @@ impl Request {
             data,
             timeout: cmd.timeout(),
             probe: false,
+            streams_response: cmd.streams_response(),
         }
     }
 }
@@ -232,6 +242,7 @@ impl Raw {
             data: None,
             timeout: self.timeout,
             probe: false,
+            streams_response: false,
         }
     }
 }

@@ -116,6 +116,10 @@ pub enum Urc {
     /// to be read with `AT+USECPRF=<p>,13,3`). The note also prints it as
     /// `+USECPRF: <p>,13,0,<status>` (§3.4.2); both spellings are taken.
     SessionResumption { profile: u8, status: u8 },
+    /// `+UUHTTPCR: <p>,<cmd>,<result>` (§7.1): HTTP profile `p`'s request
+    /// `cmd` (`+UHTTPC`'s number) completed; `result` 1 success, 0 failure
+    /// (then `AT+UHTTPER=<p>` says why).
+    HttpResult { profile: u8, command: u8, ok: bool },
     /// Anything else, as the module sent it.
     Other { line: String },
 }
@@ -159,6 +163,16 @@ impl Urc {
                 .and_then(|f| f.int_as(0).ok())
                 .map(|socket| Urc::SocketClosed { socket }),
             Some(p) if p.eq_ignore_ascii_case(b"+UUSLPURC") => parse_sleep(line),
+            Some(p) if p.eq_ignore_ascii_case(b"+UUHTTPCR") => Fields::parse(line, "+UUHTTPCR")
+                .ok()
+                .filter(|f| f.len() == 3)
+                .and_then(|f| {
+                    Some(Urc::HttpResult {
+                        profile: f.int_as(0).ok()?,
+                        command: f.int_as(1).ok()?,
+                        ok: f.int(2).ok()? == 1,
+                    })
+                }),
             Some(p) if p.eq_ignore_ascii_case(b"+UUSECPRF") => parse_resumption(line, "+UUSECPRF"),
             Some(p) if p.eq_ignore_ascii_case(b"+USECPRF") => parse_resumption(line, "+USECPRF"),
             Some(p) if p.eq_ignore_ascii_case(b"+UUPINGER") => Fields::parse(line, "+UUPINGER")
@@ -248,6 +262,26 @@ fn parse_ping(line: &Line) -> Option<Urc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_http_result_is_typed() {
+        assert_eq!(
+            Urc::parse(&Line::text(b"+UUHTTPCR: 0,7,1")),
+            Urc::HttpResult {
+                profile: 0,
+                command: 7,
+                ok: true
+            }
+        );
+        assert_eq!(
+            Urc::parse(&Line::text(b"+UUHTTPCR: 1,4,0")),
+            Urc::HttpResult {
+                profile: 1,
+                command: 4,
+                ok: false
+            }
+        );
+    }
 
     #[test]
     fn the_session_resumption_status_is_typed_under_both_spellings_of_the_note() {
