@@ -301,6 +301,8 @@ struct InFlight {
     stream: Option<Vec<u8>>,
     /// The prompt it waits for before its data may be written.
     prompt: Option<Prompt>,
+    /// Its data is answered by a stream without a `CONNECT` of its own.
+    streams_response: bool,
 }
 
 /// The client's pure state machine: decoded items in, outputs out.
@@ -319,7 +321,18 @@ impl Engine {
             lines: Vec::new(),
             stream: None,
             prompt: request.data.as_ref().and(request.expect.prompt),
+            streams_response: request.streams_response,
         });
+    }
+
+    /// The command's prompt data has been written. For a command whose
+    /// data is answered by a bare stream (HTTP POST in direct link, §7.3),
+    /// what the module sends next is that stream, up to `DISCONNECT`.
+    pub(crate) fn data_sent(&mut self) {
+        if let Some(f) = self.inflight.as_mut().filter(|f| f.streams_response) {
+            f.stream = Some(Vec::new());
+            self.decoder.begin_stream(None);
+        }
     }
 
     /// The command missed its deadline: forget it.
@@ -547,6 +560,8 @@ async fn run_port<P>(
                     if let Some(s) = serving.take() {
                         let _ = s.job.reply.send(Err(e));
                     }
+                } else {
+                    engine.data_sent();
                 }
             }
             () = sleep_until_opt(deadline) => {
