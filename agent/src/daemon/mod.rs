@@ -3,8 +3,9 @@
 //!
 //! Sources: the heartbeat, and the configured plugins, started once the
 //! module is up; what they emit arrives on the plugin host's bounded channel
-//! and is appended to the queue in batches by the [`Intake`], a task of its
-//! own, so readings keep reaching the disk while a window uploads. A plugin
+//! and is appended to the queue in batches by the
+//! [`Intake`](crate::intake::Intake), a task of its own, so readings keep
+//! reaching the disk while a window uploads. A plugin
 //! that fails to load is reported (log, heartbeat) and the agent runs
 //! without it.
 //!
@@ -36,14 +37,14 @@
 //! forget is restored at the next wake, and the doorbell, if the module
 //! lost it, is opened again then.
 //!
-//! The I/O handles live in one [`Agent`] (the module, the queue, the power
+//! The I/O handles live in one `Agent` (the module, the queue, the power
 //! manager, the session, the doorbell), with a method per step; the window
 //! decisions (when one opens and why, the retries after a failed one, what
 //! a ring, an urgent reading or the start change) live in the pure
-//! [`WindowState`] it holds, tested on its own. The files, one concern each:
+//! `WindowState` it holds, tested on its own. The files, one concern each:
 //!
 //! - `mod.rs`: the public API ([`run`], [`run_on`], [`run_on_notifying`],
-//!   [`RunMode`], [`RunReport`], [`RunError`]) and the [`Agent`];
+//!   [`RunMode`], [`RunReport`], [`RunError`]) and the `Agent`;
 //! - `start.rs`: open the queue, boot (waking the module first if it
 //!   sleeps), the sleep settings, provisioning, the doorbell, the time; and
 //!   the close at the end;
