@@ -22,10 +22,8 @@
 //!   same table without a plugin, for `edge-bench plugins`.)
 //! - `validate.rs`: an emitted reading checked against the ABI's limits and
 //!   copied, or a [`Rejection`] reason.
-//! - `backoff.rs`: the delay doubling on consecutive errors, up to a maximum.
 //! - `status.rs`: [`InstanceState`], the per-instance counters.
 
-mod backoff;
 mod configured;
 mod descriptor;
 mod host_api;

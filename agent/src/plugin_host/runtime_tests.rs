@@ -1,6 +1,6 @@
 //! Tests of the runtime with real plugins: `fixtures/behaviours.c`, compiled
 //! with the system C compiler at test time and loaded with libloading, plus
-//! the host API and the backoff on their own.
+//! the host API on its own (the backoff's own tests are in `crate::backoff`).
 //!
 //! Intervals are tens of ms and every wait has a deadline of seconds, so the
 //! tests hold on a loaded machine; nothing asserts how fast anything is.
@@ -17,7 +17,6 @@ use edge_agent_sdk::abi::{
 use tokio::sync::mpsc;
 use tokio::time::{sleep, timeout, Instant};
 
-use super::backoff::Backoff;
 use super::host_api::HostContext;
 use super::{
     CommandError, InstanceSpec, InstanceState, InstanceStatus, PluginApi, PluginCall, PluginHost,
@@ -296,23 +295,6 @@ async fn errors_back_off_doubling_up_to_the_maximum() {
     })
     .await;
     host.shutdown().await;
-}
-
-#[test]
-fn backoff_doubles_caps_and_resets() {
-    let mut backoff = Backoff::new(Duration::from_secs(10), Duration::from_secs(60));
-    let delays: Vec<u64> = (0..5).map(|_| backoff.failed().as_secs()).collect();
-    assert_eq!(delays, [20, 40, 60, 60, 60]);
-    assert_eq!(backoff.failures(), 5);
-    assert_eq!(backoff.succeeded(), Duration::from_secs(10));
-    assert_eq!(backoff.failed(), Duration::from_secs(20));
-    for _ in 0..100 {
-        backoff.failed();
-    }
-    assert_eq!(backoff.failed(), Duration::from_secs(60));
-    // A maximum below the interval never shortens it.
-    let mut short = Backoff::new(Duration::from_secs(10), Duration::from_secs(1));
-    assert_eq!(short.failed(), Duration::from_secs(10));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
