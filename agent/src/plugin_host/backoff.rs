@@ -40,3 +40,27 @@ impl Backoff {
         self.failures
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::Backoff;
+
+    #[test]
+    fn backoff_doubles_caps_and_resets() {
+        let mut backoff = Backoff::new(Duration::from_secs(10), Duration::from_secs(60));
+        let delays: Vec<u64> = (0..5).map(|_| backoff.failed().as_secs()).collect();
+        assert_eq!(delays, [20, 40, 60, 60, 60]);
+        assert_eq!(backoff.failures(), 5);
+        assert_eq!(backoff.succeeded(), Duration::from_secs(10));
+        assert_eq!(backoff.failed(), Duration::from_secs(20));
+        for _ in 0..100 {
+            backoff.failed();
+        }
+        assert_eq!(backoff.failed(), Duration::from_secs(60));
+        // A maximum below the interval never shortens it.
+        let mut short = Backoff::new(Duration::from_secs(10), Duration::from_secs(1));
+        assert_eq!(short.failed(), Duration::from_secs(10));
+    }
+}

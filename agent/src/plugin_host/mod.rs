@@ -38,11 +38,6 @@ mod supervisor;
 mod validate;
 mod verify;
 
-#[cfg(test)]
-mod runtime_tests;
-#[cfg(test)]
-mod validate_tests;
-
 pub use configured::{load_configured, LoadFailure};
 pub use descriptor::{DescriptorError, PluginApi};
 #[doc(hidden)]
