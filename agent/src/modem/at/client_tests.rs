@@ -7,11 +7,11 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::time::Instant;
 
-use super::client::{AtClient, ClientOptions};
-use super::codec::Prompt;
-use super::command::{AtCommand, Raw, Response};
-use super::error::{AtError, ParseError};
-use super::urc::{RegStatus, Urc};
+use crate::modem::at::client::{AtClient, ClientOptions};
+use crate::modem::at::codec::Prompt;
+use crate::modem::at::command::{AtCommand, Raw, Response};
+use crate::modem::at::error::{AtError, ParseError};
+use crate::modem::at::urc::{RegStatus, Urc};
 use crate::modem::general::ReadImei;
 use crate::modem::psd::ReadRegistration;
 
