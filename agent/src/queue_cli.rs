@@ -82,9 +82,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    edge_agent::values::wall_clock::unix_ms()
 }
 
 /// How long ago `at_ms` was, for a person; `None` when the clock was not

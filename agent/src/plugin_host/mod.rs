@@ -36,11 +36,6 @@ mod supervisor;
 mod validate;
 mod verify;
 
-#[cfg(test)]
-mod runtime_tests;
-#[cfg(test)]
-mod validate_tests;
-
 pub use configured::{load_configured, LoadFailure, PluginEntry};
 pub use descriptor::{DescriptorError, PluginApi};
 #[doc(hidden)]

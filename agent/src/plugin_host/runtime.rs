@@ -215,3 +215,7 @@ impl Handle {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "runtime_tests.rs"]
+mod tests;

@@ -1,6 +1,8 @@
 //! The power-state machine (`sleep.rs`) on a made-up clock.
 
+use super::mqtt::{commands, logged_in};
 use super::*;
+use crate::jobs::MqttEvent;
 
 /// A booted, registered module with echo off whose RRC connection from
 /// registration has gone idle: quiet, ready to sleep once `+UPSV` allows.
