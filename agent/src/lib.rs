@@ -33,12 +33,13 @@
 //!   always-on sockets and the doorbell.
 //! - [`daemon`]: the agent at run time, tying the parts together;
 //!   [`notify`]: what it tells systemd (ready, status, watchdog, stopping).
+//! - `demo` (feature `demo`): the demo's in-process MQTT broker.
 //!
 //! Still to come: the HTTP client of `uplink/`.
 
 pub mod config;
 pub mod daemon;
-#[cfg(feature = "sim")]
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod heartbeat;
 pub mod intake;
