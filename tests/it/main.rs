@@ -29,6 +29,7 @@ mod queue_crash;
 mod queue_to_messages;
 #[cfg(feature = "demo")]
 mod run_cli;
+mod run_test_cli;
 #[cfg(feature = "demo")]
 mod service;
 mod support;
