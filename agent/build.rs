@@ -1,25 +1,25 @@
 //! Build script: the git revision `edge-agent --version` shows.
 //!
 //! `git rev-parse --short HEAD` of the repository this package is in, or
-//! `unknown` where there is none (a source tarball) or git is missing. A
-//! packager who knows the revision can set `EDGE_AGENT_GIT_REV` instead.
+//! `unknown` where there is none (a source tarball) or git is missing.
 //! Cargo reruns this only when HEAD moves (`.git/HEAD`, the branch's ref, or
 //! `packed-refs`), not on every edit of the sources.
+//!
+//! The variable is named outside `EDGE_AGENT_*`: `cargo run` and `cargo
+//! test` pass `rustc-env` variables to the program too, and the agent reads
+//! every `EDGE_AGENT_*` variable as configuration.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const OVERRIDE: &str = "EDGE_AGENT_GIT_REV";
+/// What the binary reads with `env!`.
+const VARIABLE: &str = "BUILD_GIT_REV";
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-env-changed={OVERRIDE}");
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
-    let revision = match std::env::var(OVERRIDE) {
-        Ok(rev) if !rev.trim().is_empty() => rev.trim().to_owned(),
-        _ => git_revision(&manifest_dir).unwrap_or_else(|| "unknown".to_owned()),
-    };
-    println!("cargo:rustc-env={OVERRIDE}={revision}");
+    let revision = git_revision(&manifest_dir).unwrap_or_else(|| "unknown".to_owned());
+    println!("cargo:rustc-env={VARIABLE}={revision}");
 }
 
 /// The short revision of HEAD, watching the files that change when it moves;

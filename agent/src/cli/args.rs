@@ -23,7 +23,7 @@ pub static VERSION: LazyLock<String> = LazyLock::new(|| {
     format!(
         "{} (rev {}, features: {})",
         env!("CARGO_PKG_VERSION"),
-        env!("EDGE_AGENT_GIT_REV"),
+        env!("BUILD_GIT_REV"),
         if features.is_empty() {
             "none".to_owned()
         } else {
