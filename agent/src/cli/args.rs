@@ -84,10 +84,11 @@ pub enum Command {
     /// Validate the configuration and print it as the agent will use it.
     #[command(
         long_about = "Validate the configuration and print it as the agent will use it.\n\n\
-        Reads the file given by --config, applies EDGE_AGENT_* environment variables, fills in \
-        defaults and checks every value. On success prints the effective configuration as TOML \
-        on stdout, secrets shown as \"***\", after a comment naming the file and the keys the \
-        environment set; exit status 0. Otherwise prints every problem found on stderr, each with \
+        Reads the file given by --config and the *.toml drop-ins of the conf.d/ directory beside \
+        it, applies EDGE_AGENT_* environment variables, fills in defaults and checks every \
+        value. On success prints the effective configuration as TOML on stdout, secrets shown \
+        as \"***\", after a comment naming the file, the keys the environment set and the \
+        drop-ins read; exit status 0. Otherwise prints every problem found on stderr, each with \
         its key, where the value came from (file:line:column, or the environment variable) and \
         what is allowed; exit status 2."
     )]
