@@ -1,18 +1,48 @@
 //! `edge-agent demo`: a broker, the simulated module and the agent in one
 //! process, and a subscriber that prints what arrives, so a newcomer sees a
 //! reading travel the whole path with nothing installed.
+//!
+//! Its configuration is built in (the repository's `configs/demo.toml`) and
+//! its plugins are found beside the executable, so it runs from any
+//! directory; `--config` and `--plugin-dir` say otherwise.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use edge_agent::config::{LoadedConfig, ModemPort, MqttHost};
+use edge_agent::config::{Config, LoadedConfig, ModemPort, MqttHost};
 use edge_agent::daemon::{self, RunMode};
 use edge_agent::demo::LocalBroker;
 use edge_agent::notify::Notifier;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 
-pub async fn run(
+use super::args::LogFormat;
+use super::setup;
+
+/// The demo's configuration when no `--config` is given.
+const DEMO_CONFIG: &str = include_str!("../../../configs/demo.toml");
+/// What messages about the built-in configuration call it.
+const DEMO_CONFIG_NAME: &str = "configs/demo.toml (built in)";
+
+/// Runs the demo with `config` (else the built-in one) until `duration`
+/// has passed or a signal comes.
+pub fn run(
+    config: Option<&Path>,
+    duration: Option<Duration>,
+    plugin_dir: Option<PathBuf>,
+    log: LogFormat,
+) -> anyhow::Result<()> {
+    let loaded = match config {
+        Some(path) => setup::load(path, log)?,
+        None => setup::logged(
+            Config::load_text_with_env(DEMO_CONFIG_NAME, DEMO_CONFIG, std::env::vars_os())?,
+            log,
+        )?,
+    };
+    setup::runtime()?.block_on(demo(loaded, duration, plugin_dir))
+}
+
+async fn demo(
     loaded: LoadedConfig,
     duration: Option<Duration>,
     plugin_dir: Option<PathBuf>,
@@ -85,7 +115,7 @@ pub async fn run(
         }
     });
 
-    let signal = crate::shutdown_signal()?;
+    let signal = setup::shutdown_signal()?;
     let stop = async {
         match duration {
             Some(d) => {

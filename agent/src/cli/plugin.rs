@@ -8,13 +8,15 @@ use anyhow::Context;
 use edge_agent::config::{PluginName, DEFAULT_PLUGIN_INTERVAL, DEFAULT_PLUGIN_TIMEOUT};
 use edge_agent::plugin_host::{self, sha256_hex, LoadedPlugin};
 
+use super::output::print_stdout;
+
 /// Loads `path` (unpinned, without the agent's unpinned warning: this is how
 /// one learns the hash) and prints the report on stdout.
 pub fn inspect(path: &Path) -> anyhow::Result<()> {
     let absolute = std::path::absolute(path)
         .with_context(|| format!("cannot make {} absolute", path.display()))?;
     let loaded = plugin_host::inspect(&absolute)?;
-    crate::print_stdout(&report(&loaded)?)
+    print_stdout(&report(&loaded)?)
 }
 
 fn report(loaded: &LoadedPlugin) -> anyhow::Result<String> {

@@ -1,33 +1,81 @@
-//! What can be typed on the command line. `main.rs` carries it out.
+//! What can be typed on the command line: the clap definitions of every
+//! subcommand, `--version`'s text, and the options several commands share
+//! (`--config`, `--log-format`). The files beside this one carry them out.
 
 use std::path::PathBuf;
+use std::sync::LazyLock;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use edge_agent::config::DEFAULT_CONFIG_PATH;
+
+/// `edge-agent --version`: the package version, the git revision it was
+/// built from (`build.rs`) and the optional features built in, e.g.
+/// `0.1.0 (rev abc1234, features: sim, demo)`.
+pub static VERSION: LazyLock<String> = LazyLock::new(|| {
+    let features: Vec<&str> = [
+        ("sim", cfg!(feature = "sim")),
+        ("demo", cfg!(feature = "demo")),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect();
+    format!(
+        "{} (rev {}, features: {})",
+        env!("CARGO_PKG_VERSION"),
+        env!("BUILD_GIT_REV"),
+        if features.is_empty() {
+            "none".to_owned()
+        } else {
+            features.join(", ")
+        }
+    )
+});
 
 /// The `edge-agent` command line.
 #[derive(Debug, Parser)]
 #[command(
     name = "edge-agent",
-    version,
+    version = VERSION.as_str(),
     about = "Telemetry agent for battery-powered gateways behind a u-blox LEXI-R10 cellular module",
     long_about = "Telemetry agent for battery-powered gateways behind a u-blox LEXI-R10 cellular module.\n\n\
-        Settings come from a TOML file (--config) and from EDGE_AGENT_* environment variables, which \
+        Settings come from a TOML file and from EDGE_AGENT_* environment variables, which \
         override the file: EDGE_AGENT_MODEM__BAUD=9600 sets modem.baud (`__` separates levels). \
+        The commands that read a configuration (run, check, modem, at, queue; demo has its own) \
+        take --config <FILE> [default: /etc/edge-agent/config.toml]; the *.toml drop-ins of the \
+        conf.d/ directory beside it are merged after it, in file-name order, their [[plugins]] \
+        entries appended. `edge-agent config` prints a commented sample. \
         RUST_LOG, when set, replaces agent.log_level. Logs go to stderr.\n\n\
         Exit status: 0 success, 1 failure at run time, 2 invalid configuration or command line.",
     after_help = "Run `edge-agent check` after editing the configuration."
 )]
 pub struct Cli {
-    /// The configuration file (TOML) [default: /etc/edge-agent/config.toml;
-    /// for `demo`: configs/demo.toml].
-    #[arg(long, short = 'c', global = true, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    /// How log lines look on stderr: text for a person, or JSON objects,
+    /// one per line, for a log shipper.
+    #[arg(long, global = true, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines (colours on a terminal).
+    Text,
+    /// One JSON object per line: timestamp, level, message, target, fields.
+    Json,
+}
+
+/// `--config`, for the commands that read a configuration.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArg {
+    /// The configuration file (TOML); the *.toml drop-ins of the conf.d/
+    /// directory beside it are merged after it.
+    #[arg(long, short = 'c', value_name = "FILE", default_value = DEFAULT_CONFIG_PATH)]
+    pub config: PathBuf,
 }
 
 /// The subcommands.
@@ -36,14 +84,26 @@ pub enum Command {
     /// Validate the configuration and print it as the agent will use it.
     #[command(
         long_about = "Validate the configuration and print it as the agent will use it.\n\n\
-        Reads the file given by --config, applies EDGE_AGENT_* environment variables, fills in \
-        defaults and checks every value. On success prints the effective configuration as TOML \
-        on stdout, secrets shown as \"***\", after a comment naming the file and the keys the \
-        environment set; exit status 0. Otherwise prints every problem found on stderr, each with \
+        Reads the file given by --config and the *.toml drop-ins of the conf.d/ directory beside \
+        it, applies EDGE_AGENT_* environment variables, fills in defaults and checks every \
+        value. On success prints the effective configuration as TOML on stdout, secrets shown \
+        as \"***\", after a comment naming the file, the keys the environment set and the \
+        drop-ins read; exit status 0. Otherwise prints every problem found on stderr, each with \
         its key, where the value came from (file:line:column, or the environment variable) and \
         what is allowed; exit status 2."
     )]
-    Check,
+    Check(ConfigArg),
+
+    /// Print a complete, commented sample configuration (every key, its default and why).
+    #[command(
+        long_about = "Print a complete, commented sample configuration on stdout: every key \
+        with its default and what it is for; keys without a default are commented out, saying \
+        what unset means. A starting point for /etc/edge-agent/config.toml:\n\n    \
+        edge-agent config > /etc/edge-agent/config.toml\n\n\
+        then set at least modem.port and uplink.mqtt.host, and run `edge-agent check`. No \
+        configuration is read."
+    )]
+    Config,
 
     /// Run the agent: boot the module, upload readings through its MQTT client.
     #[command(
@@ -54,12 +114,21 @@ pub enum Command {
         Runs until SIGINT or SIGTERM: the publish in flight completes, the session logs out, \
         exit status 0. With --once: one upload window (boot, sample every source once, upload \
         everything pending, log out) and exit 0, or 1 if readings could not be uploaded (they \
-        stay queued for the next run)."
+        stay queued for the next run).\n\n\
+        With --test: load the plugins, poll each once, print their readings and the messages \
+        they would make in uplink.encoding, and exit; the modem and the queue are not touched. \
+        Exit status 1 if a plugin could not be loaded or its poll failed."
     )]
     Run {
+        #[command(flatten)]
+        config: ConfigArg,
         /// One upload window, then exit.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "test")]
         once: bool,
+        /// Poll each plugin once and print the readings and the messages
+        /// they would make; touches neither the modem nor the queue.
+        #[arg(long)]
+        test: bool,
     },
 
     /// Everything in one process: an MQTT broker, the simulated module and the agent.
@@ -68,10 +137,15 @@ pub enum Command {
         loopback port, the LEXI-R10 simulator over a pty, and the agent uploading to the broker \
         through the simulated module's embedded MQTT client. Subscribes to the telemetry topic \
         and prints every message it receives, until Ctrl-C or --duration.\n\n\
-        Uses --config if given, else configs/demo.toml; the module is always the simulator and \
-        the broker always the local one."
+        Uses --config if given, else the demo configuration built into this binary (the \
+        repository's configs/demo.toml), so it runs from any directory; its state goes to \
+        ./demo-data. The module is always the simulator and the broker always the local one."
     )]
     Demo {
+        /// The configuration file (TOML) [default: configs/demo.toml, built
+        /// into this binary].
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: Option<PathBuf>,
         /// Stop after this long (e.g. 10s); default: until Ctrl-C.
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         duration: Option<Duration>,
@@ -97,6 +171,8 @@ pub enum Command {
         Example: printf 'ATI\\nAT+CEREG?\\n' | edge-agent at --config configs/demo.toml"
     )]
     At {
+        #[command(flatten)]
+        config: ConfigArg,
         /// After the last command, keep printing URCs this long (e.g. 2s),
         /// for commands whose result comes later (AT+UDNSRN, AT+UPING).
         #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
@@ -158,6 +234,8 @@ pub enum QueueCommand {
         dead_purged, corrupt)."
     )]
     Stats {
+        #[command(flatten)]
+        config: ConfigArg,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -169,6 +247,8 @@ pub enum QueueCommand {
         was sampled (UTC), source, name = value and unit, tags, and how long it has waited."
     )]
     Peek {
+        #[command(flatten)]
+        config: ConfigArg,
         /// How many readings.
         #[arg(short = 'n', long = "count", value_name = "N", default_value_t = 10)]
         count: usize,
@@ -183,7 +263,7 @@ pub enum QueueCommand {
         string \"NaN\", \"inf\" or \"-inf\"), \"timestamp_ns\", \"tags\"}. Records that cannot be \
         decoded are skipped with a warning on stderr. The queue is not changed."
     )]
-    Export,
+    Export(ConfigArg),
 
     /// Remove stored dead letters.
     #[command(
@@ -192,6 +272,8 @@ pub enum QueueCommand {
         number purged (dead_purged)."
     )]
     Purge {
+        #[command(flatten)]
+        config: ConfigArg,
         /// Remove every dead letter (required: the only kind of purge so far).
         #[arg(long, required = true)]
         dead_letters: bool,
@@ -210,7 +292,7 @@ pub enum ModemCommand {
         for registration up to modem.registration_timeout. Exit status 0 when registered, 1 \
         otherwise."
     )]
-    Info,
+    Info(ConfigArg),
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -219,16 +301,14 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         .map_err(|e| e.to_string())
 }
 
-impl Cli {
-    /// The configuration file to read: `--config`, or the command's default.
-    pub fn config_path(&self) -> PathBuf {
-        match (&self.config, &self.command) {
-            (Some(path), _) => path.clone(),
-            (None, Command::Demo { .. }) => PathBuf::from(DEMO_CONFIG_PATH),
-            (None, _) => PathBuf::from(DEFAULT_CONFIG_PATH),
+impl QueueCommand {
+    /// The configuration naming the queue's directory.
+    pub fn config(&self) -> &ConfigArg {
+        match self {
+            QueueCommand::Stats { config, .. }
+            | QueueCommand::Peek { config, .. }
+            | QueueCommand::Export(config)
+            | QueueCommand::Purge { config, .. } => config,
         }
     }
 }
-
-/// What `edge-agent demo` reads without `--config` (run from the repository).
-pub const DEMO_CONFIG_PATH: &str = "configs/demo.toml";

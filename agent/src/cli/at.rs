@@ -10,7 +10,16 @@ use edge_agent::modem::at::{AtError, Raw};
 use edge_agent::modem::ModemLink;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-pub async fn run(loaded: &LoadedConfig, linger: Duration) -> anyhow::Result<()> {
+use super::args::{ConfigArg, LogFormat};
+use super::setup;
+
+/// Runs `at`: the console until the end of stdin, then `linger` more of URCs.
+pub fn run(args: &ConfigArg, linger: Duration, log: LogFormat) -> anyhow::Result<()> {
+    let loaded = setup::load(&args.config, log)?;
+    setup::runtime()?.block_on(console(&loaded, linger))
+}
+
+async fn console(loaded: &LoadedConfig, linger: Duration) -> anyhow::Result<()> {
     let link = ModemLink::open(&loaded.config.modem.link_settings()).await?;
     let at = link.client.clone();
     let mut urcs = at.subscribe();

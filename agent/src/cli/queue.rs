@@ -7,16 +7,19 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use edge_agent::config::{ByteSize, Duration, LoadedConfig};
+use edge_agent::config::{ByteSize, Duration};
 use edge_agent::queue::{Counters, Options, Pending, Queue, QueueError, Stats, CLOCK_SET_AFTER_MS};
 use edge_agent::reading::Value;
 use edge_agent::store::StoreError;
 use serde_json::{json, Map, Value as Json};
 
-use crate::cli::QueueCommand;
+use super::args::{LogFormat, QueueCommand};
+use super::setup;
+use super::utc::rfc3339_ns;
 
 /// Runs one `queue` subcommand.
-pub fn run(loaded: &LoadedConfig, command: &QueueCommand) -> anyhow::Result<()> {
+pub fn run(command: &QueueCommand, log: LogFormat) -> anyhow::Result<()> {
+    let loaded = setup::load(&command.config().config, log)?;
     let config = &loaded.config;
     let dir = config.queue_dir();
     let options = config.queue.options();
@@ -29,12 +32,12 @@ pub fn run(loaded: &LoadedConfig, command: &QueueCommand) -> anyhow::Result<()> 
         Err(e) => return Err(e.into()),
     };
     let result = match command {
-        QueueCommand::Stats { json } => {
+        QueueCommand::Stats { json, .. } => {
             let stats = queue.stats()?;
             print_stats(queue.dir(), queue.options(), &stats, *json, out)
         }
-        QueueCommand::Peek { count } => peek(&queue, *count, out),
-        QueueCommand::Export => export(&queue, out),
+        QueueCommand::Peek { count, .. } => peek(&queue, *count, out),
+        QueueCommand::Export(_) => export(&queue, out),
         QueueCommand::Purge { .. } => purge(&queue, out),
     };
     match result {
@@ -57,7 +60,7 @@ fn never_stored(
         dir.display()
     );
     match command {
-        QueueCommand::Stats { json } => {
+        QueueCommand::Stats { json, .. } => {
             let stats = Stats {
                 counters: Counters::default(),
                 leased: 0,
@@ -68,7 +71,7 @@ fn never_stored(
             print_stats(dir, options, &stats, *json, out)
         }
         QueueCommand::Peek { .. } => Ok(writeln!(out, "the queue is empty")?),
-        QueueCommand::Export => Ok(()),
+        QueueCommand::Export(_) => Ok(()),
         QueueCommand::Purge { .. } => Ok(writeln!(out, "removed 0 dead letters (0 B)")?),
     }
 }
@@ -316,35 +319,4 @@ fn purge(queue: &Queue, mut out: impl Write) -> anyhow::Result<()> {
     let (count, bytes) = queue.purge_dead_letters()?;
     writeln!(out, "removed {count} dead letters ({})", human_bytes(bytes))?;
     Ok(())
-}
-
-/// `timestamp_ns` as UTC, e.g. `2025-01-01T00:00:00.123Z`.
-fn rfc3339_ns(ns: i64) -> String {
-    let ms = ns.div_euclid(1_000_000);
-    let secs = ms.div_euclid(1_000);
-    let millis = ms.rem_euclid(1_000);
-    let days = secs.div_euclid(86_400);
-    let rest = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rest / 3_600,
-        rest % 3_600 / 60,
-        rest % 60
-    )
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian
-/// (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
