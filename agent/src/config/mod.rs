@@ -31,6 +31,7 @@ mod locate;
 mod mqtt;
 mod plugins;
 mod power;
+mod tls;
 mod uplink;
 mod values;
 
@@ -54,6 +55,10 @@ pub use mqtt::{
     ClientId, MqttConfig, MqttHost, MqttPassword, MqttText, MqttTopic, ProfileError, Transport,
     WillConfig, DEFAULT_COMMAND_TOPIC, DEFAULT_KEEPALIVE, DEFAULT_MQTT_PORT, DEFAULT_QOS,
     DEFAULT_TOPIC, DEVICE_ID_PLACEHOLDER,
+};
+pub use tls::{
+    ResumptionMode, TlsConfig, TlsConfigError, TlsVersion, Verify, DEFAULT_MQTTS_PORT,
+    MQTT_SECURITY_PROFILE,
 };
 pub use plugins::{
     PluginConfig, PluginName, DEFAULT_PLUGIN_INTERVAL, DEFAULT_PLUGIN_MAX_BACKOFF,
