@@ -56,10 +56,6 @@ pub use mqtt::{
     WillConfig, DEFAULT_COMMAND_TOPIC, DEFAULT_KEEPALIVE, DEFAULT_MQTT_PORT, DEFAULT_QOS,
     DEFAULT_TOPIC, DEVICE_ID_PLACEHOLDER,
 };
-pub use tls::{
-    ResumptionMode, TlsConfig, TlsConfigError, TlsVersion, Verify, DEFAULT_MQTTS_PORT,
-    MQTT_SECURITY_PROFILE,
-};
 pub use plugins::{
     PluginConfig, PluginName, DEFAULT_PLUGIN_INTERVAL, DEFAULT_PLUGIN_MAX_BACKOFF,
     DEFAULT_PLUGIN_TIMEOUT, PLUGIN_NAME_MAX_LEN,
@@ -67,6 +63,10 @@ pub use plugins::{
 pub use power::{
     PowerConfig, WakeAction, WakeConfig, WakeKind, DEFAULT_SLEEP_TIMEOUT,
     DEFAULT_WAKE_COMMAND_TIMEOUT, DEFAULT_WAKE_PULSE,
+};
+pub use tls::{
+    ResumptionMode, TlsConfig, TlsConfigError, TlsVersion, Verify, DEFAULT_MQTTS_PORT,
+    MQTT_SECURITY_PROFILE,
 };
 pub use uplink::{
     UplinkConfig, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_PENDING, DEFAULT_MAX_READINGS,

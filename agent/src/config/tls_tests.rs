@@ -126,8 +126,14 @@ fn mutual_tls_adds_the_pair_and_every_setting_reaches_the_profile() {
         ]
     );
     let p = &settings.profile;
-    assert_eq!(p.client_cert.as_deref(), Some(settings.credentials[1].name.as_str()));
-    assert_eq!(p.client_key.as_deref(), Some(settings.credentials[2].name.as_str()));
+    assert_eq!(
+        p.client_cert.as_deref(),
+        Some(settings.credentials[1].name.as_str())
+    );
+    assert_eq!(
+        p.client_key.as_deref(),
+        Some(settings.credentials[2].name.as_str())
+    );
     assert_eq!(p.hostname.as_deref(), Some("mqtt.example.net"));
     assert_eq!(p.sni.as_deref(), Some("mqtt.example.net"));
     assert_eq!(p.min_version, MinTlsVersion::Tls1_3);
@@ -181,7 +187,10 @@ fn a_leaf_as_ca_a_key_without_certificate_and_a_foreign_key_are_refused() {
     let (key, line, message) = problem(&problems);
     assert_eq!(key, "uplink.mqtt.tls.key_file");
     assert_eq!(line, Some(10));
-    assert!(message.contains("does not belong to the certificate"), "{message}");
+    assert!(
+        message.contains("does not belong to the certificate"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -200,7 +209,10 @@ fn the_ca_is_required_unless_nothing_is_verified() {
     let problems = load(&pki, "verify = \"chain\"\n", "").unwrap_err();
     let (key, _, message) = problem(&problems);
     assert_eq!(key, "uplink.mqtt.tls.ca_file");
-    assert!(message.contains("required with verify = \"chain\""), "{message}");
+    assert!(
+        message.contains("required with verify = \"chain\""),
+        "{message}"
+    );
     let loaded = load(&pki, "verify = \"none\"\n", "").unwrap();
     let mqtt = &loaded.config.uplink.mqtt;
     let settings = mqtt
@@ -218,9 +230,21 @@ fn the_ca_is_required_unless_nothing_is_verified() {
 fn unknown_versions_modes_and_keys_are_refused_with_what_is_allowed() {
     let pki = pki_with_device();
     for (body, key, allowed) in [
-        ("min_version = \"1.4\"\n", "uplink.mqtt.tls.min_version", "1.3"),
-        ("verify = \"strict\"\n", "uplink.mqtt.tls.verify", "chain-and-hostname"),
-        ("resumption = \"psk\"\n", "uplink.mqtt.tls.resumption", "encrypted-ticket"),
+        (
+            "min_version = \"1.4\"\n",
+            "uplink.mqtt.tls.min_version",
+            "1.3",
+        ),
+        (
+            "verify = \"strict\"\n",
+            "uplink.mqtt.tls.verify",
+            "chain-and-hostname",
+        ),
+        (
+            "resumption = \"psk\"\n",
+            "uplink.mqtt.tls.resumption",
+            "encrypted-ticket",
+        ),
         ("ca_flie = \"x\"\n", "uplink.mqtt.tls.ca_flie", "ca_file"),
     ] {
         let problems = load(&pki, &format!("ca_file = \"$DIR/root.pem\"\n{body}"), "").unwrap_err();
