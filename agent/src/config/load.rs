@@ -295,7 +295,11 @@ fn deserialize_all(
                 super::DEFAULT_MQTTS_PORT
             ));
         }
-        for (field, message) in super::tls::check(tls, config.uplink.mqtt.host.as_ref()) {
+        // Without a broker there is nothing to check against; the missing
+        // host is reported on its own.
+        let target = config.uplink.mqtt.tls_target();
+        let problems_found = target.map_or_else(Vec::new, |t| super::tls::check(tls, t));
+        for (field, message) in problems_found {
             let key: Vec<String> = ["uplink", "mqtt", "tls", field]
                 .iter()
                 .map(|k| (*k).to_owned())

@@ -65,8 +65,8 @@ pub use power::{
     DEFAULT_WAKE_COMMAND_TIMEOUT, DEFAULT_WAKE_PULSE,
 };
 pub use tls::{
-    ResumptionMode, TlsConfig, TlsConfigError, TlsVersion, Verify, DEFAULT_MQTTS_PORT,
-    MQTT_SECURITY_PROFILE,
+    ResumptionMode, TlsConfig, TlsConfigError, TlsTarget, TlsVersion, Verify, DEFAULT_MQTTS_PORT,
+    HTTP_SECURITY_PROFILE, MQTT_SECURITY_PROFILE,
 };
 pub use uplink::{
     UplinkConfig, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_PENDING, DEFAULT_MAX_READINGS,

@@ -12,7 +12,7 @@ use std::fmt;
 use serde::de::Deserializer;
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::tls::{TlsConfig, MQTT_SECURITY_PROFILE};
+use super::tls::{TlsConfig, TlsTarget, MQTT_SECURITY_PROFILE};
 use super::values::{self, text_setting, InvalidValue};
 use super::Secret;
 use crate::modem::mqtt::profile::MqttProfile;
@@ -447,6 +447,16 @@ impl MqttConfig {
             },
         ]);
         Ok(MqttProfile::from_settings(settings))
+    }
+
+    /// What `[uplink.mqtt.tls]` is read for: the broker, on the MQTT
+    /// client's security profile. `None` without a broker.
+    pub fn tls_target(&self) -> Option<TlsTarget<'_>> {
+        self.host.as_ref().map(|host| TlsTarget {
+            table: "uplink.mqtt.tls",
+            host: host.as_str(),
+            profile: MQTT_SECURITY_PROFILE,
+        })
     }
 
     /// No broker set: the MQTT uplink is not configured.

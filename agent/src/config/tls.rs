@@ -1,4 +1,5 @@
-//! `[uplink.mqtt.tls]`: TLS through the module (application note §3, §6.9).
+//! `[uplink.mqtt.tls]` and `[uplink.http.tls]`: TLS through the module
+//! (application note §3, §6.9, §7.5), the same keys for both transports.
 //! The table's presence turns TLS on; there is no fallback to plain text.
 //!
 //! The files are read and checked when the config is loaded
@@ -11,15 +12,15 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::mqtt::MqttHost;
 use crate::modem::security::{
     Credential, MinTlsVersion, Resumption, SecurityProfile, TlsSettings, Validation,
 };
 use crate::tls::{self, CredentialError, FileError};
 
-/// The module's security profile the MQTT client uses (0-4, §3.2). HTTP
-/// takes another, so both can be set up at once.
+/// The module's security profile the MQTT client uses (0-4, §3.2).
 pub const MQTT_SECURITY_PROFILE: u8 = 0;
+/// The one the HTTP client uses: another, so both can be set up at once.
+pub const HTTP_SECURITY_PROFILE: u8 = 1;
 
 /// Default of `uplink.mqtt.port` with TLS: MQTT over TLS (IANA).
 pub const DEFAULT_MQTTS_PORT: u16 = 8883;
@@ -69,7 +70,7 @@ pub enum ResumptionMode {
     Off,
 }
 
-/// `[uplink.mqtt.tls]`.
+/// `[uplink.mqtt.tls]`, `[uplink.http.tls]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsConfig {
@@ -85,9 +86,9 @@ pub struct TlsConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_file: Option<PathBuf>,
     /// `server_name`: the name sent as SNI and checked against the
-    /// certificate. Default: `uplink.mqtt.host` when it is a name.
+    /// certificate. Default: the server's host when it is a name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub server_name: Option<MqttHost>,
+    pub server_name: Option<super::MqttHost>,
     #[serde(default)]
     pub verify: Verify,
     #[serde(default)]
@@ -96,24 +97,31 @@ pub struct TlsConfig {
     pub resumption: ResumptionMode,
 }
 
-/// A TLS file or setting that cannot be used, with the key it came from.
+/// A TLS file or setting that cannot be used, with the key it came from
+/// (`table` is `uplink.mqtt.tls` or `uplink.http.tls`).
 #[derive(Debug, thiserror::Error)]
 pub enum TlsConfigError {
-    #[error("uplink.mqtt.tls.{key}: {source}")]
+    #[error("{table}.{key}: {source}")]
     File {
+        table: &'static str,
         key: &'static str,
         #[source]
         source: FileError,
     },
-    #[error("uplink.mqtt.tls.{key} ({}): {source}", path.display())]
+    #[error("{table}.{key} ({}): {source}", path.display())]
     Credential {
+        table: &'static str,
         key: &'static str,
         path: PathBuf,
         #[source]
         source: CredentialError,
     },
-    #[error("uplink.mqtt.tls.{key}: {message}")]
-    Setting { key: &'static str, message: String },
+    #[error("{table}.{key}: {message}")]
+    Setting {
+        table: &'static str,
+        key: &'static str,
+        message: String,
+    },
 }
 
 impl TlsConfigError {
@@ -127,72 +135,104 @@ impl TlsConfigError {
     }
 }
 
-fn read(key: &'static str, path: &Path) -> Result<Vec<u8>, TlsConfigError> {
-    tls::read_file(path).map_err(|source| TlsConfigError::File { key, source })
+/// Where a table's settings and files are read for one transport.
+#[derive(Debug, Clone, Copy)]
+pub struct TlsTarget<'a> {
+    /// `uplink.mqtt.tls` or `uplink.http.tls`, for the messages.
+    pub table: &'static str,
+    /// The server's host, name or address.
+    pub host: &'a str,
+    /// The module's security profile (0-4) the transport uses.
+    pub profile: u8,
 }
 
-fn credential_error(key: &'static str, path: &Path) -> impl Fn(CredentialError) -> TlsConfigError {
-    let path = path.to_path_buf();
-    move |source| TlsConfigError::Credential {
-        key,
-        path: path.clone(),
-        source,
+impl TlsTarget<'_> {
+    fn read(&self, key: &'static str, path: &Path) -> Result<Vec<u8>, TlsConfigError> {
+        tls::read_file(path).map_err(|source| TlsConfigError::File {
+            table: self.table,
+            key,
+            source,
+        })
+    }
+
+    fn credential_error(
+        &self,
+        key: &'static str,
+        path: &Path,
+    ) -> impl Fn(CredentialError) -> TlsConfigError {
+        let (table, path) = (self.table, path.to_path_buf());
+        move |source| TlsConfigError::Credential {
+            table,
+            key,
+            path: path.clone(),
+            source,
+        }
+    }
+
+    fn setting(&self, key: &'static str, message: String) -> TlsConfigError {
+        TlsConfigError::Setting {
+            table: self.table,
+            key,
+            message,
+        }
     }
 }
 
 impl TlsConfig {
     /// The name checked against the server's certificate and sent as SNI:
     /// `server_name`, else the host when it is a name.
-    pub fn effective_server_name<'a>(&'a self, host: &'a MqttHost) -> Option<&'a str> {
+    pub fn effective_server_name<'a>(&'a self, host: &'a str) -> Option<&'a str> {
         match &self.server_name {
             Some(name) => Some(name.as_str()),
-            None if host.ip().is_none() => Some(host.as_str()),
+            None if host.parse::<std::net::IpAddr>().is_err() => Some(host),
             None => None,
         }
     }
 
     /// Reads and checks the files, and declares what the module must hold:
-    /// the credentials and the security profile for `host`.
-    pub fn settings(&self, host: &MqttHost) -> Result<TlsSettings, TlsConfigError> {
+    /// the credentials and the security profile for `target`.
+    pub fn settings(&self, target: TlsTarget<'_>) -> Result<TlsSettings, TlsConfigError> {
+        let host = target.host;
         let server_name = self.effective_server_name(host);
         if self.verify == Verify::ChainAndHostname && server_name.is_none() {
-            return Err(TlsConfigError::Setting {
-                key: "server_name",
-                message: format!(
-                    "uplink.mqtt.host is the address {host}, and verify = \
-                     \"chain-and-hostname\" needs the name the broker's certificate is for: \
-                     set server_name, or verify = \"chain\""
+            return Err(target.setting(
+                "server_name",
+                format!(
+                    "the server is the address {host}, and verify = \"chain-and-hostname\" \
+                     needs the name its certificate is for: set server_name, or verify = \
+                     \"chain\""
                 ),
-            });
+            ));
         }
         let mut credentials: Vec<Credential> = Vec::new();
         let ca_names = match &self.ca_file {
             Some(path) => {
-                let cas = tls::ca_certificates(&read("ca_file", path)?)
-                    .map_err(credential_error("ca_file", path))?;
+                let cas = tls::ca_certificates(&target.read("ca_file", path)?)
+                    .map_err(target.credential_error("ca_file", path))?;
                 let names = cas.iter().map(|c| c.name.clone()).collect();
                 credentials.extend(cas);
                 names
             }
             None if self.verify == Verify::None => Vec::new(),
             None => {
-                return Err(TlsConfigError::Setting {
-                    key: "ca_file",
-                    message: format!(
+                return Err(target.setting(
+                    "ca_file",
+                    format!(
                         "required with verify = \"{}\": the CA certificate(s) (PEM) the \
-                         broker's certificate chains to",
+                         server's certificate chains to",
                         self.verify.name()
                     ),
-                })
+                ))
             }
         };
         let (client_cert, client_key) = match (&self.cert_file, &self.key_file) {
             (Some(cert_path), Some(key_path)) => {
-                let cert = tls::client_certificate(&read("cert_file", cert_path)?)
-                    .map_err(credential_error("cert_file", cert_path))?;
-                let key = tls::client_key(&read("key_file", key_path)?)
-                    .map_err(credential_error("key_file", key_path))?;
-                tls::key_matches(&cert, &key).map_err(credential_error("key_file", key_path))?;
+                let cert = tls::client_certificate(&target.read("cert_file", cert_path)?)
+                    .map_err(target.credential_error("cert_file", cert_path))?;
+                let key = tls::client_key(&target.read("key_file", key_path)?)
+                    .map_err(target.credential_error("key_file", key_path))?;
+                tls::key_matches(&cert, &key)
+                    .map_err(target.credential_error("key_file", key_path))?;
                 let names = (cert.credential.name.clone(), key.credential.name.clone());
                 credentials.push(cert.credential);
                 credentials.push(key.credential);
@@ -200,24 +240,24 @@ impl TlsConfig {
             }
             (None, None) => (None, None),
             (Some(_), None) => {
-                return Err(TlsConfigError::Setting {
-                    key: "key_file",
-                    message: "required with cert_file: the private key of the gateway's \
-                              certificate (PEM, without a password)"
+                return Err(target.setting(
+                    "key_file",
+                    "required with cert_file: the private key of the gateway's certificate \
+                     (PEM, without a password)"
                         .into(),
-                })
+                ))
             }
             (None, Some(_)) => {
-                return Err(TlsConfigError::Setting {
-                    key: "cert_file",
-                    message: "required with key_file: the gateway's certificate (PEM) the key \
-                              belongs to"
-                        .into(),
-                })
+                return Err(target.setting(
+                    "cert_file",
+                    "required with key_file: the gateway's certificate (PEM) the key belongs \
+                     to"
+                    .into(),
+                ))
             }
         };
         let profile = SecurityProfile {
-            id: MQTT_SECURITY_PROFILE,
+            id: target.profile,
             validation: match self.verify {
                 Verify::ChainAndHostname => Validation::ChainAndHostname,
                 Verify::Chain => Validation::Chain,
@@ -263,14 +303,10 @@ impl Verify {
     }
 }
 
-/// What is wrong with `[uplink.mqtt.tls]`, as (key under the table,
-/// message); empty when the module can be given what it declares.
-pub(super) fn check(tls: &TlsConfig, host: Option<&MqttHost>) -> Vec<(&'static str, String)> {
-    let Some(host) = host else {
-        // The missing host is reported on its own.
-        return Vec::new();
-    };
-    match tls.settings(host) {
+/// What is wrong with a TLS table, as (key under the table, message);
+/// empty when the module can be given what it declares.
+pub(super) fn check(tls: &TlsConfig, target: TlsTarget<'_>) -> Vec<(&'static str, String)> {
+    match tls.settings(target) {
         Ok(_) => Vec::new(),
         Err(e) => {
             let message = match &e {

@@ -1,7 +1,7 @@
 //! `[uplink.mqtt.tls]`: the files checked at load with the key, the file and
 //! the line named; what the module is told to hold.
 
-use super::super::{Config, ConfigError, LoadedConfig, MqttConfig, Origin, Problem};
+use super::super::{Config, ConfigError, LoadedConfig, MqttConfig, MqttHost, Origin, Problem};
 use super::*;
 use crate::modem::security::CredentialKind;
 use crate::tls::test_pki::Pki;
@@ -60,7 +60,7 @@ fn the_table_turns_tls_on_with_port_8883_and_the_safest_defaults() {
     assert_eq!(tls.verify, Verify::ChainAndHostname);
     assert_eq!(tls.min_version, TlsVersion::V1_2);
     assert_eq!(tls.resumption, ResumptionMode::Ticket);
-    let settings = tls.settings(mqtt.host.as_ref().unwrap()).unwrap();
+    let settings = tls.settings(mqtt.tls_target().unwrap()).unwrap();
     let p = &settings.profile;
     assert_eq!(p.id, MQTT_SECURITY_PROFILE);
     assert_eq!(p.validation, Validation::ChainAndHostname);
@@ -114,7 +114,7 @@ fn mutual_tls_adds_the_pair_and_every_setting_reaches_the_profile() {
         .tls
         .as_ref()
         .unwrap()
-        .settings(mqtt.host.as_ref().unwrap())
+        .settings(mqtt.tls_target().unwrap())
         .unwrap();
     let kinds: Vec<CredentialKind> = settings.credentials.iter().map(|c| c.kind).collect();
     assert_eq!(
@@ -219,7 +219,7 @@ fn the_ca_is_required_unless_nothing_is_verified() {
         .tls
         .as_ref()
         .unwrap()
-        .settings(mqtt.host.as_ref().unwrap())
+        .settings(mqtt.tls_target().unwrap())
         .unwrap();
     assert!(settings.credentials.is_empty());
     assert_eq!(settings.profile.validation, Validation::None);

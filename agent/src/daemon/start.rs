@@ -51,8 +51,8 @@ impl<'c> Agent<'c> {
         let packer = config.uplink.packer(Some(&device_id));
         let mqtt = &config.uplink.mqtt;
         let profile = mqtt.profile(&info.identity.imei, &device_id)?;
-        let mut tls = match (&mqtt.tls, &mqtt.host) {
-            (Some(tls), Some(host)) => Some(Tls::from_config(tls, host, mqtt.port)?),
+        let mut tls = match (&mqtt.tls, mqtt.tls_target()) {
+            (Some(tls), Some(target)) => Some(Tls::from_config(tls, target, mqtt.port)?),
             _ => None,
         };
         // The power manager owns the sleep settings and the votes from here

@@ -24,7 +24,7 @@
 
 use tracing::{debug, info, warn};
 
-use crate::config::{TlsConfig, TlsConfigError, Verify};
+use crate::config::{TlsConfig, TlsConfigError, TlsTarget, Verify};
 use crate::modem::at::AtClient;
 use crate::modem::mqtt::session::{MqttSession, SessionError};
 use crate::modem::security::{
@@ -71,20 +71,21 @@ impl Tls {
     /// files (again: they may have changed since the config was loaded).
     pub fn from_config(
         tls: &TlsConfig,
-        host: &crate::config::MqttHost,
+        target: TlsTarget<'_>,
         port: u16,
     ) -> Result<Tls, TlsConfigError> {
-        let settings = tls.settings(host)?;
+        let settings = tls.settings(target)?;
         if tls.verify == Verify::None {
             warn!(
-                "uplink.mqtt.tls.verify = \"none\": the broker is not authenticated; anyone \
-                 on the path can pose as it"
+                "{}.verify = \"none\": the server is not authenticated; anyone on the path \
+                 can pose as it",
+                target.table
             );
         }
         let shown = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
         Ok(Tls {
             settings,
-            server: host.as_str().to_owned(),
+            server: target.host.to_owned(),
             port,
             ca_file: shown(&tls.ca_file),
             cert_file: shown(&tls.cert_file),
