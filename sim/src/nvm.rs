@@ -120,7 +120,8 @@ impl NvmImage {
             self.usb_conf = 0;
         }
         let profiles = self.http.len();
-        self.http.retain(|p, profile| *p < crate::module::HTTP_PROFILES && profile.valid());
+        self.http
+            .retain(|p, profile| *p < crate::module::HTTP_PROFILES && profile.valid());
         if self.http.len() != profiles {
             tracing::warn!("NVM held HTTP profiles the module cannot have; dropped them");
         }

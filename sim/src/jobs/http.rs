@@ -167,7 +167,8 @@ fn client(request: &HttpRequest, addr: IpAddr) -> Option<(reqwest::Client, reqwe
         Ok(IpAddr::V4(v4)) => v4.to_string(),
         Err(_) => request.host.clone(),
     };
-    let url = reqwest::Url::parse(&format!("http://{host}:{}{}", request.port, request.path)).ok()?;
+    let url =
+        reqwest::Url::parse(&format!("http://{host}:{}{}", request.port, request.path)).ok()?;
     let mut builder = reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .http1_only()

@@ -61,9 +61,7 @@ impl Module {
             return unsupported();
         };
         params.at_most(1).map_err(bad_param)?;
-        let (handle, _) = self
-            .files
-            .get(params.required_int(0).map_err(bad_param)?)?;
+        let (handle, _) = self.files.get(params.required_int(0).map_err(bad_param)?)?;
         self.files.handles.remove(&handle);
         Ok(())
     }
@@ -79,9 +77,7 @@ impl Module {
             return unsupported();
         };
         params.at_most(2).map_err(bad_param)?;
-        let (handle, open) = self
-            .files
-            .get(params.required_int(0).map_err(bad_param)?)?;
+        let (handle, open) = self.files.get(params.required_int(0).map_err(bad_param)?)?;
         let size = self.nvm.files.get(&open.name).map_or(0, <[u8]>::len);
         let offset = params.required_int(1).map_err(bad_param)?;
         let offset = usize::try_from(offset)
@@ -108,9 +104,7 @@ impl Module {
         let name = match params.get(0) {
             Param::Quoted(_) => file_name(params, 0)?,
             _ => {
-                let (_, open) = self
-                    .files
-                    .get(params.required_int(0).map_err(bad_param)?)?;
+                let (_, open) = self.files.get(params.required_int(0).map_err(bad_param)?)?;
                 open.name.clone()
             }
         };
@@ -143,12 +137,8 @@ impl Module {
         match op {
             0 => {
                 params.at_most(1).map_err(bad_param)?;
-                let names: Vec<String> = self
-                    .nvm
-                    .files
-                    .names()
-                    .map(|n| format!("\"{n}\""))
-                    .collect();
+                let names: Vec<String> =
+                    self.nvm.files.names().map(|n| format!("\"{n}\"")).collect();
                 if !names.is_empty() {
                     info.push(format!("+ULSTFILE: {}", names.join(",")));
                 }

@@ -43,5 +43,5 @@ mod handles;
 mod store;
 mod transfer;
 
-pub use store::{FileStore, CAPACITY};
 pub(super) use handles::OpenFiles;
+pub use store::{FileStore, CAPACITY};

@@ -24,9 +24,7 @@ impl Module {
             return unsupported();
         };
         params.at_most(2).map_err(bad_param)?;
-        let (handle, open) = self
-            .files
-            .get(params.required_int(0).map_err(bad_param)?)?;
+        let (handle, open) = self.files.get(params.required_int(0).map_err(bad_param)?)?;
         let limit = match params.int(1).map_err(bad_param)? {
             None => usize::MAX,
             Some(n) => usize::try_from(n).map_err(bad_param)?,
@@ -68,9 +66,7 @@ impl Module {
             return unsupported();
         };
         params.at_most(2).map_err(bad_param)?;
-        let (handle, _) = self
-            .files
-            .get(params.required_int(0).map_err(bad_param)?)?;
+        let (handle, _) = self.files.get(params.required_int(0).map_err(bad_param)?)?;
         let n = params.required_int(1).map_err(bad_param)?;
         let max = if hex { 2 * MAX_WRITE } else { MAX_WRITE };
         let want = usize::try_from(n)

@@ -5,9 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::profile::{int_in, profile_id};
 use super::settings::{quotable, HttpProfile};
-use super::state::{
-    Connect, DirectBody, InFlight, Sink, ER_NO_PDP, ER_NO_SERVER, ER_NO_TLS,
-};
+use super::state::{Connect, DirectBody, InFlight, Sink, ER_NO_PDP, ER_NO_SERVER, ER_NO_TLS};
 use crate::at::parse::{Form, Params};
 use crate::at::reply::{CmeError, Fail};
 use crate::jobs::{HttpMethod, HttpRequest, Job};
@@ -167,9 +165,9 @@ impl Module {
         now: Instant,
     ) {
         // The handshake (SYN and ACK out, SYN-ACK in), then the request.
-        let sent = on_air(head_size(&request) + request.body.as_ref().map_or(0, |b| b.len()) as u64);
-        self.energy
-            .radio_bytes(2 * TCP_SEGMENT + sent, TCP_SEGMENT);
+        let sent =
+            on_air(head_size(&request) + request.body.as_ref().map_or(0, |b| b.len()) as u64);
+        self.energy.radio_bytes(2 * TCP_SEGMENT + sent, TCP_SEGMENT);
         self.traffic(now);
         let job = self.new_job_id();
         self.out.push(Effect::StartJob(job, Job::Http(request)));
