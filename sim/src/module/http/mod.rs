@@ -57,7 +57,8 @@
 //!   straight after the body, no line break before it) -> `DISCONNECT`,
 //!   `OK`, `+UUHTTPCR: <p>,7,<1|0>`. `[model]` a failed request's stream is
 //!   empty or cut where the failure came; host bytes after the body are
-//!   dropped until `OK`; URCs wait until after `OK`. The transfer keeps the
+//!   dropped until `OK`; URCs wait until after `OK`; the module waits for
+//!   the announced body without a time limit (a reboot ends the wait). The transfer keeps the
 //!   module out of Sleep-2/Hibernate (§4).
 //! - What fails before the network answers `OK` then `+UUHTTPCR: <p>,<cmd>,0`
 //!   without `CONNECT` even in direct link `[model]`: not registered or
