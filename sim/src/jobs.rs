@@ -17,6 +17,7 @@
 
 pub mod mqtt;
 pub mod socket;
+pub mod tls;
 pub mod virtual_broker;
 
 use std::collections::HashMap;

@@ -37,7 +37,7 @@
 //! and a zone in -48..=56 answer CME 50 / CME 4 as elsewhere.
 
 mod cclk;
-mod civil;
+pub(super) mod civil;
 
 use std::time::{Duration, Instant};
 

@@ -10,8 +10,9 @@
 //! The commands live in one file per chapter: `general` (identification,
 //! echo, errors), `simcard` (PIN), `network` (radio, registration, RRC),
 //! `pdp` (contexts, MNO profile, default PDP), `ip` (DNS, ping), `mqtt`
-//! (the embedded MQTT client), `socket` (the internal TCP/IP stack's sockets
-//! and their always-on rules), `power` (boot, reboot, power cut),
+//! (the embedded MQTT client), `security` (credentials, security profiles,
+//! what a TLS connection is made with), `socket` (the internal TCP/IP
+//! stack's sockets and their always-on rules), `power` (boot, reboot, power cut),
 //! `sleep` (power saving, the wake line, the power log), and `clock` (the
 //! module's clock and network time, `+CTZU`, `+CCLK`).
 
@@ -22,6 +23,7 @@ mod mqtt;
 mod network;
 mod pdp;
 mod power;
+mod security;
 mod simcard;
 mod sleep;
 mod snapshot;
@@ -45,6 +47,7 @@ pub use clock::{ClockSource, TZ_QUARTERS};
 pub use mqtt::decode_hex;
 pub use network::RegStat;
 pub use power::PowerState;
+pub use security::TlsConnection;
 pub use sleep::{PowerLogEntry, PowerMode};
 pub use snapshot::SimSnapshot;
 pub use socket::{Proto as SocketProto, SocketSnapshot};
@@ -198,6 +201,9 @@ pub struct Module {
     mqtt: mqtt::Client,
     /// The internal TCP/IP stack's sockets (volatile).
     sockets: socket::Sockets,
+    /// Security profiles (volatile) and TLS connections; the credentials
+    /// are in `nvm`.
+    security: security::Security,
     /// Effects of the current `handle` call.
     out: Vec<Effect>,
     /// URCs raised while a command runs go out after its final result.
@@ -241,6 +247,8 @@ const EXTENDED: &[(&str, Handler)] = &[
     ("+UMQTTNV", Module::umqttnv),
     ("+UMQTTC", Module::umqttc),
     ("+UMQTTER", Module::umqtter),
+    ("+USECMNG", Module::usecmng),
+    ("+USECPRF", Module::usecprf),
     ("+USOCR", Module::usocr),
     ("+USOCO", Module::usoco),
     ("+USOWR", Module::usowr),
@@ -292,6 +300,7 @@ impl Module {
             reboot_after_answer: false,
             mqtt: mqtt::Client::default(),
             sockets: socket::Sockets::default(),
+            security: security::Security::default(),
             out: Vec::new(),
             urcs: Vec::new(),
             sleep: sleep::Sleep::default(),
@@ -338,7 +347,11 @@ impl Module {
         self.sleep_review(now, activity);
         // URCs wait while a binary publish or socket write reads its payload
         // and while `+USOCO` waits for its connect [model].
-        if !self.raw_input() && !self.socket_raw_input() && !self.socket_answer_pending() {
+        if !self.raw_input()
+            && !self.socket_raw_input()
+            && !self.socket_answer_pending()
+            && !self.credential_import_pending()
+        {
             self.flush_urcs();
         }
         self.log_power_mode(now);
@@ -372,6 +385,11 @@ impl Module {
             if self.raw_input() {
                 // [model] payload bytes after the `>` prompt are not echoed.
                 self.raw_byte(byte, now);
+                continue;
+            }
+            if self.credential_import_pending() {
+                // [model] nor are a stream import's.
+                self.credential_byte(byte);
                 continue;
             }
             if self.session.echo {
@@ -452,6 +470,9 @@ impl Module {
             self.out.push(Effect::Send(frame(text)));
         }
         if self.socket_prompt(result.is_ok()) {
+            return;
+        }
+        if self.credential_prompt(result.is_ok()) {
             return;
         }
         if self.socket_defer_answer(result.is_ok()) {
@@ -555,6 +576,7 @@ impl Module {
             sockets: self.socket_snapshot(),
             power_mode: self.power_mode(),
             clock_source: self.clock.source(),
+            tls_connections: self.tls_log(),
         }
     }
 

@@ -11,7 +11,8 @@
 //!   after sleep"); the rest of that chunk is taken as usual. Radio traffic
 //!   and job events wake it too.
 //! - Sleep-2 / Hibernate: volatile state lost as at a boot (echo on, CMEE 0,
-//!   `+CEREG`/`+CSCON` n 0, the MQTT profile in RAM, a partial command line),
+//!   `+CEREG`/`+CSCON` n 0, the MQTT profile in RAM, the security profiles
+//!   and their session data (§3.4), a partial command line),
 //!   NVM kept. `[model]` what is kept: registration and the PDP context (the
 //!   network keeps the context in PSM/eDRX), the SIM's unlocked state, the
 //!   clock (`clock.rs`), the settings in effect since boot, the always-on
@@ -361,6 +362,7 @@ impl Module {
         !self.radio.rrc_connected
             && self.jobs.is_empty()
             && !self.raw_input()
+            && !self.credential_import_pending()
             && !self.mqtt_busy()
             && !self.reboot_after_answer
     }
@@ -450,6 +452,8 @@ impl Module {
         self.session.sim_ready = sim_ready;
         self.urcs.clear();
         self.mqtt = super::mqtt::Client::default();
+        // §3.4: the security profiles are volatile, session data included.
+        self.security.lose_volatile();
     }
 
     /// True while host bytes are dropped: deep sleep, or waking from it.

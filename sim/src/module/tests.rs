@@ -7,6 +7,7 @@ use super::*;
 use crate::nvm::NvmStore;
 
 mod clock_tests;
+mod security;
 mod sleep_tests;
 
 /// A module driven by hand.

@@ -1,0 +1,517 @@
+//! Data security (chapter 3): the credential store (`+USECMNG`), the
+//! security profiles (`+USECPRF`) with session resumption and its
+//! `+UUSECPRF` URC, and what a secure connection of the embedded clients
+//! gets from them (the TLS itself is `crate::jobs::tls`).
+//!
+//! Wire forms:
+//! - `AT+USECMNG=0,<type>,"<name>",<size>` -> `\r\n>` `[model]` (framed like
+//!   the MQTT prompt) -> exactly `<size>` bytes of PEM, not echoed `[model]`
+//!   -> `+USECMNG: 0,<type>,"<name>","<md5>"` and `OK` (§3.3; `[lib]` real
+//!   modules echo op 0 and all 32 hex digits, lower case). The MD5 is of the
+//!   DER (`credential.rs`). Types 0 CA, 1 client certificate, 2 client key.
+//!   `[lib]` name <= 32 characters, PEM <= 8 KiB: longer, or a bad type,
+//!   answers `+CME ERROR: 50` before the prompt; `[model]` PEM that is not
+//!   one readable block of the type answers `+CME ERROR: 50` after the
+//!   bytes. `[model]` the same type and name again replaces the credential.
+//! - `AT+USECMNG=1,...` (import from a file): `[model]` `+CME ERROR: 4`, the
+//!   module's file system is not simulated.
+//! - `AT+USECMNG=2,<type>,"<name>"` removes; `AT+USECMNG=3[,<type>]` lists
+//!   (one line each, no prefix `[lib]`: `CA,"name","subject","YYYY/MM/DD
+//!   HH:MM:SS"`, `CC,...`, `PK,"name"`); `AT+USECMNG=4,<type>,"<name>"`
+//!   answers like the import with op 4. `[model]` a name that is not stored
+//!   answers `+CME ERROR: 22` (not found) to 2 and 4.
+//! - Credentials live in NVM: every import and removal is an NVM write
+//!   (counted even when the bytes are the same, as a flash write would be).
+//! - `AT+USECPRF=<p>` resets profile p (0-4) to the factory one;
+//!   `AT+USECPRF=<p>,<op>,<value>` sets ops 0, 1, 2, 3, 4, 5, 6, 10 and
+//!   `13,0,<0|1>`, `13,1,<1|11>`, `13,3,<b64>,<size>`, `13,13,<b64>,<size>`
+//!   (`profile.rs`; the data unquoted as the note prints it, quoted also
+//!   taken). `AT+USECPRF=<p>,<op>` (`<p>,13,<sub>`) reads one setting
+//!   `[model]` as `+USECPRF: <p>,<op>,<value>`; `13,3` answers
+//!   `+USECPRF: <p>,13,3,<b64>,<size>` (§3.4.2), `[model]` `<p>,13,3,,0`
+//!   when nothing is held. Ops 7-9, 11, 12: `+CME ERROR: 4` `[model]`.
+//! - Profiles are volatile (§3.4): a boot, Sleep-2 and Hibernate bring the
+//!   factory profiles back, session data included.
+//! - `+UUSECPRF: <p>,13,0,<status>` (§3.4.1; the note also prints it as
+//!   `+USECPRF`, this module sends `+UUSECPRF`) after every secure
+//!   connection whose profile has resumption on, once its handshake is done
+//!   and before the client's own URC (`+UUMQTTC: 1,1`): 2 when the profile
+//!   holds session data then, 1 otherwise. `[model]` a connection that was
+//!   not resumed and brought no new session leaves none held (the old data
+//!   did not work), a failed one drops it; a resumed one without a new
+//!   ticket keeps it.
+//! - At most two TLS connections at once (§3.3): the secure MQTT session
+//!   and `[model]` every socket with `+USOSEC` on count.
+//!
+//! `+UMQTTER` codes of a secure login that fails, `[model]` (class 13 is the
+//! MQTT client's, as in the note's 13,50); the login answers `OK` then
+//! `+UUMQTTC: 1,0`:
+//! | class,code | meaning |
+//! |---|---|
+//! | 13,70 | the server's certificate is not trusted (no chain to the profile's CA, or no CA) |
+//! | 13,71 | the server's certificate does not name the expected host (level 2, op 4) |
+//! | 13,72 | the server refused the TLS version or cipher (op 1), or we refused its |
+//! | 13,73 | client certificate refused or missing (ops 5/6 not both stored and matching, or the server refused it) |
+//! | 13,74 | other TLS handshake failure; also no TLS connection free (§3.3) |
+
+mod credential;
+mod profile;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use openssl::pkey::PKey;
+use openssl::x509::X509;
+
+use super::{bad_param, unsupported, Effect, Module};
+use crate::at::parse::{Form, Params};
+use crate::at::reply::{final_result, frame, CmeError, Fail};
+use crate::jobs::tls::{HandshakeReport, TlsEvent, TlsFailure, TlsSetup, TlsVersion};
+use crate::jobs::JobId;
+use crate::nvm::{Credential, CredentialKind, CREDENTIAL_MAX_BYTES};
+use credential::{list_line, md5_hex, pem_to_der};
+use profile::{RootOfTrust, SecurityProfile};
+
+/// Security profiles 0-4 `[lib]`.
+pub const SECURITY_PROFILES: usize = 5;
+/// §3.3: two TLS connections at once, overall.
+pub const MAX_TLS_CONNECTIONS: usize = 2;
+
+pub const ER_TLS_UNTRUSTED: (u16, u16) = (13, 70);
+pub const ER_TLS_HOST: (u16, u16) = (13, 71);
+pub const ER_TLS_VERSION: (u16, u16) = (13, 72);
+pub const ER_TLS_CLIENT_CERT: (u16, u16) = (13, 73);
+pub const ER_TLS_OTHER: (u16, u16) = (13, 74);
+
+/// The `+UMQTTER` code of a failed handshake (see the table above).
+pub(super) fn tls_error(failure: TlsFailure) -> (u16, u16) {
+    match failure {
+        TlsFailure::Untrusted => ER_TLS_UNTRUSTED,
+        TlsFailure::HostMismatch => ER_TLS_HOST,
+        TlsFailure::Version => ER_TLS_VERSION,
+        TlsFailure::ClientCertificate => ER_TLS_CLIENT_CERT,
+        TlsFailure::Handshake => ER_TLS_OTHER,
+    }
+}
+
+/// One TLS connection's handshake, as the module saw it (for tests, the
+/// snapshot and the energy bench; not module state).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsConnection {
+    /// Module time of the report.
+    pub at: Duration,
+    pub profile: u8,
+    pub version: TlsVersion,
+    /// `session_reused()`: the server took the session data.
+    pub resumed: bool,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub failure: Option<TlsFailure>,
+}
+
+/// A stream import collecting its bytes after the `>` prompt.
+struct Import {
+    kind: CredentialKind,
+    name: String,
+    want: usize,
+    buf: Vec<u8>,
+}
+
+/// Never shows the bytes: they may be a private key.
+impl std::fmt::Debug for Import {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Import")
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("want", &self.want)
+            .field("got", &self.buf.len())
+            .finish()
+    }
+}
+
+/// A TLS connection in use.
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    profile: u8,
+    /// A new session came on this connection.
+    fresh_session: bool,
+}
+
+/// The chapter's state. The profiles, the import in progress and the open
+/// connections are volatile; the log is the simulator's record.
+#[derive(Debug, Default)]
+pub(super) struct Security {
+    profiles: [SecurityProfile; SECURITY_PROFILES],
+    import: Option<Import>,
+    open: BTreeMap<JobId, Open>,
+    log: Vec<TlsConnection>,
+}
+
+impl Security {
+    /// What a boot or a deep sleep loses.
+    pub(super) fn lose_volatile(&mut self) {
+        self.profiles = Default::default();
+        self.import = None;
+        self.open.clear();
+    }
+}
+
+fn incorrect() -> Fail {
+    CmeError::INCORRECT_PARAMETERS.into()
+}
+
+fn not_found() -> Fail {
+    CmeError(22).into()
+}
+
+fn kind_at(params: &Params, i: usize) -> Result<CredentialKind, Fail> {
+    let code = params.required_int(i).map_err(bad_param)?;
+    CredentialKind::from_type(code).ok_or_else(incorrect)
+}
+
+fn name_at(params: &Params, i: usize) -> Result<String, Fail> {
+    let name = params.required_string(i).map_err(bad_param)?;
+    if Credential::valid_name(name) {
+        Ok(name.to_string())
+    } else {
+        Err(incorrect())
+    }
+}
+
+impl Module {
+    fn root_of_trust(&self) -> RootOfTrust {
+        RootOfTrust::for_imei(&self.cfg.imei)
+    }
+
+    fn credential(&self, kind: CredentialKind, name: &str) -> Option<&Credential> {
+        self.nvm
+            .credentials
+            .iter()
+            .find(|c| c.kind == kind && c.name == name)
+    }
+
+    /// Every import and removal is a flash write, even of the same bytes.
+    fn write_credentials(&mut self, change: impl FnOnce(&mut Vec<Credential>)) {
+        change(&mut self.nvm.credentials);
+        self.nvm_writes += 1;
+        self.out.push(Effect::SaveNvm(self.nvm.clone()));
+    }
+
+    /// `+USECMNG=<op>,...`.
+    pub(super) fn usecmng(
+        &mut self,
+        form: &Form,
+        _: Instant,
+        info: &mut Vec<String>,
+    ) -> Result<(), Fail> {
+        let Form::Set(params) = form else {
+            return unsupported();
+        };
+        match params.required_int(0).map_err(bad_param)? {
+            0 => {
+                params.at_most(4).map_err(bad_param)?;
+                let kind = kind_at(params, 1)?;
+                let name = name_at(params, 2)?;
+                let size = params.required_int(3).map_err(bad_param)?;
+                let want = usize::try_from(size)
+                    .ok()
+                    .filter(|n| (1..=CREDENTIAL_MAX_BYTES).contains(n))
+                    .ok_or_else(incorrect)?;
+                self.security.import = Some(Import {
+                    kind,
+                    name,
+                    want,
+                    buf: Vec::with_capacity(want),
+                });
+                Ok(())
+            }
+            // [model] no file system to import from.
+            1 => unsupported(),
+            2 => {
+                params.at_most(3).map_err(bad_param)?;
+                let kind = kind_at(params, 1)?;
+                let name = name_at(params, 2)?;
+                self.credential(kind, &name).ok_or_else(not_found)?;
+                self.write_credentials(|all| all.retain(|c| c.kind != kind || c.name != name));
+                Ok(())
+            }
+            3 => {
+                params.at_most(2).map_err(bad_param)?;
+                let only = match params.int(1).map_err(bad_param)? {
+                    None => None,
+                    Some(code) => Some(CredentialKind::from_type(code).ok_or_else(incorrect)?),
+                };
+                for c in &self.nvm.credentials {
+                    if only.is_none_or(|k| k == c.kind) {
+                        info.push(list_line(c.kind, &c.name, &c.der));
+                    }
+                }
+                Ok(())
+            }
+            4 => {
+                params.at_most(3).map_err(bad_param)?;
+                let kind = kind_at(params, 1)?;
+                let name = name_at(params, 2)?;
+                let c = self.credential(kind, &name).ok_or_else(not_found)?;
+                info.push(md5_line(4, c));
+                Ok(())
+            }
+            _ => Err(incorrect()),
+        }
+    }
+
+    /// True while a stream import reads its PEM.
+    pub(super) fn credential_import_pending(&self) -> bool {
+        self.security.import.is_some()
+    }
+
+    /// Called by `run_line` after a command: true when it opened the `>`
+    /// prompt of a stream import (the final result comes after the bytes).
+    pub(super) fn credential_prompt(&mut self, ok: bool) -> bool {
+        if self.security.import.is_none() {
+            return false;
+        }
+        if ok {
+            self.out.push(Effect::Send(b"\r\n>".to_vec()));
+            return true;
+        }
+        self.security.import = None;
+        false
+    }
+
+    /// One byte of a stream import; the last one stores the credential and
+    /// sends the answer.
+    pub(super) fn credential_byte(&mut self, byte: u8) {
+        let Some(import) = self.security.import.as_mut() else {
+            return;
+        };
+        import.buf.push(byte);
+        if import.buf.len() < import.want {
+            return;
+        }
+        let Some(import) = self.security.import.take() else {
+            return;
+        };
+        let result = match pem_to_der(import.kind, &import.buf) {
+            Ok(der) => {
+                let stored = Credential {
+                    kind: import.kind,
+                    name: import.name,
+                    der,
+                };
+                let line = md5_line(0, &stored);
+                self.write_credentials(|all| {
+                    match all
+                        .iter_mut()
+                        .find(|c| c.kind == stored.kind && c.name == stored.name)
+                    {
+                        Some(old) => *old = stored,
+                        None => all.push(stored),
+                    }
+                });
+                self.out.push(Effect::Send(frame(&line)));
+                Ok(())
+            }
+            Err(why) => {
+                tracing::debug!(?why, "credential import refused");
+                Err(incorrect())
+            }
+        };
+        let text = final_result(result, self.session.cmee);
+        self.out.push(Effect::Send(frame(&text)));
+        self.flush_urcs();
+    }
+
+    /// `+USECPRF=<p>[,<op>[,...]]`.
+    pub(super) fn usecprf(
+        &mut self,
+        form: &Form,
+        _: Instant,
+        info: &mut Vec<String>,
+    ) -> Result<(), Fail> {
+        let Form::Set(params) = form else {
+            return unsupported();
+        };
+        let p = params.required_int(0).map_err(bad_param)?;
+        let p = usize::try_from(p)
+            .ok()
+            .filter(|p| *p < SECURITY_PROFILES)
+            .ok_or_else(incorrect)?;
+        if params.at_most(1).is_ok() {
+            self.security.profiles[p] = SecurityProfile::default();
+            return Ok(());
+        }
+        let rest = Params(params.0[1..].to_vec());
+        let op = rest.required_int(0).map_err(bad_param)?;
+        let root = self.root_of_trust();
+        let profile = &mut self.security.profiles[p];
+        let is_read = if op == 13 {
+            rest.at_most(2).is_ok()
+        } else {
+            rest.at_most(1).is_ok()
+        };
+        if is_read {
+            info.push(profile.read(p as u8, &rest, &root)?);
+            return Ok(());
+        }
+        let mut changed = profile.clone();
+        changed.set(&rest, &root)?;
+        *profile = changed;
+        Ok(())
+    }
+
+    /// TLS connections in use: the secure MQTT session and `[model]` every
+    /// socket with `+USOSEC` on.
+    fn tls_connections_in_use(&self) -> usize {
+        self.security.open.len() + self.socket_snapshot().iter().filter(|s| s.secure).count()
+    }
+
+    /// What a secure connection of profile `p` to `server` (a name or an
+    /// address) is made with; the `+UMQTTER` code when it cannot be made.
+    pub(super) fn tls_setup(&self, p: u8, server: &str) -> Result<TlsSetup, (u16, u16)> {
+        let profile = self
+            .security
+            .profiles
+            .get(usize::from(p))
+            .ok_or(ER_TLS_OTHER)?;
+        if self.tls_connections_in_use() >= MAX_TLS_CONNECTIONS {
+            return Err(ER_TLS_OTHER);
+        }
+        let roots = if profile.validation == 0 {
+            Vec::new()
+        } else {
+            self.nvm
+                .credentials
+                .iter()
+                .filter(|c| c.kind == CredentialKind::RootCa)
+                .filter(|c| profile.ca_name.is_empty() || c.name == profile.ca_name)
+                .map(|c| c.der.clone())
+                .collect()
+        };
+        let expected_host = (profile.validation >= 2).then(|| {
+            if profile.expected_host.is_empty() {
+                // [model] no op 4: the server as the profile names it.
+                server.to_string()
+            } else {
+                profile.expected_host.clone()
+            }
+        });
+        let client = self.client_credentials(profile)?;
+        Ok(TlsSetup {
+            profile: p,
+            validation: profile.validation,
+            roots,
+            expected_host,
+            min_version: profile.min_version,
+            sni: (!profile.sni.is_empty()).then(|| profile.sni.clone()),
+            client,
+            session: profile.session.clone().filter(|_| profile.resumption),
+            resumption: profile.resumption,
+        })
+    }
+
+    /// Ops 5 and 6: both stored and the key the certificate's, or neither
+    /// set. `[model]` anything else fails before connecting (13,73).
+    fn client_credentials(
+        &self,
+        profile: &SecurityProfile,
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, (u16, u16)> {
+        if profile.client_cert.is_empty() && profile.client_key.is_empty() {
+            return Ok(None);
+        }
+        let cert = self.credential(CredentialKind::ClientCert, &profile.client_cert);
+        let key = self.credential(CredentialKind::ClientKey, &profile.client_key);
+        let (Some(cert), Some(key)) = (cert, key) else {
+            return Err(ER_TLS_CLIENT_CERT);
+        };
+        let matching = X509::from_der(&cert.der)
+            .and_then(|c| c.public_key())
+            .ok()
+            .zip(PKey::private_key_from_der(&key.der).ok())
+            .is_some_and(|(public, private)| public.public_eq(&private));
+        if !matching {
+            return Err(ER_TLS_CLIENT_CERT);
+        }
+        Ok(Some((cert.der.clone(), key.der.clone())))
+    }
+
+    /// The secure connection of job `job` started with profile `p`.
+    pub(super) fn tls_opened(&mut self, job: JobId, p: u8) {
+        self.security.open.insert(
+            job,
+            Open {
+                profile: p,
+                fresh_session: false,
+            },
+        );
+    }
+
+    /// Job `job`'s connection is gone.
+    pub(super) fn tls_closed(&mut self, job: JobId) {
+        self.security.open.remove(&job);
+    }
+
+    /// What the TLS layer of job `job` reported. Returns the failure of a
+    /// handshake that failed (the client's login fails with it).
+    pub(super) fn on_tls(
+        &mut self,
+        job: JobId,
+        event: TlsEvent,
+        now: Instant,
+    ) -> Option<TlsFailure> {
+        let open = self.security.open.get_mut(&job)?;
+        let p = open.profile;
+        let profile = &mut self.security.profiles[usize::from(p)];
+        match event {
+            TlsEvent::Session(der) => {
+                if profile.resumption {
+                    profile.session = Some(der);
+                    open.fresh_session = true;
+                }
+                None
+            }
+            TlsEvent::Handshake(report) => {
+                if report.failure.is_some() || (!report.resumed && !open.fresh_session) {
+                    profile.session = None;
+                }
+                let status = profile.resumption.then(|| profile.resumption_status());
+                self.tls_report(p, &report, now);
+                if report.failure.is_none() {
+                    if let Some(status) = status {
+                        self.urc(format!("+UUSECPRF: {p},13,0,{status}"));
+                    }
+                }
+                report.failure
+            }
+        }
+    }
+
+    fn tls_report(&mut self, p: u8, report: &HandshakeReport, now: Instant) {
+        self.energy.tls_handshake_report(report);
+        let at = self.module_time(now);
+        self.security.log.push(TlsConnection {
+            at,
+            profile: p,
+            version: report.version,
+            resumed: report.resumed,
+            bytes_sent: report.sent,
+            bytes_received: report.received,
+            failure: report.failure,
+        });
+    }
+
+    /// Every TLS handshake since the simulator started.
+    pub(super) fn tls_log(&self) -> Vec<TlsConnection> {
+        self.security.log.clone()
+    }
+}
+
+/// `+USECMNG: <op>,<type>,"<name>","<md5>"`.
+fn md5_line(op: u8, c: &Credential) -> String {
+    format!(
+        "+USECMNG: {op},{},\"{}\",\"{}\"",
+        c.kind.code(),
+        c.name,
+        md5_hex(&c.der)
+    )
+}
