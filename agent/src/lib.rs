@@ -33,12 +33,16 @@
 //!   always-on sockets and the doorbell.
 //! - [`daemon`]: the agent at run time, tying the parts together;
 //!   [`notify`]: what it tells systemd (ready, status, watchdog, stopping).
+//! - `backoff`: the one rule for waiting after consecutive failures (the
+//!   plugin host's calls, the daemon's windows).
+//! - `demo` (feature `demo`): the demo's in-process MQTT broker.
 //!
 //! Still to come: the HTTP client of `uplink/`.
 
+mod backoff;
 pub mod config;
 pub mod daemon;
-#[cfg(feature = "sim")]
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod heartbeat;
 pub mod intake;

@@ -19,7 +19,7 @@
 //!    manual clock: counted by the store, not timed.
 //!
 //! Every flush is sled's flush plus an `fdatasync` of its log
-//! (`agent/src/store.rs`), so the throughput figures include real syncs.
+//! (`agent/src/store/`), so the throughput figures include real syncs.
 //!
 //! Readings are what a small gateway produces: five sensors on two chips
 //! (`bme280/temperature` in `Cel`, `ina219/voltage` in `V`, ...), a site and

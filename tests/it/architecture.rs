@@ -1,7 +1,7 @@
 //! The shape ARCHITECTURE.md promises, checked on the source itself:
 //! dependencies between the library's top-level modules run one way, the
-//! stages do not know the config, and no file grows past what a reader
-//! takes in at once.
+//! stages do not know the config, no file grows past what a reader takes
+//! in at once, and unit tests are wired one way.
 //!
 //! The graph is read from `crate::<module>` paths in code (comments are
 //! skipped: prose may name any module), including grouped imports
@@ -16,6 +16,11 @@ use std::path::{Path, PathBuf};
 
 fn agent_src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// The simulator's sources, held to the same file rules as the agent's.
+fn sim_src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../sim/src")
 }
 
 /// The library's top-level modules, as `lib.rs` declares them.
@@ -218,9 +223,10 @@ fn the_stages_do_not_know_the_config_and_the_modem_does_not_know_power() {
 }
 
 #[test]
-fn no_file_of_the_agent_is_longer_than_700_lines() {
+fn no_file_of_the_agent_or_the_simulator_is_longer_than_700_lines() {
     let mut files = Vec::new();
     rust_files(&agent_src(), &mut files);
+    rust_files(&sim_src(), &mut files);
     let long: Vec<String> = files
         .iter()
         .filter_map(|f| {
@@ -229,4 +235,61 @@ fn no_file_of_the_agent_is_longer_than_700_lines() {
         })
         .collect();
     assert!(long.is_empty(), "split these by concern: {long:?}");
+}
+
+/// The `#[path]` a `#[cfg(test)] mod tests;` is declared with, if `line`
+/// is one (`#[path = "queue_tests.rs"]`).
+fn path_attribute(line: &str) -> Option<&str> {
+    line.trim().strip_prefix("#[path = \"")?.strip_suffix("\"]")
+}
+
+#[test]
+fn every_unit_test_module_is_named_tests_and_declared_by_the_file_it_tests() {
+    let mut files = Vec::new();
+    rust_files(&agent_src(), &mut files);
+    rust_files(&sim_src(), &mut files);
+    let mut wrong = Vec::new();
+    let mut declared = BTreeSet::new();
+    for file in &files {
+        let text = fs::read_to_string(file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let name = line
+                .trim()
+                .strip_prefix("mod ")
+                .map(|m| m.trim_end_matches(';'));
+            if name.is_some_and(|m| m.ends_with("_tests")) {
+                wrong.push(format!("{}:{}: `{}`", file.display(), i + 1, line.trim()));
+            }
+            if let Some(path) = path_attribute(line) {
+                let next = lines.get(i + 1).map_or("", |l| l.trim());
+                if next != "mod tests;" {
+                    wrong.push(format!("{}:{}: #[path] on `{next}`", file.display(), i + 1));
+                }
+                // `x.rs` declares `x_tests.rs` beside it, and nothing else.
+                let stem = file.file_stem().unwrap().to_string_lossy();
+                if path != format!("{stem}_tests.rs") {
+                    wrong.push(format!("{}:{}: tests in `{path}`", file.display(), i + 1));
+                }
+                declared.insert(file.with_file_name(path));
+            }
+        }
+    }
+    for file in &files {
+        let is_tests_file = file
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().ends_with("_tests.rs"));
+        if is_tests_file && !declared.contains(file) {
+            wrong.push(format!(
+                "{}: not declared by the file it tests",
+                file.display()
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "one way to wire unit tests: `#[cfg(test)] #[path = \"x_tests.rs\"] mod tests;` \
+         at the end of `x.rs`, or an inline `mod tests`:\n{}",
+        wrong.join("\n")
+    );
 }

@@ -247,3 +247,219 @@ fn the_demo_config_runs_the_simulator_fast() {
     assert!(text.contains("port = \"sim\""), "{text}");
     assert!(text.contains("time_scale = 0.05"), "{text}");
 }
+
+#[test]
+fn check_merges_the_conf_d_drop_ins_in_name_order_appending_plugins_and_names_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(
+        &dir,
+        "[agent]\ndevice_id = \"from-main\"\n\n[modem]\nport = \"/dev/ttyUSB0\"\n\n\
+         [[plugins]]\nname = \"board\"\npath = \"/usr/lib/edge-agent/plugins/board.so\"\n\
+         allow_unpinned = true\n",
+    );
+    let conf_d = dir.path().join("conf.d");
+    std::fs::create_dir(&conf_d).unwrap();
+    // As a plugin package installs its own pinned entry.
+    std::fs::write(
+        conf_d.join("50-weather.toml"),
+        format!(
+            "[[plugins]]\nname = \"weather\"\npath = \"/usr/lib/edge-agent/plugins/weather.so\"\n\
+             sha256 = \"{}\"\n",
+            "ab".repeat(32)
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        conf_d.join("10-site.toml"),
+        "[agent]\ndevice_id = \"from-drop-in\"\n",
+    )
+    .unwrap();
+    // Not drop-ins: a package manager's leftover and a note.
+    std::fs::write(conf_d.join("60-old.toml.dpkg-old"), "not toml").unwrap();
+    std::fs::write(conf_d.join("README"), "not toml").unwrap();
+    let out = check(&path, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "# Drop-ins read from {}, merged in this order: 10-site.toml, 50-weather.toml.\n",
+            conf_d.display()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("device_id = \"from-drop-in\""), "{text}");
+    let board = text
+        .find("name = \"board\"")
+        .expect("the main file's entry");
+    let weather = text
+        .find("name = \"weather\"")
+        .expect("the drop-in's entry");
+    assert!(board < weather, "{text}");
+}
+
+#[test]
+fn check_names_the_drop_in_file_and_line_of_a_problem_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(&dir, "[modem]\nport = \"/dev/ttyUSB0\"\n");
+    let conf_d = dir.path().join("conf.d");
+    std::fs::create_dir(&conf_d).unwrap();
+    let drop_in = conf_d.join("50-weather.toml");
+    std::fs::write(
+        &drop_in,
+        "# installed by edge-plugin-weather\n[[plugins]]\nname = \"Weather\"\n\
+         path = \"/usr/lib/edge-agent/plugins/weather.so\"\nallow_unpinned = true\n",
+    )
+    .unwrap();
+    let out = check(&path, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "{}:3:8: plugins[0].name: plugin name \"Weather\" contains 'W'",
+            drop_in.display()
+        )),
+        "{err}"
+    );
+}
+
+/// `key = ...` lines (set or commented out) of the sample, by the table
+/// they are in (`plugins` for `[[plugins]]`, "" before the first table).
+fn sample_keys(sample: &str) -> Vec<(String, String)> {
+    let mut table = String::new();
+    let mut keys = Vec::new();
+    for line in sample.lines() {
+        let line = line.strip_prefix("# ").unwrap_or(line);
+        if let Some(header) = line.strip_prefix('[') {
+            table = header.trim_matches(|c| c == '[' || c == ']').to_owned();
+            keys.push((table.clone(), String::new()));
+        } else if let Some((key, _)) = line.split_once(" = ") {
+            if !key.is_empty()
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            {
+                keys.push((table.clone(), key.to_owned()));
+            }
+        }
+    }
+    keys
+}
+
+#[test]
+fn the_printed_sample_config_loads_and_names_every_key_the_loader_accepts() {
+    let out = edge_agent(&["config"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let sample = stdout(&out);
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(&dir, &sample);
+    let loaded = check(&path, &[]);
+    assert_eq!(loaded.status.code(), Some(0), "{}", stderr(&loaded));
+
+    // The loader itself says which keys each table accepts: an unknown key
+    // in every table is an error listing them. A table added to the
+    // configuration shows up as a key of its parent, so it cannot be missed.
+    let probe = write_config(
+        &dir,
+        "probe = 1\n[agent]\nprobe = 1\n[modem]\nport = \"/dev/ttyUSB0\"\nprobe = 1\n\
+         [modem.power]\nprobe = 1\n[modem.power.wake]\nprobe = 1\n[modem.sim]\nprobe = 1\n\
+         [queue]\nprobe = 1\n[uplink]\nprobe = 1\n[uplink.mqtt]\nhost = \"x\"\nprobe = 1\n\
+         [uplink.mqtt.will]\ntopic = \"t\"\nmessage = \"m\"\nprobe = 1\n\
+         [[plugins]]\nname = \"p\"\npath = \"/p.so\"\nallow_unpinned = true\nprobe = 1\n\
+         [doorbell]\nprobe = 1\n",
+    );
+    let err = stderr(&check(&probe, &[]));
+    let keys = sample_keys(&sample);
+    let mut tables_checked = 0;
+    for line in err.lines() {
+        let Some((before, allowed)) = line.split_once(": unknown key; the keys allowed here are ")
+        else {
+            continue;
+        };
+        let table = before
+            .rsplit(": ")
+            .next()
+            .unwrap()
+            .trim_end_matches("probe")
+            .trim_end_matches('.')
+            .replace("[0]", "");
+        tables_checked += 1;
+        for key in allowed.split(", ").map(|k| k.trim_matches('`')) {
+            let dotted = if table.is_empty() {
+                key.to_owned()
+            } else {
+                format!("{table}.{key}")
+            };
+            let as_key = keys.iter().any(|(t, k)| *t == table && k == key);
+            let as_table = keys.iter().any(|(t, k)| *t == dotted && k.is_empty());
+            assert!(
+                as_key || as_table,
+                "the sample lacks {dotted} (a `{key} = ` line in [{table}], or a [{dotted}] \
+                 table)"
+            );
+        }
+    }
+    assert_eq!(tables_checked, 12, "{err}");
+}
+
+#[test]
+fn version_names_the_git_revision_and_the_built_in_features() {
+    let out = edge_agent(&["--version"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    // The revision this checkout is at; a tree without git says `unknown`.
+    let git = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output();
+    let revision = match git {
+        Ok(o) if o.status.success() => String::from_utf8(o.stdout).unwrap().trim().to_owned(),
+        _ => "unknown".to_owned(),
+    };
+    let features: Vec<&str> = [
+        ("sim", cfg!(feature = "sim")),
+        ("demo", cfg!(feature = "demo")),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect();
+    let features = if features.is_empty() {
+        "none".to_owned()
+    } else {
+        features.join(", ")
+    };
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "edge-agent {} (rev {revision}, features: {features})\n",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+}
+
+#[test]
+fn config_is_offered_only_by_the_commands_that_read_a_configuration() {
+    for command in [
+        &["run"][..],
+        &["check"],
+        &["at"],
+        &["modem", "info"],
+        &["queue", "stats"],
+        &["queue", "purge"],
+        &["demo"],
+    ] {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let help = stdout(&edge_agent(&args, &[]));
+        assert!(help.contains("--config <FILE>"), "{command:?}: {help}");
+    }
+    for command in [&["config"][..], &["plugin", "inspect"]] {
+        let mut args = command.to_vec();
+        args.extend(["--config", "x.toml"]);
+        let out = edge_agent(&args, &[]);
+        assert_eq!(out.status.code(), Some(2), "{command:?}");
+        assert!(
+            stderr(&out).contains("unexpected argument '--config'"),
+            "{command:?}: {}",
+            stderr(&out)
+        );
+    }
+}

@@ -2,35 +2,37 @@
 
 mod architecture;
 mod config_cli;
-#[cfg(feature = "sim")]
+#[cfg(feature = "demo")]
 mod demo_broker;
-#[cfg(feature = "sim")]
+#[cfg(feature = "demo")]
 mod field;
-#[cfg(feature = "sim")]
+// Helpers of the tests that publish to the demo broker.
+#[cfg(feature = "demo")]
 mod in_process;
 mod modem_cli;
 mod modem_pty;
 #[cfg(feature = "sim")]
 mod mqtt_brokers;
-#[cfg(feature = "sim")]
+#[cfg(feature = "demo")]
 mod mqtt_e2e;
 #[cfg(feature = "sim")]
 mod paused_clock;
-#[cfg(feature = "sim")]
+#[cfg(feature = "demo")]
 mod plugin_e2e;
 mod plugin_host;
 mod plugin_load;
 mod power_cut;
-#[cfg(feature = "sim")]
+#[cfg(feature = "demo")]
 mod power_windows;
 mod queue_cli;
 mod queue_corruption;
 mod queue_crash;
 mod queue_to_messages;
-#[cfg(feature = "sim")]
+#[cfg(feature = "demo")]
 mod run_cli;
-#[cfg(feature = "sim")]
+mod run_test_cli;
+#[cfg(feature = "demo")]
 mod service;
 mod support;
-#[cfg(feature = "sim")]
+#[cfg(feature = "demo")]
 mod upload_windows;

@@ -173,6 +173,39 @@ fn demo_prints_the_messages_its_broker_receives_and_exits_after_the_duration() {
     }
 }
 
+#[test]
+fn demo_runs_from_any_directory_on_its_built_in_config() {
+    // No configs/ here: the demo's configuration is built into the binary.
+    let dir = tempfile::tempdir().unwrap();
+    let plugin_dir = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let out = Command::new(env!("CARGO_BIN_EXE_edge-agent"))
+        .args(["demo", "--duration", "5s", "--plugin-dir"])
+        .arg(&plugin_dir)
+        .current_dir(dir.path())
+        .env_clear()
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("received on devices/demo-gateway/telemetry")),
+        "{stdout}"
+    );
+    // Its state went where the built-in config says: ./demo-data.
+    assert!(dir.path().join("demo-data/queue").is_dir());
+}
+
 /// The resolved SenML names (`bn` + `n`, RFC 8428 §4.5.1) of every message
 /// the demo printed.
 fn senml_names(stdout: &str) -> Vec<String> {

@@ -3,8 +3,8 @@
 //! libraries cargo built next to the test binary.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-// Without the `sim` feature the tests that run the daemon are not built.
-#![cfg_attr(not(feature = "sim"), allow(dead_code, unused_imports))]
+// Without the `demo` feature the tests that run the daemon are not built.
+#![cfg_attr(not(feature = "demo"), allow(dead_code, unused_imports))]
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

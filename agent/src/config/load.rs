@@ -1,9 +1,11 @@
 //! File + environment → [`Config`], reporting every problem at once.
 //!
-//! 1. Read the file (a missing file is its own error) and parse it with
-//!    `toml_edit`, which keeps spans (a syntax error stops here, with its line).
-//! 2. Merge it with the `EDGE_AGENT_*` variables in figment; the environment
-//!    wins. Every value keeps a tag naming its provider.
+//! 1. Read the file (a missing file is its own error) and the drop-ins of
+//!    `conf.d/` beside it (`files.rs`), and parse each with `toml_edit`, which
+//!    keeps spans (a syntax error stops here, with its file and line).
+//! 2. Merge them in figment, in that order, `[[plugins]]` entries appended,
+//!    then the `EDGE_AGENT_*` variables, which win. Every value keeps a tag
+//!    naming its provider, and so its file.
 //! 3. Deserialize. Serde stops at the first error, so after each error the
 //!    offending value is removed and deserialization runs again; each round
 //!    removes one value, so this ends, with every error collected. Validation
@@ -22,12 +24,12 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use figment::error::Kind;
-use figment::providers::{Format, Toml};
 use figment::value::Value;
 use figment::Figment;
 
 use super::env::{self, EnvSource};
-use super::locate::{SourceMap, Target};
+use super::files::{self, Document, Files};
+use super::locate::Target;
 use super::{env_var_for, Config, ConfigError, Origin, Problem, MASK, SIM_NVM_SUBDIR};
 
 /// A loaded configuration and where its values came from.
@@ -37,6 +39,11 @@ pub struct LoadedConfig {
     pub config: Config,
     /// The config file read.
     pub path: PathBuf,
+    /// The drop-in directory looked in (`conf.d/` beside `path`); `None`
+    /// for a configuration given as text.
+    pub drop_in_dir: Option<PathBuf>,
+    /// The drop-ins read from it, in the order they were merged.
+    pub drop_ins: Vec<PathBuf>,
     /// The keys that environment variables set, in variable-name order.
     pub env_overrides: Vec<EnvOverride>,
     /// Defaults chosen from other keys, each with why (e.g. how deep the
@@ -60,9 +67,10 @@ impl Config {
         Config::load_with_env(path, std::env::vars_os()).map(|loaded| loaded.config)
     }
 
-    /// Loads `path` merged with the `EDGE_AGENT_*` variables among `env`
-    /// (name, value) pairs instead of the process environment: for tests, and
-    /// for callers that want to know which keys came from the environment.
+    /// Loads `path` and the drop-ins of the `conf.d/` directory beside it,
+    /// merged with the `EDGE_AGENT_*` variables among `env` (name, value)
+    /// pairs instead of the process environment: for tests, and for callers
+    /// that want to know which keys came from the environment.
     pub fn load_with_env<I, K, V>(
         path: impl AsRef<Path>,
         env: I,
@@ -73,24 +81,54 @@ impl Config {
         V: AsRef<OsStr>,
     {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::NotFound {
-                ConfigError::NotFound {
-                    path: path.to_path_buf(),
-                }
-            } else {
-                ConfigError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                }
-            }
-        })?;
-        let file = SourceMap::parse(path, &text)?;
+        let main = Document::read(path)?;
+        let dir = files::drop_in_dir(path);
+        let drop_ins = files::drop_ins(&dir)?;
+        Config::load_documents(main, drop_ins, Some(dir), env)
+    }
+
+    /// Loads a configuration given as `text` (one built into the binary),
+    /// named `path` in messages, merged with the `EDGE_AGENT_*` variables
+    /// among `env`. No drop-ins are read.
+    pub fn load_text_with_env<I, K, V>(
+        path: impl AsRef<Path>,
+        text: &str,
+        env: I,
+    ) -> Result<LoadedConfig, ConfigError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<OsStr>,
+        V: AsRef<OsStr>,
+    {
+        let main = Document {
+            path: path.as_ref().to_path_buf(),
+            text: text.to_owned(),
+        };
+        Config::load_documents(main, Vec::new(), None, env)
+    }
+
+    /// The main file, then each drop-in (its `[[plugins]]` entries appended),
+    /// then the environment, into a [`LoadedConfig`] or every problem.
+    fn load_documents<I, K, V>(
+        main: Document,
+        drop_ins: Vec<Document>,
+        drop_in_dir: Option<PathBuf>,
+        env: I,
+    ) -> Result<LoadedConfig, ConfigError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<OsStr>,
+        V: AsRef<OsStr>,
+    {
+        let path = main.path.clone();
+        let drop_in_paths: Vec<PathBuf> = drop_ins.iter().map(|d| d.path.clone()).collect();
+        let documents: Vec<Document> = std::iter::once(main).chain(drop_ins).collect();
+        let files = Files::parse(&documents)?;
         let (env, mut problems) = EnvSource::new(env);
-        let figment = Figment::new().merge(Toml::string(&text)).merge(env.clone());
+        let figment = files::merged(&documents).merge(env.clone());
         let sources = Sources {
-            path,
-            file: &file,
+            path: &path,
+            files: &files,
             env: &env,
             figment: &figment,
         };
@@ -106,7 +144,9 @@ impl Config {
         match config {
             Some(config) if problems.is_empty() => Ok(LoadedConfig {
                 config,
-                path: path.to_path_buf(),
+                path,
+                drop_in_dir,
+                drop_ins: drop_in_paths,
                 env_overrides: env
                     .overrides()
                     .map(|(key, var)| EnvOverride {
@@ -117,19 +157,20 @@ impl Config {
                 chosen,
             }),
             _ => {
-                // In the order a person fixes them: down the file, then the
-                // environment, then what is missing.
+                // In the order a person fixes them: down the files in the order
+                // they were merged, then the environment, then what is missing.
                 problems.sort_by_key(|p| match &p.origin {
-                    Origin::File { line, column, .. } => {
-                        (0, line.unwrap_or(0), column.unwrap_or(0), String::new())
-                    }
-                    Origin::Env { var } => (1, 0, 0, var.clone()),
-                    Origin::NotSet => (2, 0, 0, p.key.clone()),
+                    Origin::File { path, line, column } => (
+                        0,
+                        files.rank(path),
+                        line.unwrap_or(0),
+                        column.unwrap_or(0),
+                        String::new(),
+                    ),
+                    Origin::Env { var } => (1, 0, 0, 0, var.clone()),
+                    Origin::NotSet => (2, 0, 0, 0, p.key.clone()),
                 });
-                Err(ConfigError::Invalid {
-                    path: path.to_path_buf(),
-                    problems,
-                })
+                Err(ConfigError::Invalid { path, problems })
             }
         }
     }
@@ -141,8 +182,8 @@ impl Config {
 }
 
 impl LoadedConfig {
-    /// What `edge-agent check` prints: a comment naming the file and the keys
-    /// the environment set, then [`Config::to_toml`].
+    /// What `edge-agent check` prints: a comment naming the file, the keys
+    /// the environment set and the drop-ins read, then [`Config::to_toml`].
     pub fn effective_toml(&self) -> Result<String, toml::ser::Error> {
         let from_env = if self.env_overrides.is_empty() {
             String::from("none")
@@ -158,9 +199,10 @@ impl LoadedConfig {
             .iter()
             .map(|why| format!("# Chosen: {why}.\n"))
             .collect();
+        let drop_ins = files::describe_drop_ins(self.drop_in_dir.as_deref(), &self.drop_ins);
         Ok(format!(
             "# Effective configuration from {}, defaults filled in, secrets shown as \"{MASK}\".\n\
-             # Set by environment variables: {from_env}.\n{chosen}\n{}",
+             # Set by environment variables: {from_env}.\n{drop_ins}{chosen}\n{}",
             self.path.display(),
             self.config.to_toml()?
         ))
@@ -488,8 +530,9 @@ fn remove(value: &mut Value, key: &[String]) -> bool {
 
 /// Everything needed to say where a value came from.
 struct Sources<'a> {
+    /// The main file, named in messages about keys that are not set.
     path: &'a Path,
-    file: &'a SourceMap<'a>,
+    files: &'a Files<'a>,
     env: &'a EnvSource,
     figment: &'a Figment,
 }
@@ -501,17 +544,17 @@ impl Sources<'_> {
         let Some(found) = find(value, key).filter(|_| !key.is_empty()) else {
             return Origin::NotSet;
         };
-        let from_env = self
-            .figment
-            .get_metadata(found.tag())
-            .is_some_and(|md| md.name == env::PROVIDER_NAME);
-        if from_env {
+        let metadata = self.figment.get_metadata(found.tag());
+        if metadata.is_some_and(|md| md.name == env::PROVIDER_NAME) {
             return self.env_origin(&dotted);
         }
-        let segments: Vec<&str> = key.iter().map(String::as_str).collect();
-        let position = self.file.locate(&segments, target);
+        let path = metadata
+            .and_then(|md| md.source.as_ref())
+            .and_then(|source| source.file_path())
+            .unwrap_or(self.path);
+        let position = self.files.locate(path, key, target);
         Origin::File {
-            path: self.path.to_path_buf(),
+            path: path.to_path_buf(),
             line: position.map(|(line, _)| line),
             column: position.map(|(_, column)| column),
         }
@@ -538,8 +581,14 @@ impl Sources<'_> {
             origin: if from_env {
                 self.env_origin(&key)
             } else {
+                let path = error
+                    .metadata
+                    .as_ref()
+                    .and_then(|md| md.source.as_ref())
+                    .and_then(|source| source.file_path())
+                    .unwrap_or(self.path);
                 Origin::File {
-                    path: self.path.to_path_buf(),
+                    path: path.to_path_buf(),
                     line: None,
                     column: None,
                 }

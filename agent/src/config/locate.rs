@@ -53,6 +53,16 @@ impl<'a> SourceMap<'a> {
         Some(line_column(self.text(), span.start))
     }
 
+    /// How many elements the top-level array `key` holds (`[[plugins]]`
+    /// tables or an inline array); 0 when it is absent or not an array.
+    pub(crate) fn array_len(&self, key: &str) -> usize {
+        match self.doc.get(key) {
+            Some(Item::ArrayOfTables(tables)) => tables.len(),
+            Some(Item::Value(toml_edit::Value::Array(array))) => array.len(),
+            _ => 0,
+        }
+    }
+
     fn span(&self, key: &[&str], target: Target) -> Option<Range<usize>> {
         let (last, parents) = key.split_last()?;
         let mut parent = self.doc.as_item();

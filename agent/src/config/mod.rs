@@ -3,6 +3,8 @@
 //!
 //! - `mod.rs` (here): the settings, their defaults and why.
 //! - `load.rs`: file + environment → [`Config`], collecting every problem.
+//! - `files.rs`: the main file and the `conf.d/` drop-ins beside it, each a
+//!   provider naming its file (`[[plugins]]` entries appended).
 //! - `env.rs`: the environment as a figment provider (`EDGE_AGENT_MODEM__BAUD`
 //!   sets `modem.baud`).
 //! - `locate.rs`: a dotted key → line and column in the file.
@@ -23,6 +25,7 @@
 mod doorbell;
 mod env;
 mod error;
+mod files;
 mod load;
 mod locate;
 mod mqtt;
@@ -45,6 +48,7 @@ pub use crate::values::{
 pub use doorbell::{DoorbellConfig, DoorbellProtocol, DEFAULT_DOORBELL_HELLO, DOORBELL_HELLO_MAX};
 pub use env::{env_var_for, ENV_PREFIX, ENV_SEPARATOR};
 pub use error::{ConfigError, Origin, Problem};
+pub use files::{drop_in_dir, DROP_IN_DIR};
 pub use load::{EnvOverride, LoadedConfig};
 pub use mqtt::{
     ClientId, MqttConfig, MqttHost, MqttPassword, MqttText, MqttTopic, ProfileError, Transport,

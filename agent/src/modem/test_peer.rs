@@ -1,6 +1,7 @@
-//! A scripted module on an in-memory duplex for the MQTT tests (the style of
-//! `at/client_tests.rs`): the test reads each command line the client sends
-//! and writes the module's bytes back, on tokio's paused clock.
+//! A scripted module on an in-memory duplex, the one peer of the modem's
+//! unit tests (the AT client's own, and every feature's): the test reads
+//! each command line the client sends and writes the module's bytes back,
+//! on tokio's paused clock.
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 
@@ -59,9 +60,15 @@ impl Peer {
     }
 }
 
+/// A client with the default timings and its scripted module.
 pub(crate) fn start() -> (AtClient, Peer) {
+    start_with(ClientOptions::default())
+}
+
+/// A client with `options` and its scripted module.
+pub(crate) fn start_with(options: ClientOptions) -> (AtClient, Peer) {
     let (host, module) = tokio::io::duplex(1 << 16);
-    let (client, _task) = AtClient::spawn(host, ClientOptions::default());
+    let (client, _task) = AtClient::spawn(host, options);
     (
         client,
         Peer {

@@ -273,3 +273,84 @@ unsafe extern "C" fn host_log(ctx: *mut c_void, level: i32, message: *const u8, 
 unsafe extern "C" fn host_now_ns(_ctx: *mut c_void) -> i64 {
     catch_unwind(now_ns).unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::c_void;
+
+    use edge_agent_sdk::abi::{
+        self, STATUS_FULL, STATUS_OK, STATUS_REJECTED, STATUS_STOPPED, VALUE_I64,
+    };
+    use tokio::sync::mpsc;
+
+    use super::HostContext;
+    use crate::plugin_host::OLDEST_TIMESTAMP_NS;
+
+    /// A reading for the host API tests: an integer named `name`.
+    fn raw_reading(name: &'static [u8]) -> abi::Reading {
+        abi::Reading {
+            name: abi::Bytes::new(name),
+            unit: abi::Bytes::EMPTY,
+            timestamp_ns: 0,
+            kind: VALUE_I64,
+            flags: 0,
+            number: 0.0,
+            integer: 1,
+            bytes: abi::Bytes::EMPTY,
+            tags: std::ptr::null(),
+            tag_count: 0,
+        }
+    }
+
+    #[test]
+    fn emit_follows_the_gate_and_the_channel() {
+        let (sender, mut rx) = mpsc::channel(2);
+        let (ctx, api) = HostContext::leak("direct".into(), sender);
+        let emit = |readings: &[abi::Reading]| {
+            // SAFETY: `api` is the host's own table; the readings are live.
+            unsafe { (api.emit)(api.ctx, readings.as_ptr(), readings.len()) }
+        };
+        let good = raw_reading(b"ok");
+        assert_eq!(emit(&[good]), STATUS_STOPPED, "closed before opened");
+        ctx.open();
+        assert_eq!(emit(&[]), STATUS_OK);
+        assert_eq!(emit(&[good, raw_reading(b"")]), STATUS_REJECTED);
+        assert_eq!(emit(&[good, good]), STATUS_FULL);
+        // SAFETY: a null array is refused, not read.
+        let null = unsafe { (api.emit)(api.ctx, std::ptr::null(), 3) };
+        assert_eq!(null, STATUS_REJECTED);
+        ctx.close();
+        assert_eq!(emit(&[good]), STATUS_STOPPED);
+        ctx.open();
+        ctx.retire();
+        assert_eq!(emit(&[good]), STATUS_STOPPED, "retired stays closed");
+        let counters = ctx.counters.snapshot();
+        assert_eq!(counters.dropped_full, 1);
+        assert_eq!(counters.after_stop, 3);
+        assert_eq!(counters.rejected_total(), 2);
+        assert_eq!(rx.try_recv().unwrap().reading.source, "direct");
+        assert_eq!(rx.try_recv().unwrap().reading.name, "ok");
+        assert!(rx.try_recv().is_err(), "the channel should have ended");
+    }
+
+    #[test]
+    fn log_and_now_take_anything_without_panicking() {
+        let (sender, _rx) = mpsc::channel(1);
+        let (_ctx, api) = HostContext::leak("logger".into(), sender);
+        let huge: Vec<u8> = (0..10_000u32).map(|i| (i % 256) as u8).collect();
+        for level in [i32::MIN, 0, 1, 2, 3, 4, 5, 99] {
+            // SAFETY: live bytes; a null pointer with a length is refused.
+            unsafe {
+                (api.log)(api.ctx, level, huge.as_ptr(), huge.len());
+                (api.log)(api.ctx, level, std::ptr::null(), 5);
+            }
+        }
+        // SAFETY: the host's own table.
+        let now = unsafe { (api.now_ns)(api.ctx) };
+        assert!(now > OLDEST_TIMESTAMP_NS);
+        // A null context is refused, not dereferenced.
+        // SAFETY: exercising the host's own guard.
+        let status = unsafe { (api.emit)(std::ptr::null_mut::<c_void>(), std::ptr::null(), 1) };
+        assert_eq!(status, STATUS_REJECTED);
+    }
+}

@@ -22,10 +22,8 @@
 //!   same table without a plugin, for `edge-bench plugins`.)
 //! - `validate.rs`: an emitted reading checked against the ABI's limits and
 //!   copied, or a [`Rejection`] reason.
-//! - `backoff.rs`: the delay doubling on consecutive errors, up to a maximum.
 //! - `status.rs`: [`InstanceState`], the per-instance counters.
 
-mod backoff;
 mod configured;
 mod descriptor;
 mod host_api;
@@ -37,11 +35,6 @@ mod status;
 mod supervisor;
 mod validate;
 mod verify;
-
-#[cfg(test)]
-mod runtime_tests;
-#[cfg(test)]
-mod validate_tests;
 
 pub use configured::{load_configured, LoadFailure, PluginEntry};
 pub use descriptor::{DescriptorError, PluginApi};

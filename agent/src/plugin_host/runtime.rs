@@ -9,13 +9,13 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use super::backoff::Backoff;
 use super::descriptor::PluginApi;
 use super::host_api::HostContext;
 use super::instance::InstanceThread;
 use super::status::{InstanceState, InstanceStatus};
 use super::supervisor::{Control, Shared, Supervisor};
 use super::validate::PluginReading;
+use crate::backoff::Backoff;
 
 /// The channel's capacity when the configuration says nothing.
 pub const DEFAULT_CHANNEL_CAPACITY: usize = 1024;
@@ -215,3 +215,7 @@ impl Handle {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "runtime_tests.rs"]
+mod tests;

@@ -18,11 +18,11 @@ use edge_agent_sdk::abi::{
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{sleep_until, timeout, Instant};
 
-use super::backoff::Backoff;
 use super::host_api::HostContext;
 use super::instance::{InstanceThread, Outcome, Request};
 use super::runtime::CommandError;
 use super::status::{Counters, InstanceState, PluginCall};
+use crate::backoff::Backoff;
 
 /// What the [`super::PluginHost`] asks of a supervisor.
 #[derive(Debug)]

@@ -224,3 +224,7 @@ unsafe fn slice<'a>(bytes: abi::Bytes) -> Result<&'a [u8], Rejection> {
 fn text(bytes: &[u8], not_utf8: Rejection) -> Result<&str, Rejection> {
     std::str::from_utf8(bytes).map_err(|_| not_utf8)
 }
+
+#[cfg(test)]
+#[path = "validate_tests.rs"]
+mod tests;

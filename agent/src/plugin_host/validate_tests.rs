@@ -10,7 +10,7 @@ use edge_agent_sdk::abi::{
 };
 use proptest::prelude::*;
 
-use super::validate::{validate, Rejection, MAX_FUTURE_NS, OLDEST_TIMESTAMP_NS};
+use super::{validate, Rejection, MAX_FUTURE_NS, OLDEST_TIMESTAMP_NS};
 use crate::reading::Value;
 
 /// 2024-06-01T00:00:00Z.

@@ -61,7 +61,7 @@ pub struct Message {
     /// The payload: at most `max_payload_bytes`.
     pub payload: Vec<u8>,
     /// The sequence numbers of the readings in it, in the order they were
-    /// taken (SenML may order records differently; see `encode/senml.rs`):
+    /// taken (SenML may order records differently; see `encode/senml/`):
     /// at least one, at most `max_readings`.
     pub seqs: Vec<u64>,
     /// Why the message ends, and so what is left.

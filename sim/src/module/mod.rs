@@ -481,7 +481,7 @@ impl Module {
         if self.raw_input() {
             if result.is_ok() {
                 // `+UMQTTC=9`: the prompt instead of the final result, which
-                // comes once the payload is in (see `mqtt::raw_byte`).
+                // comes once the payload is in (`raw_byte`, `mqtt/session.rs`).
                 self.out.push(Effect::Send(b"\r\n>".to_vec()));
                 return;
             }

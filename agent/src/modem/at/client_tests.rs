@@ -4,64 +4,16 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::time::Instant;
 
-use super::client::{AtClient, ClientOptions};
-use super::codec::Prompt;
-use super::command::{AtCommand, Raw, Response};
-use super::error::{AtError, ParseError};
-use super::urc::{RegStatus, Urc};
+use crate::modem::at::client::ClientOptions;
+use crate::modem::at::codec::Prompt;
+use crate::modem::at::command::{AtCommand, Raw, Response};
+use crate::modem::at::error::{AtError, ParseError};
+use crate::modem::at::urc::{RegStatus, Urc};
 use crate::modem::general::ReadImei;
 use crate::modem::psd::ReadRegistration;
-
-/// The module's side of the duplex, driven step by step by a test.
-struct Peer {
-    io: DuplexStream,
-    pending: Vec<u8>,
-}
-
-impl Peer {
-    /// Reads up to and including the next CR: one command line.
-    async fn command(&mut self) -> String {
-        loop {
-            if let Some(pos) = self.pending.iter().position(|&b| b == b'\r') {
-                let line: Vec<u8> = self.pending.drain(..=pos).collect();
-                return String::from_utf8_lossy(&line[..line.len() - 1]).into_owned();
-            }
-            let mut buf = [0u8; 256];
-            let n = self.io.read(&mut buf).await.unwrap();
-            assert!(n > 0, "client closed the port");
-            self.pending.extend_from_slice(&buf[..n]);
-        }
-    }
-
-    async fn exact(&mut self, n: usize) -> Vec<u8> {
-        while self.pending.len() < n {
-            let mut buf = [0u8; 256];
-            let k = self.io.read(&mut buf).await.unwrap();
-            assert!(k > 0, "client closed the port");
-            self.pending.extend_from_slice(&buf[..k]);
-        }
-        self.pending.drain(..n).collect()
-    }
-
-    async fn say(&mut self, bytes: &[u8]) {
-        self.io.write_all(bytes).await.unwrap();
-    }
-}
-
-fn start(options: ClientOptions) -> (AtClient, Peer) {
-    let (host, module) = tokio::io::duplex(4096);
-    let (client, _task) = AtClient::spawn(host, options);
-    (
-        client,
-        Peer {
-            io: module,
-            pending: Vec::new(),
-        },
-    )
-}
+use crate::modem::test_peer::{start, start_with};
 
 /// A socket write as the note's §5.3.1 shows it, to exercise the prompt.
 struct WriteTwoBytes;
@@ -84,7 +36,7 @@ impl AtCommand for WriteTwoBytes {
 
 #[tokio::test(start_paused = true)]
 async fn a_urc_with_the_answer_prefix_reaches_subscribers_and_not_the_answer() {
-    let (client, mut peer) = start(ClientOptions::default());
+    let (client, mut peer) = start();
     let mut urcs = client.subscribe();
     let module = async {
         assert_eq!(peer.command().await, "AT+CEREG?");
@@ -105,7 +57,7 @@ async fn a_urc_with_the_answer_prefix_reaches_subscribers_and_not_the_answer() {
 
 #[tokio::test(start_paused = true)]
 async fn the_next_command_waits_20ms_after_the_last_final_result_or_urc() {
-    let (client, mut peer) = start(ClientOptions::default());
+    let (client, mut peer) = start();
     let module = async {
         assert_eq!(peer.command().await, "AT");
         peer.say(b"\r\nOK\r\n").await;
@@ -128,7 +80,7 @@ async fn the_next_command_waits_20ms_after_the_last_final_result_or_urc() {
 
 #[tokio::test(start_paused = true)]
 async fn prompt_data_goes_out_50ms_after_the_prompt_with_exactly_the_announced_bytes() {
-    let (client, mut peer) = start(ClientOptions::default());
+    let (client, mut peer) = start();
     let module = async {
         assert_eq!(peer.command().await, "AT+USOWR=0,2");
         // The prompt arrives behind a URC, as the note's hazards list warns.
@@ -151,7 +103,7 @@ async fn a_missed_deadline_is_a_timeout_and_the_next_command_resyncs_first() {
         default_timeout: Duration::from_secs(2),
         ..ClientOptions::default()
     };
-    let (client, mut peer) = start(options);
+    let (client, mut peer) = start_with(options);
     let module = async {
         assert_eq!(peer.command().await, "AT+CGSN");
         // The module reboots and says nothing; after the deadline the
@@ -191,7 +143,7 @@ async fn a_missed_deadline_is_a_timeout_and_the_next_command_resyncs_first() {
 
 #[tokio::test(start_paused = true)]
 async fn a_closed_port_fails_the_waiting_command_and_every_later_one() {
-    let (client, mut peer) = start(ClientOptions::default());
+    let (client, mut peer) = start();
     let mut urcs = client.subscribe();
     let module = async move {
         assert_eq!(peer.command().await, "AT+CGMI");
@@ -208,7 +160,7 @@ async fn a_closed_port_fails_the_waiting_command_and_every_later_one() {
 
 #[tokio::test(start_paused = true)]
 async fn cme_errors_come_back_typed_in_both_forms() {
-    let (client, mut peer) = start(ClientOptions::default());
+    let (client, mut peer) = start();
     let module = async {
         assert_eq!(peer.command().await, "AT+UMNOPROF=100");
         peer.say(b"\r\n+CME ERROR: operation not allowed\r\n").await;
@@ -233,7 +185,7 @@ async fn cme_errors_come_back_typed_in_both_forms() {
 
 #[tokio::test(start_paused = true)]
 async fn noise_and_a_late_answer_between_commands_do_not_leak_into_the_next_answer() {
-    let (client, mut peer) = start(ClientOptions::default());
+    let (client, mut peer) = start();
     let mut urcs = client.subscribe();
     let module = async {
         assert_eq!(peer.command().await, "AT+CGMI");

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use proptest::prelude::*;
 
-use super::codec::*;
+use super::*;
 
 fn expect(cmd: &str, prefix: Option<&'static str>) -> Expect {
     Expect {

@@ -17,8 +17,3 @@ pub use command::{AtCommand, Raw, Response};
 pub use error::{AtError, CmeError, ParseError};
 pub use params::{Field, Fields};
 pub use urc::{RegStatus, Urc};
-
-#[cfg(test)]
-mod client_tests;
-#[cfg(test)]
-mod codec_tests;

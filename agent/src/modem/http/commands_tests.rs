@@ -150,3 +150,47 @@ fn the_last_error_is_read_and_explained() {
         .unwrap()
         .is_retryable());
 }
+
+/// Through the AT client against a scripted module: the body after
+/// `CONNECT`, then the response stream with `OK` inside it, up to
+/// `DISCONNECT` (§7.3), then the final `OK` and the result URC.
+#[tokio::test(start_paused = true)]
+async fn a_direct_link_post_round_trips_through_the_client() {
+    use crate::modem::at::Urc;
+    use crate::modem::test_peer::start;
+
+    let (at, mut peer) = start();
+    let mut urcs = at.subscribe();
+    let body = vec![0x81, 0xa2, b'O', b'K', 0x0d, 0x0a];
+    let post = PostDirect {
+        profile: 0,
+        path: "/ingest".into(),
+        content_type: ContentType::UserDefined("application/senml+cbor".into()),
+        body: body.clone(),
+        timeout: Duration::from_secs(90),
+    };
+    let module = async {
+        assert_eq!(
+            peer.command().await,
+            "AT+UHTTPC=0,7,\"/ingest\",6,\"application/senml+cbor\",6"
+        );
+        peer.say(b"\r\nCONNECT\r\n").await;
+        assert_eq!(peer.exact(body.len()).await, body);
+        peer.say(b"HTTP/1.1 204 No Content\r\nServer: test\r\n\r\nOK\r\n")
+            .await;
+        peer.say(b"\r\nDISCONNECT\r\n\r\nOK\r\n\r\n+UUHTTPCR: 0,7,1\r\n")
+            .await;
+    };
+    let (answer, ()) = tokio::join!(at.send(&post), module);
+    let response = crate::modem::http::HttpResponse::parse(&answer.unwrap()).unwrap();
+    assert_eq!(response.status, 204);
+    assert_eq!(response.body, b"OK\r\n");
+    assert_eq!(
+        urcs.recv().await,
+        Some(Urc::HttpResult {
+            profile: 0,
+            command: 7,
+            ok: true
+        })
+    );
+}

@@ -191,3 +191,7 @@ impl InfluxSizer {
         self.size = size;
     }
 }
+
+#[cfg(test)]
+#[path = "influx_tests.rs"]
+mod tests;

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 
-use super::*;
 use crate::reading::{Reading, Value};
+use crate::uplink::encode::*;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Field {

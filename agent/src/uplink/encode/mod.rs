@@ -6,7 +6,7 @@
 //! | `"senml-json"` | `senml_json.rs` | `application/senml+json` |
 //! | `"influx"` | `influx.rs` | `text/plain; charset=utf-8` |
 //!
-//! `senml.rs` holds what both SenML forms share (names, base fields, the
+//! `senml/` holds what both SenML forms share (names, base fields, the
 //! sizer); `cbor.rs`, `json.rs` and `base64url.rs` write the primitive items;
 //! `sink.rs` is where bytes go: a `Vec<u8>`, or a counter, so that sizing a
 //! candidate message runs the code that writes it.
@@ -26,11 +26,6 @@ mod senml;
 mod senml_cbor;
 mod senml_json;
 mod sink;
-
-#[cfg(test)]
-mod influx_tests;
-#[cfg(test)]
-mod senml_tests;
 
 use std::fmt;
 
@@ -170,7 +165,7 @@ impl Encoder {
     }
 
     /// The message for `readings`, in their order (SenML moves readings
-    /// without a unit to the front when it uses a base unit; see `senml.rs`).
+    /// without a unit to the front when it uses a base unit; see `senml/mod.rs`).
     pub fn encode<R: AsRef<Reading>>(&self, readings: &[R]) -> Result<Vec<u8>, EncodeError> {
         let mut out = Vec::new();
         self.encode_into(readings, &mut out)?;

@@ -19,7 +19,7 @@
 //! else the narrowest float (half, single, double) that holds it exactly, so
 //! that converting back to a double gives the same value (RFC 8428 §6); NaN
 //! and ±∞ as half-precision floats. `vs` is a text string, `vd` a byte
-//! string. What goes into a record and why: see `senml.rs`.
+//! string. What goes into a record and why: see `senml/mod.rs`.
 
 use super::cbor;
 use super::senml::{Dialect, Label, Val};

@@ -2,7 +2,7 @@
 //!
 //! A pack is an array of objects with the text labels of Table 2, e.g. (three
 //! readings of one gateway, the first at 2023-11-14T22:13:20Z; records are
-//! grouped, readings without a unit first, see `senml.rs`):
+//! grouped, readings without a unit first, see `senml/mod.rs`):
 //!
 //! ```text
 //! [{"bn":"gw-01:door/open","bt":1700000000,"vb":false},
@@ -14,7 +14,7 @@
 //! as the same double (`21` rather than `21.0`, `1e300` rather than 301
 //! digits); `vd` is base64url without padding; strings are UTF-8 with the
 //! RFC 8259 escapes. NaN and ±∞ have no JSON form: readings carrying them are
-//! refused. What goes into a record and why: see `senml.rs`.
+//! refused. What goes into a record and why: see `senml/mod.rs`.
 
 use super::senml::{Dialect, Label, Val};
 use super::sink::Out;

@@ -1,0 +1,162 @@
+//! One upload window: log in (waking the module first; on failure the
+//! window is retried with capped exponential backoff and jitter, never
+//! exiting), drain what was queued when it began, answer the commands that
+//! arrived, log out, close the window's own sockets, and let the module
+//! sleep. With `uplink.interval = "0s"` the session stays up instead and
+//! everything goes as it comes.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tracing::{error, info, warn};
+
+use crate::modem::mqtt::session::MqttSession;
+use crate::plugin_host::PluginHost;
+use crate::uplink::{drain, Budget};
+
+use super::downlink::serve_downlink;
+use super::wake::silence_advice;
+use super::{jitter, Agent, RunError};
+
+/// How long a session the doorbell asked for (`session`) stays up for
+/// downlink commands after the upload, unless one arrives sooner.
+const DOORBELL_SESSION_LINGER: Duration = Duration::from_secs(30);
+
+impl Agent<'_> {
+    /// Opens a window if one is due and not held back by a retry's backoff:
+    /// wake, log in, upload, serve commands, log out, let the module sleep.
+    pub(super) async fn window_if_due(&mut self, plugins: &PluginHost) -> Result<(), RunError> {
+        let pending = self.queue.stats()?.counters.pending_count;
+        let Some(reason) = self.windows.reason(Instant::now(), pending) else {
+            return Ok(());
+        };
+        if self.session.as_ref().is_none_or(|s| !s.is_connected()) {
+            if !self.windows.is_continuous() {
+                info!(?reason, pending, "upload window");
+                self.notifier.status(&format!(
+                    "upload window ({reason:?}): {pending} readings queued"
+                ));
+            }
+            if !self.log_in().await {
+                return Ok(());
+            }
+        }
+        self.upload(plugins).await
+    }
+
+    /// Wakes the module if needed and logs in; on failure schedules the
+    /// retry and returns false.
+    async fn log_in(&mut self) -> bool {
+        if self.awake.is_none() {
+            match self.wake_for_window().await {
+                Ok(guard) => {
+                    self.awake = Some(guard);
+                    if self.windows.answered() {
+                        info!("the module answers again");
+                    }
+                }
+                Err(e) => {
+                    let wait = self.windows.failed(Instant::now(), jitter());
+                    if e.is_silence() && self.windows.silent() {
+                        error!(
+                            error = %e,
+                            "{}; retrying every few minutes, the readings stay queued",
+                            silence_advice(&self.config.modem.power)
+                        );
+                    } else {
+                        warn!(error = %e, ?wait, "the module is not ready for a window; retrying later");
+                    }
+                    return false;
+                }
+            }
+        }
+        match MqttSession::connect(&self.at, self.options.clone()).await {
+            Ok(s) => {
+                self.session = Some(s);
+                self.windows.logged_in();
+                true
+            }
+            // A daemon that runs for years rides out broker outages and even
+            // refused logins (credentials rotated on the server): it keeps
+            // trying with capped backoff rather than exiting into a restart
+            // loop. The module's error says which it was. The readings stay
+            // queued.
+            Err(e) => {
+                self.session = None;
+                // Waiting for the retry is no reason to keep the radio up.
+                self.awake = None;
+                let wait = self.windows.failed(Instant::now(), jitter());
+                warn!(
+                    error = %e,
+                    ?wait,
+                    attempt = self.windows.attempts_failed(),
+                    "no MQTT session; retrying later"
+                );
+                false
+            }
+        }
+    }
+
+    /// Sends everything pending through the session; with windows, then
+    /// answers the commands that came, logs out, closes the window's own
+    /// sockets and lets the module sleep.
+    async fn upload(&mut self, plugins: &PluginHost) -> Result<(), RunError> {
+        let Some(s) = self.session.as_mut() else {
+            return Ok(());
+        };
+        // A window sends what waited for it; readings the intake queues
+        // meanwhile wait for the next one. Without windows the session
+        // stays up and everything goes as it comes.
+        let mut budget = if self.windows.is_continuous() {
+            Budget::UNLIMITED
+        } else {
+            Budget::queued_now(&self.queue)?
+        }
+        .controlled_by(&self.control);
+        // While the time is unknown, readings the host's wrong clock
+        // stamped wait for it (`crate::timekeeper`).
+        budget.hold_implausible_times = !self.time.is_known();
+        let drained = drain(&self.queue, &self.packer, s, budget).await?;
+        self.report.messages += drained.messages;
+        self.report.delivered += drained.delivered;
+        self.report.dead_lettered += drained.dead_lettered;
+        self.report.dead_reason = drained.dead_reason.or(self.report.dead_reason.take());
+        if !self.windows.is_continuous() {
+            if self.windows.take_linger() {
+                // The server rang for a session: give its commands time to
+                // arrive.
+                if let Ok(Ok(())) =
+                    tokio::time::timeout(DOORBELL_SESSION_LINGER, s.wait_downlink()).await
+                {
+                    info!("command received in the session the doorbell asked for");
+                }
+            }
+            // Commands that reached the module during the window are
+            // answered before the radio goes quiet again.
+            serve_downlink(s, plugins, &self.options).await;
+            if let Some(s) = self.session.take() {
+                if let Err(e) = s.logout().await {
+                    warn!(error = %e, "MQTT logout not confirmed");
+                }
+            }
+            // No socket the window opened outlives it (a non-AoN socket
+            // would keep the module out of deep sleep); the doorbell stays.
+            if let Err(e) = self.sockets.close_owned().await {
+                warn!(error = %e, "a socket of this window could not be closed");
+            }
+            let blockers = self.sockets.deep_sleep_blockers();
+            if !blockers.is_empty() {
+                let blockers: Vec<String> = blockers.iter().map(ToString::to_string).collect();
+                warn!(
+                    ?blockers,
+                    "the module cannot enter deep sleep after this window"
+                );
+            }
+            // The window is over: the vote goes up, the module may sleep
+            // until the next one.
+            self.awake = None;
+        }
+        self.windows.window_done(Instant::now(), jitter());
+        Ok(())
+    }
+}
