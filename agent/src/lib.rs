@@ -31,6 +31,8 @@
 //!   way to keep the module awake, through sleep votes), the power state from
 //!   the sleep URCs, restoring what deep sleep loses, the wake action, the
 //!   always-on sockets and the doorbell.
+//! - [`tls`]: TLS credentials (PEM, DER, X.509, private keys) read and
+//!   checked before they are imported into the module.
 //! - [`daemon`]: the agent at run time, tying the parts together;
 //!   [`notify`]: what it tells systemd (ready, status, watchdog, stopping).
 //! - `backoff`: the one rule for waiting after consecutive failures (the
@@ -54,5 +56,6 @@ pub mod queue;
 pub mod reading;
 pub mod store;
 pub mod timekeeper;
+pub mod tls;
 pub mod uplink;
 pub mod values;

@@ -201,6 +201,18 @@ fn cases() -> Vec<Case> {
             items: vec![urc("+CSCON: 1"), info("+CSCON: 1,0"), OK],
         },
         Case {
+            name: "session resumption status told from the session data read (§3.4)",
+            expect: Some(expect("AT+USECPRF=0,13,3", Some("+USECPRF"))),
+            input: b"\r\n+USECPRF: 0,13,0,2\r\n\r\n+USECPRF: 0,13,3,\"AAEC\",4\r\n\r\nOK\r\n",
+            items: vec![urc("+USECPRF: 0,13,0,2"), info("+USECPRF: 0,13,3,\"AAEC\",4"), OK],
+        },
+        Case {
+            name: "session resumption status with +USECPRF during an unrelated command",
+            expect: Some(expect("AT+UMQTTC=1", Some("+UMQTTC"))),
+            input: b"\r\n+USECPRF: 1,13,0,2\r\n\r\n+UMQTTC: 1,1\r\n\r\nOK\r\n",
+            items: vec![urc("+USECPRF: 1,13,0,2"), info("+UMQTTC: 1,1"), OK],
+        },
+        Case {
             name: "u-blox URC during an unrelated command",
             expect: Some(expect("AT+UMQTTC=1", Some("+UMQTTC"))),
             input: b"\r\n+UMQTTC: 1,1\r\n\r\nOK\r\n\r\n+UUMQTTC: 1,1\r\n",

@@ -6,7 +6,7 @@
 
 use super::counted::{scan_counted_line, Counting};
 use super::lines::{
-    is_echo_of, is_text, is_unsolicited_form, is_urc_prefix, noise_before_prompt, parse_connect,
+    is_echo_of, is_text, is_unsolicited_form, is_urc_line, noise_before_prompt, parse_connect,
     parse_final, prefix_of, NoisePrompt,
 };
 use super::{Expect, Item, Line, Prompt, MAX_LINE};
@@ -239,7 +239,7 @@ impl Decoder {
                     } else {
                         Item::Info(line)
                     }
-                } else if is_urc_prefix(prefix) {
+                } else if is_urc_line(prefix, bytes) {
                     Item::Urc(line)
                 } else {
                     Item::Info(line)

@@ -122,6 +122,11 @@ pub(super) fn is_urc_prefix(prefix: &[u8]) -> bool {
 ///   or a quoted / empty second field.
 /// - `+CSCON`: the read answer is `<n>,<mode>`; the URC with `<n>=1` (what the
 ///   agent configures) is `<mode>` alone.
+/// - `+USECPRF: <p>,13,0,<status>`: the session resumption status, which the
+///   note prints three times with this prefix and once as `+UUSECPRF`
+///   (§3.4); no command of the agent is answered in this shape (the read of
+///   the session data is `<p>,13,3,...`). Also a URC when another command
+///   is pending, see [`is_urc_line`].
 pub(super) fn is_unsolicited_form(prefix: &[u8], line: &[u8]) -> bool {
     let args = &line[prefix.len() + 1..];
     let mut fields = args.split(|&b| b == b',').map(|f| f.trim_ascii());
@@ -133,8 +138,24 @@ pub(super) fn is_unsolicited_form(prefix: &[u8], line: &[u8]) -> bool {
             Some(f) => f.is_empty() || f.starts_with(b"\""),
         },
         b"+CSCON" => second.is_none(),
+        b"+USECPRF" => is_resumption_status(args),
         _ => false,
     }
+}
+
+/// `<p>,13,0,<status>`.
+fn is_resumption_status(args: &[u8]) -> bool {
+    let fields: Vec<&[u8]> = args.split(|&b| b == b',').map(|f| f.trim_ascii()).collect();
+    matches!(&fields[..], [p, b"13", b"0", status]
+        if !p.is_empty() && p.iter().all(u8::is_ascii_digit)
+            && !status.is_empty() && status.iter().all(u8::is_ascii_digit))
+}
+
+/// A line that is a URC whatever command is pending: a `+UU...` or 3GPP URC
+/// prefix, or a prefix shared with answers in its unsolicited shape.
+pub(super) fn is_urc_line(prefix: &[u8], line: &[u8]) -> bool {
+    is_urc_prefix(prefix)
+        || prefix.eq_ignore_ascii_case(b"+USECPRF") && is_unsolicited_form(prefix, line)
 }
 
 /// Printable ASCII or valid UTF-8 without control characters (tab allowed).
