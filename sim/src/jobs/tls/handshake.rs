@@ -13,7 +13,7 @@ use openssl::ssl::{
     SslVerifyMode, SslVersion,
 };
 use openssl::x509::store::X509StoreBuilder;
-use openssl::x509::verify::X509CheckFlags;
+use openssl::x509::verify::{X509CheckFlags, X509VerifyFlags};
 use openssl::x509::X509;
 use tokio::net::TcpStream;
 use tokio_openssl::SslStream;
@@ -109,21 +109,28 @@ fn context(
     Ok(b.build())
 }
 
-/// The connection's own settings: SNI, the host name check, the session.
+/// The connection's own settings: SNI, the host name and date checks, the
+/// session.
 fn client(ctx: &SslContext, setup: &TlsSetup, session: Option<&[u8]>) -> Result<Ssl, ErrorStack> {
     let mut ssl = Ssl::new(ctx)?;
     if let Some(sni) = &setup.sni {
         ssl.set_hostname(sni)?;
     }
+    let param = ssl.param_mut();
     if setup.validation >= 2 {
         if let Some(host) = &setup.expected_host {
-            let param = ssl.param_mut();
             param.set_hostflags(X509CheckFlags::NO_PARTIAL_WILDCARDS);
             match host.parse::<IpAddr>() {
                 Ok(ip) => param.set_ip(ip)?,
                 Err(_) => param.set_host(host)?,
             }
         }
+    }
+    match setup.validity_at {
+        Some(utc) => param.set_time(utc),
+        // [model] below level 3 a module does not check dates: its clock
+        // may not be set yet.
+        None => param.set_flags(X509VerifyFlags::NO_CHECK_TIME)?,
     }
     if let Some(der) = session {
         // The module checked the data when it was set; data OpenSSL cannot

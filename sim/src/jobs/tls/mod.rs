@@ -53,12 +53,17 @@ use bridge::Plain;
 pub struct TlsSetup {
     /// The security profile (0-4), for reports.
     pub profile: u8,
-    /// Op 0: 0 none, 1 the chain, 2 the chain and `expected_host`.
+    /// Op 0: 0 none, 1 the chain, 2 the chain and `expected_host`, 3 also
+    /// the certificates' dates.
     pub validation: u8,
     /// Trusted roots, DER (op 3's one, or every imported CA).
     pub roots: Vec<Vec<u8>>,
-    /// The name (or address) the server's certificate must carry at level 2.
+    /// The name (or address) the server's certificate must carry (levels 2
+    /// and 3).
     pub expected_host: Option<String>,
+    /// `Some(UTC seconds)`: the certificates must be valid then (level 3,
+    /// the module's clock); `None`: their dates are not checked.
+    pub validity_at: Option<i64>,
     /// Op 1: 0 any, 1 TLS 1.0, 2 TLS 1.1, 3 TLS 1.2, 4 TLS 1.3.
     pub min_version: u8,
     /// Op 10.
@@ -79,6 +84,7 @@ impl std::fmt::Debug for TlsSetup {
             .field("validation", &self.validation)
             .field("roots", &self.roots.len())
             .field("expected_host", &self.expected_host)
+            .field("validity_at", &self.validity_at)
             .field("min_version", &self.min_version)
             .field("sni", &self.sni)
             .field("client", &self.client.is_some())

@@ -22,7 +22,6 @@ pub const ER_UNRESOLVED: (u16, u16) = (35, 2);
 pub const ER_REFUSED_CLASS: u16 = 36;
 pub const ER_ENDED_CLASS: u16 = 37;
 pub const ER_NOT_ALLOWED: (u16, u16) = (38, 3);
-pub const ER_NO_TLS: (u16, u16) = (39, 1);
 pub const ER_NOT_QUEUED: (u16, u16) = (40, 1);
 
 /// `+UUMQTTC: 0,<reason>` [lib].

@@ -54,21 +54,20 @@
 //! | 13,73 | client certificate refused or missing (ops 5/6 not both stored and matching, or the server refused it) |
 //! | 13,74 | other TLS handshake failure; also no TLS connection free (§3.3) |
 
+mod connection;
 mod credential;
 mod profile;
 
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
-
-use openssl::pkey::PKey;
-use openssl::x509::X509;
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Instant;
 
 use super::{bad_param, unsupported, Effect, Module};
 use crate::at::parse::{Form, Params};
 use crate::at::reply::{final_result, frame, CmeError, Fail};
-use crate::jobs::tls::{HandshakeReport, TlsEvent, TlsFailure, TlsSetup, TlsVersion};
+use crate::jobs::tls::TlsFailure;
 use crate::jobs::JobId;
 use crate::nvm::{Credential, CredentialKind, CREDENTIAL_MAX_BYTES};
+pub use connection::TlsConnection;
 use credential::{list_line, md5_hex, pem_to_der};
 use profile::{RootOfTrust, SecurityProfile};
 
@@ -84,7 +83,7 @@ pub const ER_TLS_CLIENT_CERT: (u16, u16) = (13, 73);
 pub const ER_TLS_OTHER: (u16, u16) = (13, 74);
 
 /// The `+UMQTTER` code of a failed handshake (see the table above).
-pub(super) fn tls_error(failure: TlsFailure) -> (u16, u16) {
+pub(in crate::module) fn tls_error(failure: TlsFailure) -> (u16, u16) {
     match failure {
         TlsFailure::Untrusted => ER_TLS_UNTRUSTED,
         TlsFailure::HostMismatch => ER_TLS_HOST,
@@ -92,21 +91,6 @@ pub(super) fn tls_error(failure: TlsFailure) -> (u16, u16) {
         TlsFailure::ClientCertificate => ER_TLS_CLIENT_CERT,
         TlsFailure::Handshake => ER_TLS_OTHER,
     }
-}
-
-/// One TLS connection's handshake, as the module saw it (for tests, the
-/// snapshot and the energy bench; not module state).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsConnection {
-    /// Module time of the report.
-    pub at: Duration,
-    pub profile: u8,
-    pub version: TlsVersion,
-    /// `session_reused()`: the server took the session data.
-    pub resumed: bool,
-    pub bytes_sent: u64,
-    pub bytes_received: u64,
-    pub failure: Option<TlsFailure>,
 }
 
 /// A stream import collecting its bytes after the `>` prompt.
@@ -129,13 +113,9 @@ impl std::fmt::Debug for Import {
     }
 }
 
-/// A TLS connection in use.
-#[derive(Debug, Clone, Copy)]
-struct Open {
-    profile: u8,
-    /// A new session came on this connection.
-    fresh_session: bool,
-}
+/// Handshakes the record keeps (the oldest go first); the energy ledger
+/// keeps the totals.
+const TLS_LOG_MAX: usize = 1024;
 
 /// The chapter's state. The profiles, the import in progress and the open
 /// connections are volatile; the log is the simulator's record.
@@ -143,8 +123,8 @@ struct Open {
 pub(super) struct Security {
     profiles: [SecurityProfile; SECURITY_PROFILES],
     import: Option<Import>,
-    open: BTreeMap<JobId, Open>,
-    log: Vec<TlsConnection>,
+    open: BTreeMap<JobId, connection::Open>,
+    log: VecDeque<TlsConnection>,
 }
 
 impl Security {
@@ -183,7 +163,7 @@ impl Module {
         RootOfTrust::for_imei(&self.cfg.imei)
     }
 
-    fn credential(&self, kind: CredentialKind, name: &str) -> Option<&Credential> {
+    pub(super) fn credential(&self, kind: CredentialKind, name: &str) -> Option<&Credential> {
         self.nvm
             .credentials
             .iter()
@@ -358,151 +338,6 @@ impl Module {
         changed.set(&rest, &root)?;
         *profile = changed;
         Ok(())
-    }
-
-    /// TLS connections in use: the secure MQTT session and `[model]` every
-    /// socket with `+USOSEC` on.
-    fn tls_connections_in_use(&self) -> usize {
-        self.security.open.len() + self.socket_snapshot().iter().filter(|s| s.secure).count()
-    }
-
-    /// What a secure connection of profile `p` to `server` (a name or an
-    /// address) is made with; the `+UMQTTER` code when it cannot be made.
-    pub(super) fn tls_setup(&self, p: u8, server: &str) -> Result<TlsSetup, (u16, u16)> {
-        let profile = self
-            .security
-            .profiles
-            .get(usize::from(p))
-            .ok_or(ER_TLS_OTHER)?;
-        if self.tls_connections_in_use() >= MAX_TLS_CONNECTIONS {
-            return Err(ER_TLS_OTHER);
-        }
-        let roots = if profile.validation == 0 {
-            Vec::new()
-        } else {
-            self.nvm
-                .credentials
-                .iter()
-                .filter(|c| c.kind == CredentialKind::RootCa)
-                .filter(|c| profile.ca_name.is_empty() || c.name == profile.ca_name)
-                .map(|c| c.der.clone())
-                .collect()
-        };
-        let expected_host = (profile.validation >= 2).then(|| {
-            if profile.expected_host.is_empty() {
-                // [model] no op 4: the server as the profile names it.
-                server.to_string()
-            } else {
-                profile.expected_host.clone()
-            }
-        });
-        let client = self.client_credentials(profile)?;
-        Ok(TlsSetup {
-            profile: p,
-            validation: profile.validation,
-            roots,
-            expected_host,
-            min_version: profile.min_version,
-            sni: (!profile.sni.is_empty()).then(|| profile.sni.clone()),
-            client,
-            session: profile.session.clone().filter(|_| profile.resumption),
-            resumption: profile.resumption,
-        })
-    }
-
-    /// Ops 5 and 6: both stored and the key the certificate's, or neither
-    /// set. `[model]` anything else fails before connecting (13,73).
-    fn client_credentials(
-        &self,
-        profile: &SecurityProfile,
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, (u16, u16)> {
-        if profile.client_cert.is_empty() && profile.client_key.is_empty() {
-            return Ok(None);
-        }
-        let cert = self.credential(CredentialKind::ClientCert, &profile.client_cert);
-        let key = self.credential(CredentialKind::ClientKey, &profile.client_key);
-        let (Some(cert), Some(key)) = (cert, key) else {
-            return Err(ER_TLS_CLIENT_CERT);
-        };
-        let matching = X509::from_der(&cert.der)
-            .and_then(|c| c.public_key())
-            .ok()
-            .zip(PKey::private_key_from_der(&key.der).ok())
-            .is_some_and(|(public, private)| public.public_eq(&private));
-        if !matching {
-            return Err(ER_TLS_CLIENT_CERT);
-        }
-        Ok(Some((cert.der.clone(), key.der.clone())))
-    }
-
-    /// The secure connection of job `job` started with profile `p`.
-    pub(super) fn tls_opened(&mut self, job: JobId, p: u8) {
-        self.security.open.insert(
-            job,
-            Open {
-                profile: p,
-                fresh_session: false,
-            },
-        );
-    }
-
-    /// Job `job`'s connection is gone.
-    pub(super) fn tls_closed(&mut self, job: JobId) {
-        self.security.open.remove(&job);
-    }
-
-    /// What the TLS layer of job `job` reported. Returns the failure of a
-    /// handshake that failed (the client's login fails with it).
-    pub(super) fn on_tls(
-        &mut self,
-        job: JobId,
-        event: TlsEvent,
-        now: Instant,
-    ) -> Option<TlsFailure> {
-        let open = self.security.open.get_mut(&job)?;
-        let p = open.profile;
-        let profile = &mut self.security.profiles[usize::from(p)];
-        match event {
-            TlsEvent::Session(der) => {
-                if profile.resumption {
-                    profile.session = Some(der);
-                    open.fresh_session = true;
-                }
-                None
-            }
-            TlsEvent::Handshake(report) => {
-                if report.failure.is_some() || (!report.resumed && !open.fresh_session) {
-                    profile.session = None;
-                }
-                let status = profile.resumption.then(|| profile.resumption_status());
-                self.tls_report(p, &report, now);
-                if report.failure.is_none() {
-                    if let Some(status) = status {
-                        self.urc(format!("+UUSECPRF: {p},13,0,{status}"));
-                    }
-                }
-                report.failure
-            }
-        }
-    }
-
-    fn tls_report(&mut self, p: u8, report: &HandshakeReport, now: Instant) {
-        self.energy.tls_handshake_report(report);
-        let at = self.module_time(now);
-        self.security.log.push(TlsConnection {
-            at,
-            profile: p,
-            version: report.version,
-            resumed: report.resumed,
-            bytes_sent: report.sent,
-            bytes_received: report.received,
-            failure: report.failure,
-        });
-    }
-
-    /// Every TLS handshake since the simulator started.
-    pub(super) fn tls_log(&self) -> Vec<TlsConnection> {
-        self.security.log.clone()
     }
 }
 

@@ -25,7 +25,9 @@ pub(super) const SESSION_B64_MAX: usize = 6 * 1024;
 #[derive(Clone, PartialEq, Eq)]
 pub(super) struct SecurityProfile {
     /// Op 0: 0 none, 1 the chain against a trusted root, 2 also the
-    /// server's host name (op 4).
+    /// server's host name (op 4), 3 also the certificates' dates (§3.2
+    /// names levels 1 to 3; `[model]` the meaning of 3, from u-blox's other
+    /// modules).
     pub validation: u8,
     /// Op 1: 0 any, 1 TLS 1.0, 2 TLS 1.1, 3 TLS 1.2, 4 TLS 1.3 `[model]`.
     pub min_version: u8,
@@ -132,7 +134,7 @@ impl SecurityProfile {
         match op {
             0 => {
                 params.at_most(2).map_err(bad_param)?;
-                self.validation = int_in(params, 1, 0..=2)? as u8;
+                self.validation = int_in(params, 1, 0..=3)? as u8;
             }
             1 => {
                 params.at_most(2).map_err(bad_param)?;

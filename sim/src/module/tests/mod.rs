@@ -5,7 +5,7 @@
 //! (SIM, radio and registration, PDP and the MNO profile), `ip` (DNS and
 //! ping), `power` (reboot, power cut, fault injection, NVM across restarts),
 //! `mqtt` (§6), `sockets` (§5), `security` (§3: credentials and security
-//! profiles), `sleep` (power saving) and
+//! profiles), `secure_mqtt` (§6.9), `sleep` (power saving) and
 //! `clock` (the clock and network time).
 
 use std::time::{Duration, Instant};
@@ -17,6 +17,7 @@ mod ip;
 mod mqtt;
 mod network;
 mod power;
+mod secure_mqtt;
 mod security;
 mod sleep;
 mod sockets;

@@ -8,7 +8,7 @@
 
 use super::*;
 
-const CA_PEM: &str = "-----BEGIN CERTIFICATE-----
+pub(super) const CA_PEM: &str = "-----BEGIN CERTIFICATE-----
 MIIBtTCCAVugAwIBAgIUIkRxs6gsLoMu21Cb+tHqMmj//dgwCgYIKoZIzj0EAwIw
 MDEXMBUGA1UECgwObGV4aS1zaW0gdGVzdHMxFTATBgNVBAMMDFRlc3QgUm9vdCBD
 QTAeFw0yNjEyMDUwMzI5MTZaFw0zNjEyMDIwMzI5MTZaMDAxFzAVBgNVBAoMDmxl
@@ -21,10 +21,10 @@ UGd6GKY3hX/RSX4pL7jZ+zPqi6akGwIhAMfyfxtgc6KuuRVI43+AjtZgsIavMR98
 bdVsIH7nT1wa
 -----END CERTIFICATE-----
 ";
-const CA_MD5: &str = "7bb96b22a33658e6962bb8d1a8ed82e6";
+pub(super) const CA_MD5: &str = "7bb96b22a33658e6962bb8d1a8ed82e6";
 
 /// Signed by the CA above; its subject has no common name.
-const DEVICE_PEM: &str = "-----BEGIN CERTIFICATE-----
+pub(super) const DEVICE_PEM: &str = "-----BEGIN CERTIFICATE-----
 MIIBMDCB1wIBAjAKBggqhkjOPQQDAjAwMRcwFQYDVQQKDA5sZXhpLXNpbSB0ZXN0
 czEVMBMGA1UEAwwMVGVzdCBSb290IENBMB4XDTI2MTIwNTAzMjkxNloXDTI5MDgz
 MTAzMjkxNlowGTEXMBUGA1UECgwObGV4aS1zaW0gdGVzdHMwWTATBgcqhkjOPQIB
@@ -34,19 +34,19 @@ IFJYAzqpu+znE7zQj7AI4jbn9cDz9XoVC9fWnIxL8w9KAiEA8t3YfK+YPYqK7ZH4
 J5vg9OfoSSmjVRXoZToKqsIiUVc=
 -----END CERTIFICATE-----
 ";
-const DEVICE_MD5: &str = "a15f96aa910bf813eb5b4c89828bc743";
+pub(super) const DEVICE_MD5: &str = "a15f96aa910bf813eb5b4c89828bc743";
 
 /// The device certificate's key (PKCS#8).
-const DEVICE_KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----
+pub(super) const DEVICE_KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----
 MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgFmnSiQfx7icFTom/
 c9SIwayqd8ZBEmSbpgiILfRgK8ihRANCAARe9ONyhco5R7TB0hJ5Z5YHDvPCPYu6
 2kJXgnB6ueQH3xqhXyT1FIG7FfxnhPLz5L6/y0pQ8d32kfEOYgaqbNI2
 -----END PRIVATE KEY-----
 ";
-const DEVICE_KEY_MD5: &str = "c8b31d2049b4a805a3cce862bcc19623";
+pub(super) const DEVICE_KEY_MD5: &str = "c8b31d2049b4a805a3cce862bcc19623";
 
 /// A key that belongs to no certificate here.
-const OTHER_KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----
+pub(super) const OTHER_KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----
 MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgqlyoDFnjupS4+e4r
 +j2VeMmDZE5FVIjKvO+epjxkp1KhRANCAARx1/hAgQQjO7L8/dHonhyGik6I6Piw
 IZIGYgahWJUOjAmW/lWZjeoTLsDvEUn64Jd01oHAvfuJglGv33P4lyPo
@@ -54,11 +54,11 @@ IZIGYgahWJUOjAmW/lWZjeoTLsDvEUn64Jd01oHAvfuJglGv33P4lyPo
 ";
 
 /// A ready module with echo off and numeric CME errors.
-fn quiet() -> Harness {
+pub(super) fn quiet() -> Harness {
     quiet_with(NvmImage::default())
 }
 
-fn quiet_with(nvm: NvmImage) -> Harness {
+pub(super) fn quiet_with(nvm: NvmImage) -> Harness {
     let mut h = Harness::ready_with_nvm(config(), nvm);
     assert_eq!(h.send("ATE0"), format!("ATE0\r{OK}"));
     assert_eq!(h.send("AT+CMEE=1"), OK);
@@ -67,7 +67,7 @@ fn quiet_with(nvm: NvmImage) -> Harness {
 
 /// The stream import: command, `>`, then the bytes; returns the answer to
 /// the bytes.
-fn import(h: &mut Harness, kind: u8, name: &str, pem: &str) -> String {
+pub(super) fn import(h: &mut Harness, kind: u8, name: &str, pem: &str) -> String {
     let prompt = h.send(&format!("AT+USECMNG=0,{kind},\"{name}\",{}", pem.len()));
     assert_eq!(prompt, "\r\n>", "{name}");
     h.run(Input::Bytes(pem.as_bytes()))
@@ -282,7 +282,7 @@ fn bad_profile_settings_are_refused_and_change_nothing() {
     for line in [
         "AT+USECPRF=5,0,1",
         "AT+USECPRF=-1",
-        "AT+USECPRF=0,0,3",
+        "AT+USECPRF=0,0,4",
         "AT+USECPRF=0,1,5",
         "AT+USECPRF=0,3,ca",
         "AT+USECPRF=0,13,1,2",
@@ -303,7 +303,7 @@ fn bad_profile_settings_are_refused_and_change_nothing() {
 
 /// A real TLS 1.2 client session, from a handshake over a socket pair with
 /// a throwaway server (the CA's certificate as its own).
-fn real_session_der() -> Vec<u8> {
+pub(super) fn real_session_der() -> Vec<u8> {
     use openssl::ssl::{SslAcceptor, SslConnector, SslMethod, SslVerifyMode, SslVersion};
     let (client_io, server_io) = std::os::unix::net::UnixStream::pair().unwrap();
     let server = std::thread::spawn(move || {
@@ -342,7 +342,7 @@ c9SIwayqd8ZBEmSbpgiILfRgK8ihRANCAARe9ONyhco5R7TB0hJ5Z5YHDvPCPYu6
     stream.ssl().session().unwrap().to_der().unwrap()
 }
 
-fn b64(bytes: &[u8]) -> String {
+pub(super) fn b64(bytes: &[u8]) -> String {
     openssl::base64::encode_block(bytes)
 }
 
