@@ -233,7 +233,12 @@ impl Ledger {
             (None, true) => &mut self.tls_resumed,
             (None, false) => &mut self.tls_full,
         };
-        let add = [1, report.sent, report.received, u64::from(report.round_trips())];
+        let add = [
+            1,
+            report.sent,
+            report.received,
+            u64::from(report.round_trips()),
+        ];
         for (total, n) in kind.iter_mut().zip(add) {
             *total = total.saturating_add(n);
         }
@@ -391,9 +396,17 @@ mod tests {
         // Full: 500 x 10 µJ + 2000 x 2 µJ = 9 mJ, two round trips 80, crypto 12.
         assert!((r.tls.full.millijoules - 101.0).abs() < 1e-9, "{:?}", r.tls);
         // Resumed: 3 + 0.4 mJ, one round trip 40, crypto 4.
-        assert!((r.tls.resumed.millijoules - 47.4).abs() < 1e-9, "{:?}", r.tls);
+        assert!(
+            (r.tls.resumed.millijoules - 47.4).abs() < 1e-9,
+            "{:?}",
+            r.tls
+        );
         // Failed: 4 + 0.2 mJ and its round trip, no crypto counted.
-        assert!((r.tls.failed.millijoules - 44.2).abs() < 1e-9, "{:?}", r.tls);
+        assert!(
+            (r.tls.failed.millijoules - 44.2).abs() < 1e-9,
+            "{:?}",
+            r.tls
+        );
         assert_eq!((r.tls.full.count, r.tls.resumed.count), (1, 1));
         assert_eq!((r.tls.full.round_trips, r.tls.resumed.round_trips), (2, 1));
         assert_eq!(r.tls_handshakes, 2);

@@ -571,7 +571,10 @@ mod tests {
         };
         store.save(&image).unwrap();
         let text = fs::read_to_string(store.path()).unwrap();
-        assert!(text.contains(&openssl::base64::encode_block(&der)), "{text}");
+        assert!(
+            text.contains(&openssl::base64::encode_block(&der)),
+            "{text}"
+        );
         assert!(text.contains("\"kind\": \"CA\""), "{text}");
         assert_eq!(store.load(), image);
     }

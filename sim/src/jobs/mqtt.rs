@@ -244,16 +244,34 @@ pub(super) async fn run(
         .network_options
         .set_connection_timeout(connect_secs);
     let (seen_tx, seen_rx) = mpsc::unbounded_channel();
-    let bridge = async {
-        match bridge {
-            Some(opened) => tls::bridge(opened).await,
-            None => std::future::pending().await,
-        }
+    // Its own task, so that it can outlive the client at a logout; aborted
+    // with this one (a cancelled job, a reboot) when the guard drops.
+    let mut bridge = bridge.map(|opened| BridgeTask(tokio::spawn(tls::bridge(opened))));
+    let end = tokio::select! {
+        () = pump(eventloop, seen_tx) => End::Other,
+        end = session(&login, client, seen_rx, commands, &report) => end,
     };
-    tokio::select! {
-        () = pump(eventloop, seen_tx) => {}
-        () = session(&login, client, seen_rx, commands, &report) => {}
-        () = bridge => {}
+    if let End::LoggedOut = end {
+        // The client is gone (its socket closed): the bridge forwards what
+        // it still holds, DISCONNECT included, and closes the TLS
+        // connection cleanly before the module hears of the logout.
+        if let Some(BridgeTask(task)) = bridge.as_mut() {
+            let _ = tokio::time::timeout(LOGOUT_LINGER, task).await;
+        }
+        report(MqttEvent::LoggedOut);
+    }
+}
+
+/// `[model]` how long a logout waits for the TLS connection to pass on the
+/// DISCONNECT and close (real time): loopback or a cellular round trip.
+const LOGOUT_LINGER: Duration = Duration::from_secs(2);
+
+/// The TLS bridge's task, aborted when the session's task ends.
+struct BridgeTask(tokio::task::JoinHandle<()>);
+
+impl Drop for BridgeTask {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -274,13 +292,22 @@ async fn pump(
     std::future::pending::<()>().await;
 }
 
+/// How [`session`] ended.
+enum End {
+    /// DISCONNECT written (or the connection closed while logging out):
+    /// the caller reports [`MqttEvent::LoggedOut`].
+    LoggedOut,
+    /// Reported already, or nobody to report to.
+    Other,
+}
+
 async fn session(
     login: &MqttLogin,
     client: AsyncClient,
     mut seen: mpsc::UnboundedReceiver<Result<Event, ConnectionError>>,
     mut commands: mpsc::UnboundedReceiver<MqttCommand>,
     report: &impl Fn(MqttEvent) -> bool,
-) {
+) -> End {
     // Login: until CONNACK, an error, or the deadline.
     let connack = tokio::time::timeout(login.login_timeout, async {
         loop {
@@ -301,16 +328,16 @@ async fn session(
     match connack {
         Ok(Ok(())) => {
             if !report(MqttEvent::Connected) {
-                return;
+                return End::Other;
             }
         }
         Ok(Err(failure)) => {
             report(MqttEvent::LoginFailed(failure));
-            return;
+            return End::Other;
         }
         Err(_) => {
             report(MqttEvent::LoginFailed(MqttFailure::Timeout));
-            return;
+            return End::Other;
         }
     }
 
@@ -325,7 +352,7 @@ async fn session(
     loop {
         tokio::select! {
             command = commands.recv() => match command {
-                None => return, // the module forgot the session
+                None => return End::Other, // the module forgot the session
                 Some(MqttCommand::Publish { tag, topic, qos: q, retain, payload }) => {
                     match client.try_publish(topic, qos(q), retain, payload) {
                         Ok(()) => publishes.push_back((tag, q)),
@@ -353,8 +380,7 @@ async fn session(
                 Some(MqttCommand::Logout) => {
                     logging_out = true;
                     if client.try_disconnect().is_err() {
-                        report(MqttEvent::LoggedOut);
-                        return;
+                        return End::LoggedOut;
                     }
                 }
             },
@@ -363,16 +389,18 @@ async fn session(
                     Some(Ok(event)) => event,
                     Some(Err(e)) => {
                         if logging_out {
-                            report(MqttEvent::LoggedOut);
-                        } else {
-                            tracing::debug!(error = %e, "MQTT session lost");
-                            report(MqttEvent::Lost(classify(&e)));
+                            return End::LoggedOut;
                         }
-                        return;
+                        tracing::debug!(error = %e, "MQTT session lost");
+                        report(MqttEvent::Lost(classify(&e)));
+                        return End::Other;
                     }
                     None => {
-                        report(if logging_out { MqttEvent::LoggedOut } else { MqttEvent::Lost(MqttFailure::Lost) });
-                        return;
+                        if logging_out {
+                            return End::LoggedOut;
+                        }
+                        report(MqttEvent::Lost(MqttFailure::Lost));
+                        return End::Other;
                     }
                 };
                 match event {
@@ -427,10 +455,7 @@ async fn session(
                             payload: publish.payload.to_vec(),
                         });
                     }
-                    Event::Outgoing(Outgoing::Disconnect) => {
-                        report(MqttEvent::LoggedOut);
-                        return;
-                    }
+                    Event::Outgoing(Outgoing::Disconnect) => return End::LoggedOut,
                     _ => {}
                 }
             }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 
 use super::handshake::{classify, Stream};
@@ -185,6 +185,7 @@ impl Plain {
                 had_client_cert,
                 on_event,
                 reported: false,
+                client_closed: false,
             },
         })
     }
@@ -194,10 +195,11 @@ impl Plain {
     }
 }
 
-/// Carries the client's connection over the TLS stream until either side
-/// closes; then closes the other and waits forever (the session job ends
-/// the task). `[model]` the first connection to the port is taken as the
-/// client's: it is on loopback and lives for one login.
+/// Carries the client's connection over the TLS stream until both sides
+/// closed (a close on one side is passed on: the client's as TLS
+/// close_notify, the server's as end of stream), or either failed.
+/// `[model]` the first connection to the port is taken as the client's: it
+/// is on loopback and lives for one login.
 pub async fn bridge(opened: Opened) {
     let Plain {
         listener, mut tls, ..
@@ -205,17 +207,33 @@ pub async fn bridge(opened: Opened) {
     if let Ok((mut plain, _)) = listener.accept().await {
         drop(listener);
         let _ = plain.set_nodelay(true);
-        if let Err(error) = tokio::io::copy_bidirectional(&mut plain, &mut tls).await {
+        let copied = tokio::io::copy_bidirectional(&mut plain, &mut tls).await;
+        if let Err(error) = &copied {
             tracing::debug!(%error, "TLS bridge closed");
         }
         if !tls.reported {
-            // Closed before the server said anything: still a handshake.
-            tls.report(None);
+            if copied.is_err() {
+                // A write that failed because the server had closed: the
+                // alert that says why may be waiting behind it (TLS 1.3's
+                // refusal of our certificate races our first write).
+                let mut byte = [0u8; 1];
+                let _ = tokio::time::timeout(ALERT_GRACE, tls.read(&mut byte)).await;
+            }
+            if !tls.reported {
+                // Both sides closed cleanly before the server sent data: the
+                // handshake itself was fine; a broken connection was not.
+                tls.report(copied.is_err().then_some(TlsFailure::Handshake));
+            }
         }
+        // Only now the client hears of the end: after the report, so the
+        // module knows a TLS failure before the client's own.
+        drop(plain);
     }
-    drop(tls);
-    std::future::pending::<()>().await;
 }
+
+/// How long a bridge whose connection broke waits for the alert that says
+/// why (real time; the alert is already in the receive buffer if any).
+const ALERT_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// The TLS stream as the bridge reads it: the first application data from
 /// the server sends the handshake report; an error before it (TLS 1.3's
@@ -227,6 +245,8 @@ struct Watched {
     had_client_cert: bool,
     on_event: OnEvent,
     reported: bool,
+    /// The client closed its side (the bridge shut the TLS side down).
+    client_closed: bool,
 }
 
 impl Watched {
@@ -250,6 +270,13 @@ impl AsyncRead for Watched {
                 Poll::Ready(Ok(())) if buf.filled().len() > before => {
                     self.meter.app_data.store(true, Ordering::Relaxed);
                     self.report(None);
+                }
+                Poll::Ready(Ok(())) => {
+                    // The end of the stream before any data: an answer to
+                    // the client's close, or `[model]` a server that hung
+                    // up on a handshake it did not accept.
+                    let failure = (!self.client_closed).then_some(TlsFailure::Handshake);
+                    self.report(failure);
                 }
                 Poll::Ready(Err(error)) => {
                     let failure = error
@@ -281,6 +308,7 @@ impl AsyncWrite for Watched {
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.client_closed = true;
         Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }

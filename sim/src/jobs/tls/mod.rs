@@ -14,8 +14,10 @@
 //! then it listens on `127.0.0.1:0` and returns that port and the
 //! [`bridge`] future. rumqttc connects to the port; the bridge accepts that
 //! one connection and copies both ways between it and the TLS stream. The
-//! bridge is polled by the session job's own task, so cancelling the job
-//! (logout, reboot) closes the TLS connection with it.
+//! session job runs the bridge as a task it aborts when it ends itself, so
+//! cancelling the job (a reboot) closes the TLS connection with it; at a
+//! logout the job first lets the bridge pass the DISCONNECT on and close
+//! the TLS connection with close_notify.
 //!
 //! What it reports, through the caller's `on_event` ([`TlsEvent`]):
 //! - `Session(der)`: each new session OpenSSL's new-session callback hands
@@ -203,12 +205,10 @@ pub async fn open(
         Ok(done) => done,
         Err(handshake::Failed::Tls(_, first)) if setup.session.is_some() => {
             // [model] the data may be what broke it: once more, without.
-            let retry = tokio::time::timeout(
-                deadline,
-                handshake::connect(setup, server, None, &on_event),
-            )
-            .await
-            .map_err(|_| OpenError::Timeout)?;
+            let retry =
+                tokio::time::timeout(deadline, handshake::connect(setup, server, None, &on_event))
+                    .await
+                    .map_err(|_| OpenError::Timeout)?;
             match retry {
                 Ok((stream, meter)) => {
                     meter.add_earlier_attempt(&first);

@@ -251,10 +251,7 @@ impl SecurityProfile {
                 params.at_most(2).map_err(bad_param)?;
                 match params.required_int(1).map_err(bad_param)? {
                     0 => format!("+USECPRF: {p},13,0,{}", u8::from(self.resumption)),
-                    1 => format!(
-                        "+USECPRF: {p},13,1,{}",
-                        if self.encrypted { 11 } else { 1 }
-                    ),
+                    1 => format!("+USECPRF: {p},13,1,{}", if self.encrypted { 11 } else { 1 }),
                     sub @ (3 | 13) => {
                         self.check_data_op(sub)?;
                         let data = match &self.session {
@@ -263,9 +260,8 @@ impl SecurityProfile {
                             None => None,
                         };
                         // [model] nothing held: an empty field and size 0.
-                        let b64 = data.map_or_else(String::new, |d| {
-                            openssl::base64::encode_block(&d)
-                        });
+                        let b64 =
+                            data.map_or_else(String::new, |d| openssl::base64::encode_block(&d));
                         format!("+USECPRF: {p},13,{sub},{b64},{}", b64.len())
                     }
                     _ => return Err(incorrect()),
@@ -319,9 +315,15 @@ impl RootOfTrust {
         let mut nonce = [0u8; NONCE];
         openssl::rand::rand_bytes(&mut nonce).ok()?;
         let mut tag = [0u8; TAG];
-        let sealed =
-            encrypt_aead(Cipher::aes_256_gcm(), &self.key, Some(&nonce), AAD, plain, &mut tag)
-                .ok()?;
+        let sealed = encrypt_aead(
+            Cipher::aes_256_gcm(),
+            &self.key,
+            Some(&nonce),
+            AAD,
+            plain,
+            &mut tag,
+        )
+        .ok()?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
         out.extend_from_slice(&tag);
@@ -335,6 +337,14 @@ impl RootOfTrust {
         }
         let (nonce, rest) = sealed.split_at(NONCE);
         let (body, tag) = rest.split_at(rest.len() - TAG);
-        decrypt_aead(Cipher::aes_256_gcm(), &self.key, Some(nonce), AAD, body, tag).ok()
+        decrypt_aead(
+            Cipher::aes_256_gcm(),
+            &self.key,
+            Some(nonce),
+            AAD,
+            body,
+            tag,
+        )
+        .ok()
     }
 }

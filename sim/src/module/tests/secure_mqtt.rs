@@ -188,10 +188,7 @@ fn data_that_did_not_resume_and_brought_nothing_new_is_dropped_status_1() {
         handshake(&mut h, id, report(TlsVersion::Tls12, false, (500, 1500))),
         urcs(&["+UUSECPRF: 1,13,0,1"])
     );
-    assert_eq!(
-        session_read(&mut h, 1),
-        ok_with(&["+USECPRF: 1,13,3,,0"])
-    );
+    assert_eq!(session_read(&mut h, 1), ok_with(&["+USECPRF: 1,13,3,,0"]));
 }
 
 #[test]
@@ -205,10 +202,7 @@ fn without_resumption_no_status_urc_and_no_data_is_kept() {
         handshake(&mut h, id, report(TlsVersion::Tls12, false, (500, 1500))),
         ""
     );
-    assert_eq!(
-        session_read(&mut h, 1),
-        ok_with(&["+USECPRF: 1,13,3,,0"])
-    );
+    assert_eq!(session_read(&mut h, 1), ok_with(&["+USECPRF: 1,13,3,,0"]));
 }
 
 #[test]
@@ -242,10 +236,7 @@ fn a_failed_handshake_fails_the_login_with_its_code_and_drops_the_data() {
             h.send("AT+UMQTTER"),
             ok_with(&[&format!("+UMQTTER: {code}")])
         );
-        assert_eq!(
-            session_read(&mut h, 1),
-            ok_with(&["+USECPRF: 1,13,3,,0"])
-        );
+        assert_eq!(session_read(&mut h, 1), ok_with(&["+USECPRF: 1,13,3,,0"]));
         let energy = h.m.energy_report(h.now);
         assert_eq!(energy.tls.failed.count, 1);
         assert_eq!(energy.tls_handshakes, 0, "only completed ones");
@@ -272,12 +263,7 @@ fn the_clients_failure_alone_also_gives_the_tls_code() {
 fn a_key_that_is_not_the_certificates_fails_before_connecting() {
     let mut h = secure_ready();
     import(&mut h, 1, "dev", DEVICE_PEM);
-    import(
-        &mut h,
-        2,
-        "other-key",
-        super::security::OTHER_KEY_PEM,
-    );
+    import(&mut h, 2, "other-key", super::security::OTHER_KEY_PEM);
     h.send("AT+USECPRF=1,5,\"dev\"");
     h.send("AT+USECPRF=1,6,\"other-key\"");
     h.take_effects();
@@ -319,7 +305,10 @@ fn tls_reports_of_a_session_a_reboot_ended_are_ignored() {
     let boot = h.timing().boot;
     h.advance(boot);
     h.send("ATE0");
-    assert_eq!(h.job(id, JobEvent::Tls(TlsEvent::Session(real_session_der()))), "");
+    assert_eq!(
+        h.job(id, JobEvent::Tls(TlsEvent::Session(real_session_der()))),
+        ""
+    );
     assert_eq!(
         handshake(&mut h, id, report(TlsVersion::Tls12, false, (1, 1))),
         ""

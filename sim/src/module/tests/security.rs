@@ -161,12 +161,12 @@ fn limits_and_bad_pem_are_refused() {
     }
     // 32 characters and 8 KiB are allowed (the prompt comes).
     let name = "n".repeat(32);
-    assert_eq!(
-        h.send(&format!("AT+USECMNG=0,0,\"{name}\",8192")),
-        "\r\n>"
-    );
+    assert_eq!(h.send(&format!("AT+USECMNG=0,0,\"{name}\",8192")), "\r\n>");
     let padded = format!("{CA_PEM}{}", " ".repeat(8192 - CA_PEM.len()));
-    assert_eq!(h.run(Input::Bytes(padded.as_bytes())), imported(0, &name, CA_MD5));
+    assert_eq!(
+        h.run(Input::Bytes(padded.as_bytes())),
+        imported(0, &name, CA_MD5)
+    );
     // [model] no file system to import from.
     assert_eq!(
         h.send("AT+USECMNG=1,0,\"ca\",\"ca.pem\""),
@@ -184,7 +184,11 @@ fn limits_and_bad_pem_are_refused() {
     ] {
         assert_eq!(import(&mut h, kind, "x", pem), CME_INCORRECT, "{pem}");
     }
-    assert_eq!(h.send("AT+USECMNG=3,1"), OK, "nothing stored by the failures");
+    assert_eq!(
+        h.send("AT+USECMNG=3,1"),
+        OK,
+        "nothing stored by the failures"
+    );
 }
 
 #[test]
@@ -194,7 +198,10 @@ fn import_bytes_are_not_echoed_and_urcs_wait_for_the_answer() {
     assert_eq!(h.send(&line), format!("{line}\r\r\n>"));
     let (head, tail) = CA_PEM.split_at(100);
     assert_eq!(h.run(Input::Bytes(head.as_bytes())), "");
-    assert_eq!(h.run(Input::Bytes(tail.as_bytes())), imported(0, "ca", CA_MD5));
+    assert_eq!(
+        h.run(Input::Bytes(tail.as_bytes())),
+        imported(0, "ca", CA_MD5)
+    );
 }
 
 #[test]
@@ -244,12 +251,21 @@ fn every_profile_op_is_set_and_read_back_and_a_reset_restores_the_factory_profil
     for (set, read) in [
         ("0,2", "+USECPRF: 3,0,2"),
         ("1,4", "+USECPRF: 3,1,4"),
-        ("2,99,\"TLS_AES_128_GCM_SHA256\"", "+USECPRF: 3,2,99,\"TLS_AES_128_GCM_SHA256\""),
+        (
+            "2,99,\"TLS_AES_128_GCM_SHA256\"",
+            "+USECPRF: 3,2,99,\"TLS_AES_128_GCM_SHA256\"",
+        ),
         ("3,\"ca\"", "+USECPRF: 3,3,\"ca\""),
-        ("4,\"broker.example.com\"", "+USECPRF: 3,4,\"broker.example.com\""),
+        (
+            "4,\"broker.example.com\"",
+            "+USECPRF: 3,4,\"broker.example.com\"",
+        ),
         ("5,\"dev\"", "+USECPRF: 3,5,\"dev\""),
         ("6,\"dev-key\"", "+USECPRF: 3,6,\"dev-key\""),
-        ("10,\"sni.example.com\"", "+USECPRF: 3,10,\"sni.example.com\""),
+        (
+            "10,\"sni.example.com\"",
+            "+USECPRF: 3,10,\"sni.example.com\"",
+        ),
         ("13,0,1", "+USECPRF: 3,13,0,1"),
         ("13,1,11", "+USECPRF: 3,13,1,11"),
     ] {
@@ -433,8 +449,14 @@ fn configured(h: &mut Harness) {
 fn factory_profile_0(h: &mut Harness) {
     assert_eq!(h.send("AT+USECPRF=0,0"), ok_with(&["+USECPRF: 0,0,1"]));
     assert_eq!(h.send("AT+USECPRF=0,3"), ok_with(&["+USECPRF: 0,3,\"\""]));
-    assert_eq!(h.send("AT+USECPRF=0,13,0"), ok_with(&["+USECPRF: 0,13,0,0"]));
-    assert_eq!(h.send("AT+USECPRF=0,13,3"), ok_with(&["+USECPRF: 0,13,3,,0"]));
+    assert_eq!(
+        h.send("AT+USECPRF=0,13,0"),
+        ok_with(&["+USECPRF: 0,13,0,0"])
+    );
+    assert_eq!(
+        h.send("AT+USECPRF=0,13,3"),
+        ok_with(&["+USECPRF: 0,13,3,,0"])
+    );
 }
 
 #[test]
