@@ -61,7 +61,7 @@ pub use config::{MqttBackend, NetworkCondition, NetworkTime, SimConfig};
 pub use energy::{Currents, EnergyReport, HandshakeEnergy, StateEnergy, TlsEnergy};
 pub use error::SimError;
 pub use handle::{SimHandle, Simulator};
-pub use jobs::tls::{TlsFailure, TlsVersion};
+pub use jobs::tls::{virtual_broker_ca_pem, TlsFailure, TlsVersion};
 pub use jobs::PublishedRecord;
 pub use module::{
     ClockSource, PowerLogEntry, PowerMode, PowerState, RegStat, SimSnapshot, TlsConnection,

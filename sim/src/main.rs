@@ -53,7 +53,8 @@ or `error: <why>`. Send one with `lexi-sim ctl --control PATH <command>`
     urc <text>                            a URC line
     fail-next <n> <cme code>              the next n command lines fail
     delay-next <ms>                       the next answer waits
-    status                                power, mode, registration, MQTT, clock
+    status                                power, mode, registration, MQTT, clock,
+                                          TLS handshakes (full, resumed, failed)
     help                                  the list of commands
 
 Network time: with AT+CTZU=1 the module takes the network's time when it

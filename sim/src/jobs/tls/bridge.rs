@@ -60,7 +60,13 @@ impl Meter {
         *self.earlier.lock().unwrap_or_else(|p| p.into_inner()) = Some(bytes);
     }
 
-    fn report(&self, failure: Option<TlsFailure>) -> HandshakeReport {
+    /// The first application data came from the server: the handshake,
+    /// TLS 1.3's tickets included, is over.
+    pub(super) fn app_data_seen(&self) {
+        self.app_data.store(true, Ordering::Relaxed);
+    }
+
+    pub(super) fn report(&self, failure: Option<TlsFailure>) -> HandshakeReport {
         let earlier = *self.earlier.lock().unwrap_or_else(|p| p.into_inner());
         let (earlier_sent, earlier_received) = earlier.unwrap_or((0, 0));
         let (sent, received) = match failure {
@@ -268,7 +274,7 @@ impl AsyncRead for Watched {
         if !self.reported {
             match &result {
                 Poll::Ready(Ok(())) if buf.filled().len() > before => {
-                    self.meter.app_data.store(true, Ordering::Relaxed);
+                    self.meter.app_data_seen();
                     self.report(None);
                 }
                 Poll::Ready(Ok(())) => {

@@ -15,6 +15,7 @@ use openssl::ssl::{
 use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::verify::{X509CheckFlags, X509VerifyFlags};
 use openssl::x509::X509;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_openssl::SslStream;
 
@@ -42,11 +43,22 @@ pub(super) async fn connect(
         .await
         .map_err(|_| Failed::Connect)?;
     let _ = tcp.set_nodelay(true);
+    handshake(setup, tcp, session, on_event).await
+}
+
+/// The client handshake over `io` (a TCP connection, or the virtual
+/// broker's in-memory one), resuming `session` if given.
+pub(super) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    setup: &TlsSetup,
+    io: S,
+    session: Option<&[u8]>,
+    on_event: &OnEvent,
+) -> Result<(SslStream<Counted<S>>, Arc<Meter>), Failed> {
     let meter = Arc::new(Meter::default());
     let fail = |failure| Failed::Tls(failure, Arc::clone(&meter));
     let ctx = context(setup, &meter, on_event).map_err(|_| fail(TlsFailure::Handshake))?;
     let ssl = client(&ctx, setup, session).map_err(|_| fail(TlsFailure::Handshake))?;
-    let mut stream = SslStream::new(ssl, Counted::new(tcp, Arc::clone(&meter)))
+    let mut stream = SslStream::new(ssl, Counted::new(io, Arc::clone(&meter)))
         .map_err(|_| fail(TlsFailure::Handshake))?;
     if let Err(error) = Pin::new(&mut stream).connect().await {
         let failure = classify(stream.ssl(), &error, setup.client.is_some());

@@ -34,6 +34,10 @@
 //!   included (OpenSSL reads one record at a time, so the count at the last
 //!   ticket is exact).
 //!
+//! The virtual broker (no network) has a TLS server of its own,
+//! [`virtual_broker_ca_pem`]'s: the same client handshake runs over an
+//! in-memory connection (`virtual_server.rs`).
+//!
 //! `[model]` a handshake that fails while session data was set is tried once
 //! more, on a new connection, without it (a full handshake); both attempts'
 //! bytes are reported. A server that refuses a ticket inside one handshake
@@ -41,6 +45,7 @@
 
 mod bridge;
 mod handshake;
+mod virtual_server;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -48,6 +53,8 @@ use std::time::Duration;
 
 pub use bridge::bridge;
 use bridge::Plain;
+pub use virtual_server::ca_pem as virtual_broker_ca_pem;
+pub(crate) use virtual_server::handshake_with as virtual_handshake;
 
 /// What a TLS connection is made with: the security profile's settings and
 /// the credentials it names, resolved by the module when the login starts.

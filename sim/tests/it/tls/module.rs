@@ -171,6 +171,21 @@ impl Module {
         (data.to_string(), size.parse().unwrap())
     }
 
+    /// The control socket's `status` reply (as `lexi-sim ctl` shows it).
+    pub async fn status(&self, socket_dir: &Path) -> String {
+        let path = socket_dir.join("ctl.sock");
+        let _control = lexi_sim::control::ControlSocket::bind(&path, self.sim.clone()).unwrap();
+        // The client blocks; the simulator answers on this runtime.
+        let reply =
+            tokio::task::spawn_blocking(move || lexi_sim::control::send_command(&path, "status"))
+                .await
+                .unwrap();
+        match reply {
+            Ok(lexi_sim::control::Reply::Ok(text)) => text,
+            other => panic!("status: {other:?}"),
+        }
+    }
+
     /// The handshakes the module made, in order.
     pub async fn handshakes(&self) -> Vec<TlsConnection> {
         self.sim.snapshot().await.unwrap().tls_connections

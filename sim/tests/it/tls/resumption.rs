@@ -114,6 +114,47 @@ async fn a_fresh_simulator_resumes_with_mosquitto(versions: Versions, mutual: bo
     let energy = second.sim.energy().await.unwrap();
     assert_eq!((energy.tls.full.count, energy.tls.resumed.count), (0, 1));
     assert_eq!(energy.tls.resumed.bytes_sent, resumed.bytes_sent);
+    assert!(energy.tls.resumed.millijoules > 0.0);
+    let status = second.status(second_dir.path()).await;
+    assert!(
+        status.ends_with(&format!(
+            " tls=0,1,0 tls_bytes={},{}",
+            resumed.bytes_sent, resumed.bytes_received
+        )),
+        "{status}"
+    );
+}
+
+#[tokio::test]
+async fn session_data_another_server_issued_costs_one_full_handshake_and_gives_new_data() {
+    let pki = Pki::new();
+    let issuer = Mosquitto::start(&pki, Versions::Tls13, false);
+    let other = Mosquitto::start(&pki, Versions::Tls13, false);
+    let profile = settings("13,1,1", &[]);
+    let first_dir = tempfile::tempdir().unwrap();
+    let mut first = fresh_module(&pki, &first_dir, false, &profile, issuer.tls_port, None).await;
+    assert!(first.login().await.ok);
+    let (data, size) = first.session_data(0, 3).await;
+    first.logout().await;
+    first.sim.shutdown();
+    drop(first);
+
+    // Its tickets mean nothing to another broker (its own ticket keys).
+    let second_dir = tempfile::tempdir().unwrap();
+    let set = format!("13,3,{data},{size}");
+    let mut with_data = profile.clone();
+    with_data.push(&set);
+    let mut second = fresh_module(&pki, &second_dir, false, &with_data, other.tls_port, None).await;
+    let login = second.login().await;
+    assert!(login.ok, "{login:?}");
+    assert_eq!(login.urcs, vec!["+UUSECPRF: 0,13,0,2".to_string()]);
+    only_handshake(&second, false).await;
+    let (new_data, _) = second.session_data(0, 3).await;
+    assert_ne!(new_data, data);
+    assert!(second
+        .status(second_dir.path())
+        .await
+        .contains(" tls=1,0,0 "));
 }
 
 #[tokio::test]
