@@ -59,8 +59,9 @@ pub struct MqttLogin {
     /// Give up when CONNACK has not come by then (already scaled); with
     /// TLS also the bound of each handshake attempt.
     pub login_timeout: Duration,
-    /// `Some`: a secure session (op 11), over TLS made with this.
-    pub tls: Option<TlsSetup>,
+    /// `Some`: a secure session (op 11), over TLS made with this (boxed:
+    /// most logins are plain).
+    pub tls: Option<Box<TlsSetup>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -77,13 +77,16 @@ pub struct TlsSetup {
     pub min_version: u8,
     /// Op 10.
     pub sni: Option<String>,
-    /// Ops 5 and 6, DER: the client certificate and its key.
-    pub client: Option<(Vec<u8>, Vec<u8>)>,
+    /// Ops 5 and 6.
+    pub client: Option<ClientPair>,
     /// Op 13: the session to resume (OpenSSL's DER of it).
     pub session: Option<Vec<u8>>,
     /// Op `13,0,1`: report new sessions.
     pub resumption: bool,
 }
+
+/// The client certificate of mutual TLS and its key, both DER.
+pub type ClientPair = (Vec<u8>, Vec<u8>);
 
 /// Never shows the key or the session.
 impl std::fmt::Debug for TlsSetup {

@@ -12,7 +12,7 @@ use openssl::x509::X509;
 
 use super::profile::SecurityProfile;
 use super::{ER_TLS_CLIENT_CERT, ER_TLS_OTHER, MAX_TLS_CONNECTIONS, TLS_LOG_MAX};
-use crate::jobs::tls::{HandshakeReport, TlsEvent, TlsFailure, TlsSetup, TlsVersion};
+use crate::jobs::tls::{ClientPair, HandshakeReport, TlsEvent, TlsFailure, TlsSetup, TlsVersion};
 use crate::jobs::JobId;
 use crate::module::Module;
 use crate::nvm::CredentialKind;
@@ -58,7 +58,7 @@ impl Module {
         p: u8,
         server: &str,
         now: Instant,
-    ) -> Result<TlsSetup, (u16, u16)> {
+    ) -> Result<Box<TlsSetup>, (u16, u16)> {
         let profile = self
             .security
             .profiles
@@ -87,7 +87,7 @@ impl Module {
             }
         });
         let client = self.client_credentials(profile)?;
-        Ok(TlsSetup {
+        Ok(Box::new(TlsSetup {
             profile: p,
             validation: profile.validation,
             roots,
@@ -100,7 +100,7 @@ impl Module {
             client,
             session: profile.session.clone().filter(|_| profile.resumption),
             resumption: profile.resumption,
-        })
+        }))
     }
 
     /// Ops 5 and 6: both stored and the key the certificate's, or neither
@@ -108,7 +108,7 @@ impl Module {
     fn client_credentials(
         &self,
         profile: &SecurityProfile,
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, (u16, u16)> {
+    ) -> Result<Option<ClientPair>, (u16, u16)> {
         if profile.client_cert.is_empty() && profile.client_key.is_empty() {
             return Ok(None);
         }

@@ -30,26 +30,43 @@
 //!   `[model]` as `+USECPRF: <p>,<op>,<value>`; `13,3` answers
 //!   `+USECPRF: <p>,13,3,<b64>,<size>` (§3.4.2), `[model]` `<p>,13,3,,0`
 //!   when nothing is held. Ops 7-9, 11, 12: `+CME ERROR: 4` `[model]`.
+//! - Op 0, validation: 0 none, 1 the chain to a trusted root (op 3's, or
+//!   `[model]` every imported one when op 3 is empty), 2 also the host name
+//!   (op 4; `[model]` the server as the client names it when op 4 is
+//!   empty), 3 also the certificates' dates (§3.2 names levels 1-3;
+//!   `[model]` their meaning as in u-blox's other modules). `[model]`
+//!   levels 1 and 2 do not check dates (the clock may not be set yet);
+//!   level 3 checks them against the module's clock (`+CCLK`).
+//! - Op 13,13 `[model]`: the data is the session sealed with AES-256-GCM
+//!   under a key of this module's root of trust, derived from its IMEI
+//!   (`profile.rs`): only a module with the same IMEI opens it; another
+//!   answers `+CME ERROR: 50` to the set.
 //! - Profiles are volatile (§3.4): a boot, Sleep-2 and Hibernate bring the
 //!   factory profiles back, session data included.
 //! - `+UUSECPRF: <p>,13,0,<status>` (§3.4.1; the note also prints it as
 //!   `+USECPRF`, this module sends `+UUSECPRF`) after every secure
 //!   connection whose profile has resumption on, once its handshake is done
 //!   and before the client's own URC (`+UUMQTTC: 1,1`): 2 when the profile
-//!   holds session data then, 1 otherwise. `[model]` a connection that was
-//!   not resumed and brought no new session leaves none held (the old data
-//!   did not work), a failed one drops it; a resumed one without a new
-//!   ticket keeps it.
+//!   holds session data then, 1 otherwise. Not after `13,0,1` itself: the
+//!   note's tables (§3.4.2) answer it with `OK` alone. `[model]` a
+//!   connection that was not resumed and brought no new session leaves none
+//!   held (the old data did not work), a failed one drops it; a resumed one
+//!   without a new ticket keeps it.
 //! - At most two TLS connections at once (§3.3): the secure MQTT session
 //!   and `[model]` every socket with `+USOSEC` on count.
+//!
+//! The files: this one (the commands and the chapter's state),
+//! `credential` (PEM to DER, the MD5, the list line), `profile` (one
+//! security profile, its ops, the root of trust) and `connection` (what a
+//! client's TLS connection is made with and what its reports change).
 //!
 //! `+UMQTTER` codes of a secure login that fails, `[model]` (class 13 is the
 //! MQTT client's, as in the note's 13,50); the login answers `OK` then
 //! `+UUMQTTC: 1,0`:
 //! | class,code | meaning |
 //! |---|---|
-//! | 13,70 | the server's certificate is not trusted (no chain to the profile's CA, or no CA) |
-//! | 13,71 | the server's certificate does not name the expected host (level 2, op 4) |
+//! | 13,70 | the server's certificate is not trusted (no chain to the profile's CA, or no CA; at level 3 also out of its dates) |
+//! | 13,71 | the server's certificate does not name the expected host (levels 2 and 3, op 4) |
 //! | 13,72 | the server refused the TLS version or cipher (op 1), or we refused its |
 //! | 13,73 | client certificate refused or missing (ops 5/6 not both stored and matching, or the server refused it) |
 //! | 13,74 | other TLS handshake failure; also no TLS connection free (§3.3) |

@@ -43,7 +43,7 @@ fn login(h: &mut Harness) -> (JobId, TlsSetup) {
     let Job::Mqtt(login) = job else {
         panic!("not an MQTT job: {job:?}");
     };
-    (id, login.tls.expect("a secure login"))
+    (id, *login.tls.expect("a secure login"))
 }
 
 fn report(version: TlsVersion, resumed: bool, bytes: (u64, u64)) -> HandshakeReport {

@@ -225,3 +225,37 @@ async fn a_minimum_version_the_server_does_not_reach_is_13_72() {
     settings.push("1,4");
     refused(Versions::Tls12, false, "ca.pem", false, &settings, "13,72").await;
 }
+
+/// `yy/MM/dd,hh:mm:ss+00` for the host's clock now (`+CCLK`'s form, UTC).
+fn cclk_now() -> String {
+    let out = std::process::Command::new("date")
+        .args(["-u", "+%y/%m/%d,%H:%M:%S+00"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[tokio::test]
+async fn level_3_checks_the_dates_on_the_modules_clock() {
+    let pki = Pki::new();
+    let broker = Mosquitto::start(&pki, Versions::Tls13, false);
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = CHECKED.to_vec();
+    settings[0] = "0,3";
+    let mut m = module(
+        dir.path(),
+        &pki,
+        "ca.pem",
+        false,
+        broker.tls_port,
+        &settings,
+    )
+    .await;
+    // The clock after boot says 2015: the certificates are not valid yet.
+    let login = m.login().await;
+    assert!(!login.ok, "{login:?}");
+    assert_eq!(m.mqtt_error().await, "13,70");
+    m.ok(&format!("AT+CCLK=\"{}\"", cclk_now())).await;
+    let login = m.login().await;
+    assert!(login.ok, "{login:?}\n{}", broker.log());
+}
