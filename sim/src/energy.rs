@@ -10,7 +10,9 @@
 //! Active current, and the module CPU's crypto, which differs between a
 //! full handshake (key exchange, certificate chain verification, a client
 //! signature with mutual TLS) and a resumed one. Round trips are charged
-//! here because the simulated link has no radio latency of its own.
+//! here because the simulated link has no radio latency of its own. After
+//! the handshake, each MQTT packet of a secure session carries a TLS
+//! record's own bytes too (`[model]`, `module/mqtt/state.rs`).
 //!
 //! Pure: the module feeds it the power log's transitions and the radio's
 //! byte counts; [`Ledger::report`] prices them.

@@ -47,7 +47,7 @@ pub use clock::{ClockSource, TZ_QUARTERS};
 pub use mqtt::decode_hex;
 pub use network::RegStat;
 pub use power::PowerState;
-pub use security::TlsConnection;
+pub use security::{without_session_data, TlsConnection};
 pub use sleep::{PowerLogEntry, PowerMode};
 pub use snapshot::SimSnapshot;
 pub use socket::{Proto as SocketProto, SocketSnapshot};

@@ -36,7 +36,7 @@ impl Module {
                         ping_loop: false,
                     };
                     self.traffic(now);
-                    self.energy.radio_bytes(0, CONTROL_PACKET);
+                    self.mqtt_packet_bytes(0, CONTROL_PACKET);
                     self.urc("+UUMQTTC: 1,1".to_string());
                 }
             }
@@ -56,7 +56,7 @@ impl Module {
             MqttEvent::Published { tag, ok } => {
                 self.mqtt.in_flight = self.mqtt.in_flight.saturating_sub(1);
                 // [model] every publish is answered (PUBACK, or the TCP ACK at QoS 0).
-                self.energy.radio_bytes(0, CONTROL_PACKET);
+                self.mqtt_packet_bytes(0, CONTROL_PACKET);
                 if self.mqtt.silent.remove(&tag) {
                     return;
                 }
@@ -93,7 +93,7 @@ impl Module {
                     return;
                 }
                 self.traffic(now);
-                self.energy.radio_bytes(
+                self.mqtt_packet_bytes(
                     0,
                     PACKET_OVERHEAD + topic.len() as u64 + payload.len() as u64,
                 );
@@ -125,7 +125,7 @@ impl Module {
     /// A SUBACK/UNSUBACK came in.
     fn mqtt_reply_in(&mut self) {
         self.mqtt.in_flight = self.mqtt.in_flight.saturating_sub(1);
-        self.energy.radio_bytes(0, CONTROL_PACKET);
+        self.mqtt_packet_bytes(0, CONTROL_PACKET);
     }
 
     /// The TLS handshake under session `id` failed, maybe after the
@@ -145,6 +145,7 @@ impl Module {
         self.mqtt.state = State::Idle;
         self.mqtt.raw = None;
         self.mqtt.in_flight = 0;
+        self.mqtt.secure = false;
         self.tls_closed(job);
         self.out.push(Effect::CancelJob(job));
     }

@@ -49,7 +49,7 @@ impl Module {
                 params.at_most(1).map_err(bad_param)?;
                 let job = self.connected_job()?;
                 self.mqtt.state = State::LoggingOut(job);
-                self.energy.radio_bytes(CONTROL_PACKET, 0);
+                self.mqtt_packet_bytes(CONTROL_PACKET, 0);
                 self.out.push(Effect::MqttCommand(job, MqttCommand::Logout));
                 Ok(())
             }
@@ -88,8 +88,7 @@ impl Module {
                 let job = self.connected_job()?;
                 self.traffic(now);
                 self.mqtt.in_flight += 1;
-                self.energy
-                    .radio_bytes(PACKET_OVERHEAD + filter.len() as u64, 0);
+                self.mqtt_packet_bytes(PACKET_OVERHEAD + filter.len() as u64, 0);
                 self.out.push(Effect::MqttCommand(
                     job,
                     MqttCommand::Subscribe { filter, qos },
@@ -105,8 +104,7 @@ impl Module {
                 let job = self.connected_job()?;
                 self.traffic(now);
                 self.mqtt.in_flight += 1;
-                self.energy
-                    .radio_bytes(PACKET_OVERHEAD + filter.len() as u64, 0);
+                self.mqtt_packet_bytes(PACKET_OVERHEAD + filter.len() as u64, 0);
                 self.out.push(Effect::MqttCommand(
                     job,
                     MqttCommand::Unsubscribe { filter },
@@ -217,9 +215,9 @@ impl Module {
         };
         self.traffic(now);
         // TCP handshake (SYN out, SYN-ACK in, ACK out) and CONNECT.
-        let connect = PACKET_OVERHEAD + login.client_id.len() as u64 + 10;
-        self.energy
-            .radio_bytes(2 * CONTROL_PACKET + connect, CONTROL_PACKET);
+        self.energy.radio_bytes(2 * CONTROL_PACKET, CONTROL_PACKET);
+        self.mqtt.secure = login.tls.is_some();
+        self.mqtt_packet_bytes(PACKET_OVERHEAD + login.client_id.len() as u64 + 10, 0);
         let id = self.new_job_id();
         self.mqtt.state = State::LoggingIn(id);
         if let Some(profile) = p.secure {
@@ -246,7 +244,7 @@ impl Module {
         }
         self.traffic(now);
         self.mqtt.in_flight += 1;
-        self.energy.radio_bytes(
+        self.mqtt_packet_bytes(
             PACKET_OVERHEAD + topic.len() as u64 + payload.len() as u64,
             0,
         );

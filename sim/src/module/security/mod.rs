@@ -358,6 +358,34 @@ impl Module {
     }
 }
 
+/// `line` as a log may show it: the data of every `+USECPRF=<p>,13,3,...`
+/// and `13,13,...` replaced by `***` (it resumes a session with the
+/// server). Other lines come back as they are.
+pub fn without_session_data(line: &str) -> std::borrow::Cow<'_, str> {
+    const COMMAND: &str = "+USECPRF=";
+    if !line.to_ascii_uppercase().contains(COMMAND) {
+        return line.into();
+    }
+    let masked: Vec<String> = line
+        .split(';')
+        .map(|part| {
+            let Some(at) = part.to_ascii_uppercase().find(COMMAND) else {
+                return part.to_string();
+            };
+            let (head, params) = part.split_at(at + COMMAND.len());
+            let mut fields: Vec<&str> = params.split(',').collect();
+            let is_data = fields.len() >= 4
+                && fields[1].trim() == "13"
+                && matches!(fields[2].trim(), "3" | "13");
+            if is_data {
+                fields[3] = "***";
+            }
+            format!("{head}{}", fields.join(","))
+        })
+        .collect();
+    masked.join(";").into()
+}
+
 /// `+USECMNG: <op>,<type>,"<name>","<md5>"`.
 fn md5_line(op: u8, c: &Credential) -> String {
     format!(

@@ -333,3 +333,35 @@ fn op_11_is_stored_with_the_mqtt_profile_in_nvm() {
     assert_eq!(h.send("AT+UMQTTNV=1"), OK);
     assert_eq!(h.send("AT+UMQTT=11"), ok_with(&["+UMQTT: 11,1,1"]));
 }
+
+/// Radio bytes sent by one text publish of `message` on a session up.
+fn publish_bytes(h: &mut Harness, message: &str) -> u64 {
+    let before = h.m.energy_report(h.now).radio_bytes_sent;
+    assert_eq!(
+        h.send(&format!("AT+UMQTTC=2,0,0,0,\"gw/t\",\"{message}\"")),
+        OK
+    );
+    h.m.energy_report(h.now).radio_bytes_sent - before
+}
+
+#[test]
+fn every_mqtt_packet_of_a_secure_session_carries_a_tls_records_bytes() {
+    let mut plain = secure_ready();
+    plain.send("AT+UMQTT=11,0");
+    plain.take_effects();
+    assert_eq!(plain.send("AT+UMQTTC=1"), OK);
+    let (id, _) = plain.started_job();
+    plain.job(id, JobEvent::Mqtt(MqttEvent::Connected));
+
+    let mut secure = secure_ready();
+    let (id, _) = login(&mut secure);
+    handshake(
+        &mut secure,
+        id,
+        report(TlsVersion::Tls13, false, (600, 2400)),
+    );
+    secure.job(id, JobEvent::Mqtt(MqttEvent::Connected));
+
+    let plain_bytes = publish_bytes(&mut plain, "21.5");
+    assert_eq!(publish_bytes(&mut secure, "21.5"), plain_bytes + 22);
+}

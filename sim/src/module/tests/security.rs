@@ -513,3 +513,20 @@ fn sleep1_keeps_the_profiles() {
         ok_with(&["+USECPRF: 0,13,3,,0"])
     );
 }
+
+#[test]
+fn logs_see_session_data_masked_and_other_lines_as_they_are() {
+    for (line, logged) in [
+        ("AT+USECPRF=0,13,3,QUJD,4", "AT+USECPRF=0,13,3,***,4"),
+        ("at+usecprf=1,13,13,\"QUJD\",4", "at+usecprf=1,13,13,***,4"),
+        (
+            "AT+USECPRF=0,13,0,1;+USECPRF=0,13,3,QUJD,4;+UMQTTC=1",
+            "AT+USECPRF=0,13,0,1;+USECPRF=0,13,3,***,4;+UMQTTC=1",
+        ),
+        ("AT+USECPRF=0,13,3", "AT+USECPRF=0,13,3"),
+        ("AT+USECPRF=0,3,\"ca\"", "AT+USECPRF=0,3,\"ca\""),
+        ("AT+UMQTTC=1", "AT+UMQTTC=1"),
+    ] {
+        assert_eq!(without_session_data(line), logged, "{line}");
+    }
+}
