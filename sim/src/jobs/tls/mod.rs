@@ -32,7 +32,13 @@
 //!   bytes on the wire both ways, counted on the TCP stream under OpenSSL
 //!   from the connect to the end of the handshake, TLS 1.3's tickets
 //!   included (OpenSSL reads one record at a time, so the count at the last
-//!   ticket is exact).
+//!   ticket is exact). With TLS 1.3 a server can still refuse our
+//!   certificate after our Finished: its alert, read by the bridge before
+//!   any data, is the handshake's failure; a connection that breaks before
+//!   the server sent anything is `[model]` a failed handshake (13,74)
+//!   unless the alert that explains it is found behind it. Either is
+//!   reported before the client sees its connection close, so the module
+//!   knows why the login failed.
 //!
 //! The virtual broker (no network) has a TLS server of its own,
 //! [`virtual_broker_ca_pem`]'s: the same client handshake runs over an
