@@ -31,6 +31,19 @@ pub struct Vitals {
     pub power: Option<PowerVitals>,
     /// Where the agent's time comes from, once it runs.
     pub time: Option<TimeVitals>,
+    /// TLS handshakes, when the uplink uses TLS.
+    pub tls: Option<TlsVitals>,
+}
+
+/// TLS handshakes since the agent started: a fleet sees whether session
+/// resumption works (resumed ones are a few hundred bytes on the radio, a
+/// full one several kB).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TlsVitals {
+    /// Secure logins without session data to resume. Only grows.
+    pub full_handshakes: u64,
+    /// Secure logins that offered session data. Only grows.
+    pub resumed: u64,
 }
 
 /// The agent's clock: a gateway without an RTC reports how it learned the
@@ -135,6 +148,14 @@ pub fn readings(vitals: &Vitals, timestamp_ns: i64) -> Vec<Reading> {
             out.push(reading("doorbell/open", None, Value::Bool(open)));
         }
     }
+    if let Some(t) = &vitals.tls {
+        out.push(reading(
+            "tls/full_handshakes",
+            None,
+            count(t.full_handshakes),
+        ));
+        out.push(reading("tls/resumed", None, count(t.resumed)));
+    }
     if let Some(t) = &vitals.time {
         out.push(reading("time/source", None, Value::Str(t.source.into())));
         if let Some(correction) = t.correction_s {
@@ -186,9 +207,13 @@ mod tests {
                 source: "module",
                 correction_s: Some(1_796_418_920),
             }),
+            tls: Some(TlsVitals {
+                full_handshakes: 1,
+                resumed: 99,
+            }),
         };
         let r = readings(&vitals, 1_790_000_000_000_000_000);
-        assert_eq!(r.len(), 15);
+        assert_eq!(r.len(), 17);
         assert!(r
             .iter()
             .all(|r| r.source == SOURCE && r.timestamp_ns == 1_790_000_000_000_000_000));
@@ -208,6 +233,8 @@ mod tests {
         assert_eq!(value_of(&r, "power/windows"), Some(&Value::I64(12)));
         assert_eq!(value_of(&r, "power/sleep_blockers"), Some(&Value::I64(1)));
         assert_eq!(value_of(&r, "doorbell/open"), Some(&Value::Bool(false)));
+        assert_eq!(value_of(&r, "tls/full_handshakes"), Some(&Value::I64(1)));
+        assert_eq!(value_of(&r, "tls/resumed"), Some(&Value::I64(99)));
         assert_eq!(
             value_of(&r, "time/source"),
             Some(&Value::Str("module".into()))

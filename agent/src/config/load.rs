@@ -286,6 +286,39 @@ fn deserialize_all(
             ),
         });
     }
+    if let Some(tls) = &config.uplink.mqtt.tls {
+        // TLS has its own port; one set explicitly is kept.
+        if value.find_ref("uplink.mqtt.port").is_none() {
+            config.uplink.mqtt.port = super::DEFAULT_MQTTS_PORT;
+            chosen.push(format!(
+                "uplink.mqtt.port = {} because [uplink.mqtt.tls] is set (MQTT over TLS)",
+                super::DEFAULT_MQTTS_PORT
+            ));
+        }
+        // Without a broker there is nothing to check against; the missing
+        // host is reported on its own.
+        let target = config.uplink.mqtt.tls_target();
+        let problems_found = target.map_or_else(Vec::new, |t| super::tls::check(tls, t));
+        for (field, message) in problems_found {
+            let key: Vec<String> = ["uplink", "mqtt", "tls", field]
+                .iter()
+                .map(|k| (*k).to_owned())
+                .collect();
+            let shown = key.join(".");
+            if problems.iter().any(|p| p.key == shown) {
+                continue;
+            }
+            let origin = match sources.origin(&key, value, Target::Value) {
+                Origin::NotSet => sources.origin(&key[..3], value, Target::Value),
+                origin => origin,
+            };
+            problems.push(Problem {
+                key: shown,
+                origin,
+                message,
+            });
+        }
+    }
     let uplink = &config.uplink;
     if !uplink.interval.is_zero()
         && uplink.jitter > uplink.interval

@@ -31,6 +31,7 @@ mod locate;
 mod mqtt;
 mod plugins;
 mod power;
+mod tls;
 mod uplink;
 mod values;
 
@@ -62,6 +63,10 @@ pub use plugins::{
 pub use power::{
     PowerConfig, WakeAction, WakeConfig, WakeKind, DEFAULT_SLEEP_TIMEOUT,
     DEFAULT_WAKE_COMMAND_TIMEOUT, DEFAULT_WAKE_PULSE,
+};
+pub use tls::{
+    ResumptionMode, TlsConfig, TlsConfigError, TlsTarget, TlsVersion, Verify, DEFAULT_MQTTS_PORT,
+    HTTP_SECURITY_PROFILE, MQTT_SECURITY_PROFILE,
 };
 pub use uplink::{
     UplinkConfig, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_PENDING, DEFAULT_MAX_READINGS,

@@ -12,6 +12,7 @@ use std::fmt;
 use serde::de::Deserializer;
 use serde::{Deserialize, Serialize, Serializer};
 
+use super::tls::{TlsConfig, TlsTarget, MQTT_SECURITY_PROFILE};
 use super::values::{self, text_setting, InvalidValue};
 use super::Secret;
 use crate::modem::mqtt::profile::MqttProfile;
@@ -203,7 +204,8 @@ pub struct MqttConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<MqttHost>,
 
-    /// `uplink.mqtt.port`: the broker's TCP port, 1..=65535. Default 1883.
+    /// `uplink.mqtt.port`: the broker's TCP port, 1..=65535. Default 1883,
+    /// 8883 with `[uplink.mqtt.tls]` (set in `load.rs`).
     #[serde(default = "default_port", deserialize_with = "port")]
     pub port: u16,
 
@@ -259,6 +261,10 @@ pub struct MqttConfig {
     /// `[uplink.mqtt.will]`: the last will; default none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub will: Option<WillConfig>,
+
+    /// `[uplink.mqtt.tls]`: present = TLS on (`config/tls.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsConfig>,
 }
 
 impl Default for MqttConfig {
@@ -277,6 +283,7 @@ impl Default for MqttConfig {
             topic: MqttTopic::default_telemetry(),
             command_topic: MqttTopic::default_commands(),
             will: None,
+            tls: None,
         }
     }
 }
@@ -378,7 +385,8 @@ impl MqttConfig {
     /// anyway so a module holding another id is corrected); `device_id`
     /// replaces `{device_id}` in the will topic.
     ///
-    /// Order: identity, server, credentials, will, session options. Every
+    /// Order: identity, server, TLS (op 11, §6.9: the security profile, or
+    /// none), credentials, will, session options. Every
     /// op the agent controls is written even at its default value (an empty
     /// will topic and message when there is no will), so what the module
     /// holds never depends on what an earlier config wrote. Op 4 is left out
@@ -404,6 +412,9 @@ impl MqttConfig {
                 port: config.port,
             },
         });
+        settings.push(ProfileSetting::Secure(
+            config.tls.as_ref().map(|_| MQTT_SECURITY_PROFILE),
+        ));
         if let Some(user) = &config.username {
             settings.push(ProfileSetting::Credentials {
                 username: user.as_str().to_owned(),
@@ -436,6 +447,16 @@ impl MqttConfig {
             },
         ]);
         Ok(MqttProfile::from_settings(settings))
+    }
+
+    /// What `[uplink.mqtt.tls]` is read for: the broker, on the MQTT
+    /// client's security profile. `None` without a broker.
+    pub fn tls_target(&self) -> Option<TlsTarget<'_>> {
+        self.host.as_ref().map(|host| TlsTarget {
+            table: "uplink.mqtt.tls",
+            host: host.as_str(),
+            profile: MQTT_SECURITY_PROFILE,
+        })
     }
 
     /// No broker set: the MQTT uplink is not configured.
@@ -484,6 +505,7 @@ mod tests {
             [
                 "AT+UMQTT=0,\"357862090033897\"",
                 "AT+UMQTT=3,\"broker.example\",1883",
+                "AT+UMQTT=11,0",
                 "AT+UMQTT=4,\"agent\",\"***\"",
                 "AT+UMQTT=6,0",
                 "AT+UMQTT=7,0",

@@ -69,10 +69,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 use crate::config::Config;
-use crate::config::ProfileError;
+use crate::config::{ProfileError, TlsConfigError};
 use crate::modem::at::{AtClient, RegStatus, UrcSubscription};
 use crate::modem::mqtt::profile::{MqttProfile, ProvisionError};
 use crate::modem::mqtt::session::{MqttSession, SessionOptions};
+use crate::modem::security::SecurityError;
 use crate::modem::socket::SocketManager;
 use crate::modem::{BootError, LinkError, ModemLink};
 use crate::notify::Notifier;
@@ -83,12 +84,14 @@ use crate::timekeeper::TimeKeeper;
 use crate::uplink::{DrainControl, Packer};
 
 use sources::Sources;
+use tls::Tls;
 use window_state::WindowState;
 
 mod downlink;
 mod run_loop;
 mod sources;
 mod start;
+mod tls;
 mod upload;
 mod wake;
 mod window_state;
@@ -135,6 +138,10 @@ pub enum RunError {
     Power(#[from] PowerError),
     #[error("cannot wake the module: {0}")]
     Wake(#[from] WakeError),
+    #[error(transparent)]
+    TlsConfig(#[from] TlsConfigError),
+    #[error("cannot set up TLS in the module: {0}")]
+    Security(#[from] SecurityError),
 }
 
 /// Runs the agent with `config` until `shutdown` resolves (daemon) or one
@@ -192,6 +199,9 @@ struct Agent<'c> {
     queue: Arc<Queue>,
     packer: Packer,
     profile: MqttProfile,
+    /// `[uplink.mqtt.tls]`: what the module holds for TLS and the session
+    /// data; `None` for plain MQTT.
+    tls: Option<Tls>,
     options: SessionOptions,
     power: PowerManager,
     waker: Waker,

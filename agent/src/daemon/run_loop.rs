@@ -70,7 +70,7 @@ impl Agent<'_> {
         let mut session = None;
         let mut retries = retry_backoff();
         for attempt in 0..ONCE_ATTEMPTS {
-            match MqttSession::connect(&self.at, self.options.clone()).await {
+            match self.login().await {
                 Ok(s) => {
                     session = Some(s);
                     break;
@@ -100,6 +100,7 @@ impl Agent<'_> {
             self.report.delivered += drained.delivered;
             self.report.dead_lettered += drained.dead_lettered;
             self.report.dead_reason = drained.dead_reason.or(self.report.dead_reason.take());
+            self.keep_tls_session_data(&s).await;
             if let Err(e) = s.logout().await {
                 warn!(error = %e, "MQTT logout not confirmed");
             }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::heartbeat::{self, PluginVitals, PowerVitals, TimeVitals, Vitals};
+use crate::heartbeat::{self, PluginVitals, PowerVitals, TimeVitals, TlsVitals, Vitals};
 use crate::intake::Intake;
 use crate::plugin_host::{
     load_configured, InstanceState, InstanceStatus, PluginHost, DEFAULT_CHANNEL_CAPACITY,
@@ -74,6 +74,13 @@ impl Agent<'_> {
                 TimeVitals {
                     source: status.source.name(),
                     correction_s: status.correction.map(|c| c.offset_ns / 1_000_000_000),
+                }
+            }),
+            tls: self.tls.as_ref().map(|tls| {
+                let counts = tls.counts();
+                TlsVitals {
+                    full_handshakes: counts.full,
+                    resumed: counts.resumed,
                 }
             }),
         };

@@ -22,7 +22,7 @@ use crate::queue::{Queue, QueueError};
 use crate::timekeeper::{set_system_clock, TimeKeeper};
 use crate::uplink::DrainControl;
 
-use super::{jitter, Agent, RunError, RunMode, RunReport, WindowState};
+use super::{jitter, Agent, RunError, RunMode, RunReport, Tls, WindowState};
 
 impl<'c> Agent<'c> {
     /// Opens the queue, brings the module up (waking it first if it sleeps),
@@ -51,6 +51,10 @@ impl<'c> Agent<'c> {
         let packer = config.uplink.packer(Some(&device_id));
         let mqtt = &config.uplink.mqtt;
         let profile = mqtt.profile(&info.identity.imei, &device_id)?;
+        let mut tls = match (&mqtt.tls, mqtt.tls_target()) {
+            (Some(tls), Some(target)) => Some(Tls::from_config(tls, target, mqtt.port)?),
+            _ => None,
+        };
         // The power manager owns the sleep settings and the votes from here
         // on; everything that needs the module awake holds one of its guards.
         let power = PowerManager::new(at.clone());
@@ -60,8 +64,17 @@ impl<'c> Agent<'c> {
         // throughout; the daemon lets the module sleep until its first
         // window.
         let awake = Some(power.acquire().await?);
+        // The credentials and the security profile before the MQTT profile
+        // that names them (§6.9); the old credentials go only once the
+        // profile uses the new ones.
+        if let Some(tls) = tls.as_mut() {
+            tls.provision(&at).await?;
+        }
         let provisioned = provision(&at, queue.store(), &profile).await?;
         info!(?provisioned, device_id, "MQTT profile ready");
+        if let Some(tls) = &tls {
+            tls.remove_stale(&at).await;
+        }
         let options = SessionOptions::new(
             mqtt.qos,
             mqtt.topic.for_device(&device_id),
@@ -81,6 +94,7 @@ impl<'c> Agent<'c> {
             queue,
             packer,
             profile,
+            tls,
             options,
             power,
             waker,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 
-use crate::modem::mqtt::session::MqttSession;
+use crate::modem::mqtt::session::{MqttSession, SessionError};
 use crate::plugin_host::PluginHost;
 use crate::uplink::{drain, Budget};
 
@@ -23,6 +23,49 @@ use super::{jitter, Agent, RunError};
 const DOORBELL_SESSION_LINGER: Duration = Duration::from_secs(30);
 
 impl Agent<'_> {
+    /// Logs in (`MqttSession::connect`), with TLS's part around it: the
+    /// kept session data offered before, the new one kept after, a TLS
+    /// failure explained and its data dropped.
+    pub(super) async fn login(&mut self) -> Result<MqttSession, SessionError> {
+        let now = self.utc_now_secs();
+        if let Some(tls) = self.tls.as_mut() {
+            tls.before_login(&self.at, self.queue.store(), now).await;
+        }
+        let login = MqttSession::connect(&self.at, self.options.clone()).await;
+        if let Some(tls) = self.tls.as_mut() {
+            match &login {
+                Ok(session) => {
+                    tls.logged_in(&self.at, self.queue.store(), session, now)
+                        .await
+                }
+                Err(e) => {
+                    if let Err(store) = tls.login_failed(&self.at, self.queue.store(), e).await {
+                        warn!(error = %store, "cannot drop the TLS session data");
+                    }
+                }
+            }
+        }
+        login
+    }
+
+    /// Before a logout: the session data the handshake left, if the module
+    /// reported it only after the login (TLS 1.3 tickets).
+    pub(super) async fn keep_tls_session_data(&mut self, session: &MqttSession) {
+        let now = self.utc_now_secs();
+        if let Some(tls) = self.tls.as_mut() {
+            tls.keep_session_data(&self.at, self.queue.store(), session, now)
+                .await;
+        }
+    }
+
+    /// UTC in whole seconds, if known (not on a gateway at 1970 before the
+    /// network time).
+    fn utc_now_secs(&self) -> Option<u64> {
+        self.time
+            .utc_now_ns()
+            .and_then(|ns| u64::try_from(ns / 1_000_000_000).ok())
+    }
+
     /// Opens a window if one is due and not held back by a retry's backoff:
     /// wake, log in, upload, serve commands, log out, let the module sleep.
     pub(super) async fn window_if_due(&mut self, plugins: &PluginHost) -> Result<(), RunError> {
@@ -70,7 +113,7 @@ impl Agent<'_> {
                 }
             }
         }
-        match MqttSession::connect(&self.at, self.options.clone()).await {
+        match self.login().await {
             Ok(s) => {
                 self.session = Some(s);
                 self.windows.logged_in();
@@ -135,6 +178,7 @@ impl Agent<'_> {
             // answered before the radio goes quiet again.
             serve_downlink(s, plugins, &self.options).await;
             if let Some(s) = self.session.take() {
+                self.keep_tls_session_data(&s).await;
                 if let Err(e) = s.logout().await {
                     warn!(error = %e, "MQTT logout not confirmed");
                 }

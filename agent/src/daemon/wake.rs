@@ -27,6 +27,8 @@ pub(super) enum WakeForWindowError {
     Vote(#[from] PowerError),
     #[error("cannot restore the module's settings after deep sleep: {0}")]
     Restore(#[from] RestoreError),
+    #[error("cannot restore the TLS security profile: {0}")]
+    Security(#[from] crate::modem::security::SecurityError),
 }
 
 impl WakeForWindowError {
@@ -103,6 +105,10 @@ impl Agent<'_> {
             )
             .await?;
             info!(?restored, "module settings restored");
+            // The security profile is volatile too (§3.2).
+            if let Some(tls) = self.tls.as_mut() {
+                tls.restore(&self.at).await?;
+            }
         }
         self.echo_baseline = self.at.echoes_seen();
         if forgot {

@@ -51,6 +51,7 @@ impl MqttProfile {
                 name: "broker.example".to_owned(),
                 port,
             },
+            ProfileSetting::Secure(None),
             ProfileSetting::WillQos(0),
             ProfileSetting::WillRetain(false),
             ProfileSetting::WillTopic(String::new()),

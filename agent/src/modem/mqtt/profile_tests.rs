@@ -38,6 +38,8 @@ fn the_digest_is_stable_and_sees_every_field() {
                 name,
                 port: port + 1,
             },
+            // Turning TLS on writes the profile once more (§6.9).
+            ProfileSetting::Secure(None) => ProfileSetting::Secure(Some(0)),
             ProfileSetting::WillQos(q) => ProfileSetting::WillQos(q + 1),
             ProfileSetting::WillRetain(r) => ProfileSetting::WillRetain(!r),
             ProfileSetting::WillTopic(t) => ProfileSetting::WillTopic(t + "t"),

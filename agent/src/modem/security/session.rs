@@ -13,7 +13,9 @@
 //! replaced by the next handshake's.
 //!
 //! Record (version 1): `u8` version = 1, `u64` BE the Unix seconds it was
-//! saved at, then the base64 text as the module handed it out. Written (and
+//! saved at (0: the time was not known, as on a gateway without an RTC
+//! before the network gave it; such data has no age), then the base64 text
+//! as the module handed it out. Written (and
 //! flushed) only when the data changed; dropped when a handshake with it
 //! failed, when it is older than the maximum age, or when it cannot be
 //! decoded.
@@ -25,6 +27,8 @@ use crate::store::{Store, StoreError, TreeId, WriteSet};
 
 const RECORD_VERSION: u8 = 1;
 const KEY_PREFIX: &[u8] = b"tls-session/";
+/// The saved-at of data saved while the time was not known.
+const UNKNOWN_TIME: u64 = 0;
 
 /// Servers cap a ticket's lifetime at 7 days (RFC 8446 §4.6.1); older data
 /// is not worth a failed attempt.
@@ -70,8 +74,10 @@ impl<'a> SessionCache<'a> {
     }
 
     /// The data to offer, if there is fresh data; expired or undecodable
-    /// data is dropped.
-    pub fn load(&self, now_secs: u64) -> Result<Stored, StoreError> {
+    /// data is dropped. `now_secs` is `None` while the time is not known:
+    /// the age is then not judged (a ticket the server no longer takes
+    /// costs a full handshake, not a failure).
+    pub fn load(&self, now_secs: Option<u64>) -> Result<Stored, StoreError> {
         let Some(raw) = self.store.get(TreeId::Modem, &self.key)? else {
             return Ok(Stored::None);
         };
@@ -79,7 +85,8 @@ impl<'a> SessionCache<'a> {
             self.forget()?;
             return Ok(Stored::None);
         };
-        if now_secs.saturating_sub(saved_at) > self.max_age_secs || saved_at > now_secs {
+        let too_old = |now: u64| now.saturating_sub(saved_at) > self.max_age_secs || saved_at > now;
+        if saved_at != UNKNOWN_TIME && now_secs.is_some_and(too_old) {
             self.forget()?;
             return Ok(Stored::Expired);
         }
@@ -88,7 +95,7 @@ impl<'a> SessionCache<'a> {
 
     /// Keeps `data`; returns whether it was written (it differs from what
     /// is kept). The age counts from the last write.
-    pub fn save(&self, data: &SessionData, now_secs: u64) -> Result<bool, StoreError> {
+    pub fn save(&self, data: &SessionData, now_secs: Option<u64>) -> Result<bool, StoreError> {
         if let Some(raw) = self.store.get(TreeId::Modem, &self.key)? {
             if decode(&raw).is_some_and(|(_, kept)| kept == *data) {
                 return Ok(false);
@@ -96,7 +103,7 @@ impl<'a> SessionCache<'a> {
         }
         let mut record = Vec::with_capacity(9 + data.base64.len());
         record.push(RECORD_VERSION);
-        record.extend_from_slice(&now_secs.to_be_bytes());
+        record.extend_from_slice(&now_secs.unwrap_or(UNKNOWN_TIME).to_be_bytes());
         record.extend_from_slice(data.base64.as_bytes());
         let mut writes = WriteSet::new();
         writes.insert(TreeId::Modem, self.key.clone(), record);
@@ -173,16 +180,19 @@ mod tests {
             let store = Store::open(dir.path(), OpenMode::Agent, |_| Ok(())).unwrap();
             let cache =
                 SessionCache::new(&store, &profile("broker.example"), "broker.example", 8883);
-            assert_eq!(cache.load(1_000).unwrap(), Stored::None);
-            assert!(cache.save(&data("QUJDRA=="), 1_000).unwrap());
+            assert_eq!(cache.load(Some(1_000)).unwrap(), Stored::None);
+            assert!(cache.save(&data("QUJDRA=="), Some(1_000)).unwrap());
             let syncs = store.syncs();
-            assert!(!cache.save(&data("QUJDRA=="), 1_010).unwrap());
+            assert!(!cache.save(&data("QUJDRA=="), Some(1_010)).unwrap());
             assert_eq!(store.syncs(), syncs, "an unchanged save flushed");
-            assert!(cache.save(&data("RUZHSA=="), 1_020).unwrap());
+            assert!(cache.save(&data("RUZHSA=="), Some(1_020)).unwrap());
         }
         let store = Store::open(dir.path(), OpenMode::Agent, |_| Ok(())).unwrap();
         let cache = SessionCache::new(&store, &profile("broker.example"), "broker.example", 8883);
-        assert_eq!(cache.load(1_030).unwrap(), Stored::Fresh(data("RUZHSA==")));
+        assert_eq!(
+            cache.load(Some(1_030)).unwrap(),
+            Stored::Fresh(data("RUZHSA=="))
+        );
     }
 
     #[test]
@@ -190,14 +200,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), OpenMode::Agent, |_| Ok(())).unwrap();
         SessionCache::new(&store, &profile("a.example"), "a.example", 8883)
-            .save(&data("QUJDRA=="), 1_000)
+            .save(&data("QUJDRA=="), Some(1_000))
             .unwrap();
         for other in [
             SessionCache::new(&store, &profile("a.example"), "a.example", 8884),
             SessionCache::new(&store, &profile("a.example"), "b.example", 8883),
             SessionCache::new(&store, &profile("b.example"), "a.example", 8883),
         ] {
-            assert_eq!(other.load(1_000).unwrap(), Stored::None);
+            assert_eq!(other.load(Some(1_000)).unwrap(), Stored::None);
         }
     }
 
@@ -207,19 +217,42 @@ mod tests {
         let store = Store::open(dir.path(), OpenMode::Agent, |_| Ok(())).unwrap();
         let cache = SessionCache::new(&store, &profile("a.example"), "a.example", 8883)
             .with_max_age_secs(60);
-        cache.save(&data("QUJDRA=="), 1_000).unwrap();
-        assert_eq!(cache.load(1_060).unwrap(), Stored::Fresh(data("QUJDRA==")));
-        assert_eq!(cache.load(1_061).unwrap(), Stored::Expired);
-        assert_eq!(cache.load(1_061).unwrap(), Stored::None);
+        cache.save(&data("QUJDRA=="), Some(1_000)).unwrap();
+        assert_eq!(
+            cache.load(Some(1_060)).unwrap(),
+            Stored::Fresh(data("QUJDRA=="))
+        );
+        assert_eq!(cache.load(Some(1_061)).unwrap(), Stored::Expired);
+        assert_eq!(cache.load(Some(1_061)).unwrap(), Stored::None);
 
-        cache.save(&data("QUJDRA=="), 2_000).unwrap();
+        cache.save(&data("QUJDRA=="), Some(2_000)).unwrap();
         cache.forget().unwrap();
-        assert_eq!(cache.load(2_000).unwrap(), Stored::None);
+        assert_eq!(cache.load(Some(2_000)).unwrap(), Stored::None);
 
         let mut writes = WriteSet::new();
         writes.insert(TreeId::Modem, cache.key.clone(), vec![9, 9, 9]);
         store.commit(&writes).unwrap();
-        assert_eq!(cache.load(2_000).unwrap(), Stored::None);
+        assert_eq!(cache.load(Some(2_000)).unwrap(), Stored::None);
         assert_eq!(store.get(TreeId::Modem, &cache.key).unwrap(), None);
+    }
+
+    #[test]
+    fn without_the_time_data_is_kept_and_offered_without_an_age() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), OpenMode::Agent, |_| Ok(())).unwrap();
+        let cache = SessionCache::new(&store, &profile("a.example"), "a.example", 8883)
+            .with_max_age_secs(60);
+        // A gateway at 1970 before the network time: saved with no age...
+        cache.save(&data("QUJDRA=="), None).unwrap();
+        assert_eq!(cache.load(None).unwrap(), Stored::Fresh(data("QUJDRA==")));
+        // ...and offered once the time is known, whatever it is.
+        assert_eq!(
+            cache.load(Some(1_800_000_000)).unwrap(),
+            Stored::Fresh(data("QUJDRA=="))
+        );
+        // Data with an age is not judged while the time is unknown.
+        cache.save(&data("RUZHSA=="), Some(1_000)).unwrap();
+        assert_eq!(cache.load(None).unwrap(), Stored::Fresh(data("RUZHSA==")));
+        assert_eq!(cache.load(Some(2_000)).unwrap(), Stored::Expired);
     }
 }
