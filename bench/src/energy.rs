@@ -541,6 +541,7 @@ mod tests {
             radio_bytes_sent: 0,
             radio_bytes_received: 0,
             tls_handshakes: 0,
+            tls: lexi_sim::TlsEnergy::default(),
             rrc_connections: rrc,
             radio_mj: 0.0,
             total_mj,

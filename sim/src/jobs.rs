@@ -8,8 +8,8 @@
 //! late event can never leak into the next boot.
 //!
 //! A job is a DNS look-up or a ping against the [`DnsTable`], or an MQTT
-//! session ([`mqtt`], a real rumqttc client, or [`virtual_broker`] with
-//! no network at all), or a socket ([`socket`], a real
+//! session ([`mqtt`], a real rumqttc client, over [`tls`] when secure, or
+//! [`virtual_broker`] with no network at all), or a socket ([`socket`], a real
 //! loopback UDP or TCP socket). A running MQTT session also takes
 //! [`MqttCommand`]s from the module (`Effect::MqttCommand`), an open socket
 //! [`SocketCommand`]s (`Effect::SocketCommand`). An HTTP request ([`http`],
@@ -19,6 +19,7 @@
 pub mod http;
 pub mod mqtt;
 pub mod socket;
+pub mod tls;
 pub mod virtual_broker;
 
 use std::collections::HashMap;
@@ -77,6 +78,9 @@ pub enum JobEvent {
     Socket(SocketEvent),
     /// An HTTP request reported.
     Http(HttpEvent),
+    /// The TLS layer under a secure session reported (its handshake, a new
+    /// session).
+    Tls(tls::TlsEvent),
 }
 
 /// Runs jobs as tokio tasks and posts their events.

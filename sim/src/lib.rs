@@ -58,8 +58,11 @@ mod runner;
 pub mod transport;
 
 pub use config::{MqttBackend, NetworkCondition, NetworkTime, SimConfig};
-pub use energy::{Currents, EnergyReport, StateEnergy};
+pub use energy::{Currents, EnergyReport, HandshakeEnergy, StateEnergy, TlsEnergy};
 pub use error::SimError;
 pub use handle::{SimHandle, Simulator};
+pub use jobs::tls::{virtual_broker_ca_pem, TlsFailure, TlsVersion};
 pub use jobs::PublishedRecord;
-pub use module::{ClockSource, PowerLogEntry, PowerMode, PowerState, RegStat, SimSnapshot};
+pub use module::{
+    ClockSource, PowerLogEntry, PowerMode, PowerState, RegStat, SimSnapshot, TlsConnection,
+};

@@ -20,7 +20,12 @@ The first line printed on stdout is the path of the simulated serial port
     port = \"/dev/pts/5\"
 
 The port is raw and stays valid until lexi-sim exits (Ctrl-C or SIGTERM).
-NVM (MNO profile, PDP contexts, +UDCONF, +CTZU) persists in --nvm-dir across runs.
+NVM (MNO profile, PDP contexts, +UDCONF, +CTZU, the MQTT profile, the
+certificates and keys of +USECMNG) persists in --nvm-dir across runs.
+
+Secure MQTT (AT+UMQTT=11,1,<security profile>) makes a real TLS connection
+(OpenSSL) with what the +USECPRF profile holds; the session data it hands
+out (AT+USECPRF=<p>,13,3) resumes the session from another lexi-sim run.
 Logs go to stderr (the process id among them); set RUST_LOG (e.g.
 RUST_LOG=lexi_sim=debug) for more.
 
@@ -53,7 +58,8 @@ or `error: <why>`. Send one with `lexi-sim ctl --control PATH <command>`
     urc <text>                            a URC line
     fail-next <n> <cme code>              the next n command lines fail
     delay-next <ms>                       the next answer waits
-    status                                power, mode, registration, MQTT, clock
+    status                                power, mode, registration, MQTT, clock,
+                                          TLS handshakes (full, resumed, failed)
     help                                  the list of commands
 
 Network time: with AT+CTZU=1 the module takes the network's time when it
@@ -121,7 +127,8 @@ struct RunArgs {
     /// Multiplies every module-internal delay (0.001: a 6 s boot takes 6 ms).
     #[arg(long, value_name = "F", default_value_t = 1.0)]
     time_scale: f64,
-    /// The 15-digit IMEI the module reports.
+    /// The 15-digit IMEI the module reports; also the key of its root of
+    /// trust (encrypted session data, AT+USECPRF=<p>,13,13).
     #[arg(long)]
     imei: Option<String>,
     /// The network name in +COPS.

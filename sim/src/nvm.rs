@@ -53,6 +53,9 @@ pub struct NvmImage {
     pub http: BTreeMap<u8, crate::module::HttpProfile>,
     /// The module's file system (`module/files`).
     pub files: crate::module::FileStore,
+    /// The certificates and keys `+USECMNG` imported (§3.1), in import
+    /// order. Added for TLS (issue 13): a file without it loads empty.
+    pub credentials: Vec<Credential>,
 }
 
 /// `[model]` the `+UUSBCONF` values accepted (99: USB off).
@@ -78,6 +81,7 @@ impl Default for NvmImage {
             ctzu: false,
             http: BTreeMap::new(),
             files: crate::module::FileStore::default(),
+            credentials: Vec::new(),
         }
     }
 }
@@ -126,6 +130,13 @@ impl NvmImage {
             tracing::warn!("NVM held HTTP profiles the module cannot have; dropped them");
         }
         self.files.sanitize();
+        let before = self.credentials.len();
+        let mut seen = std::collections::BTreeSet::new();
+        self.credentials
+            .retain(|c| c.valid() && seen.insert((c.kind, c.name.clone())));
+        if self.credentials.len() != before {
+            tracing::warn!("NVM held credentials the module cannot have; dropped them");
+        }
         self.version = NVM_VERSION;
     }
 }
@@ -211,6 +222,117 @@ impl MqttProfile {
             && self.will_qos <= 2
             && DefaultPdp::valid(self.pdp_cid, self.pdp_ip_type)
             && (!self.will_hex || crate::module::decode_hex(&self.will_message).is_some())
+    }
+}
+
+/// What a `+USECMNG` credential is: its `<type>` (§3.1) and the tag
+/// `AT+USECMNG=3` lists it with `[lib]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum CredentialKind {
+    /// Type 0: a trusted root (CA) certificate.
+    #[serde(rename = "CA")]
+    RootCa,
+    /// Type 1: the client certificate of mutual TLS.
+    #[serde(rename = "CC")]
+    ClientCert,
+    /// Type 2: the client's private key.
+    #[serde(rename = "PK")]
+    ClientKey,
+}
+
+impl CredentialKind {
+    pub fn from_type(code: i64) -> Option<Self> {
+        match code {
+            0 => Some(CredentialKind::RootCa),
+            1 => Some(CredentialKind::ClientCert),
+            2 => Some(CredentialKind::ClientKey),
+            _ => None,
+        }
+    }
+
+    /// The `<type>` number.
+    pub fn code(self) -> u8 {
+        match self {
+            CredentialKind::RootCa => 0,
+            CredentialKind::ClientCert => 1,
+            CredentialKind::ClientKey => 2,
+        }
+    }
+
+    /// `CA`, `CC`, `PK`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            CredentialKind::RootCa => "CA",
+            CredentialKind::ClientCert => "CC",
+            CredentialKind::ClientKey => "PK",
+        }
+    }
+
+    pub fn is_certificate(self) -> bool {
+        self != CredentialKind::ClientKey
+    }
+}
+
+/// `[lib]` the longest credential name the module takes.
+pub const CREDENTIAL_NAME_MAX: usize = 32;
+/// `[lib]` the largest credential the module takes (its PEM, as imported).
+pub const CREDENTIAL_MAX_BYTES: usize = 8 * 1024;
+
+/// One stored credential: the DER the module made of the imported PEM
+/// (§3.3: "the stored trusted root certificate DER").
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credential {
+    pub kind: CredentialKind,
+    pub name: String,
+    /// Base64 (standard alphabet) in the file.
+    #[serde(with = "der_base64")]
+    pub der: Vec<u8>,
+}
+
+/// Never shows the bytes: a client key is a secret.
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("der_len", &self.der.len())
+            .finish()
+    }
+}
+
+impl Credential {
+    /// A name `+USECMNG` accepts: 1 to [`CREDENTIAL_NAME_MAX`] printable
+    /// characters, no quote `[model]`.
+    pub fn valid_name(name: &str) -> bool {
+        (1..=CREDENTIAL_NAME_MAX).contains(&name.len())
+            && name.bytes().all(|b| (0x20..0x7F).contains(&b) && b != b'"')
+    }
+
+    /// What an import could have stored: a valid name and DER that OpenSSL
+    /// reads as a certificate or a private key.
+    fn valid(&self) -> bool {
+        Self::valid_name(&self.name)
+            && !self.der.is_empty()
+            && self.der.len() <= CREDENTIAL_MAX_BYTES
+            && if self.kind.is_certificate() {
+                openssl::x509::X509::from_der(&self.der).is_ok()
+            } else {
+                openssl::pkey::PKey::private_key_from_der(&self.der).is_ok()
+            }
+    }
+}
+
+/// `serde(with)`: bytes as one base64 string, not a JSON array of numbers.
+mod der_base64 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(der: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&openssl::base64::encode_block(der))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        openssl::base64::decode_block(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -418,6 +540,81 @@ mod tests {
         let image = store.load();
         assert_eq!(image.mno_profile, 100);
         assert_eq!(image.contexts, NvmImage::default().contexts);
+    }
+
+    /// A certificate's DER (EC P-256, self-signed), for the credential tests.
+    fn certificate_der() -> Vec<u8> {
+        use openssl::asn1::Asn1Time;
+        use openssl::ec::{EcGroup, EcKey};
+        use openssl::hash::MessageDigest;
+        use openssl::nid::Nid;
+        use openssl::pkey::PKey;
+        use openssl::x509::{X509NameBuilder, X509};
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "nvm test").unwrap();
+        let name = name.build();
+        let mut cert = X509::builder().unwrap();
+        cert.set_subject_name(&name).unwrap();
+        cert.set_issuer_name(&name).unwrap();
+        cert.set_pubkey(&key).unwrap();
+        cert.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        cert.set_not_after(&Asn1Time::days_from_now(30).unwrap())
+            .unwrap();
+        cert.sign(&key, MessageDigest::sha256()).unwrap();
+        cert.build().to_der().unwrap()
+    }
+
+    #[test]
+    fn credentials_round_trip_as_base64_and_a_file_without_them_loads_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = NvmStore::open(dir.path()).unwrap();
+        fs::write(store.path(), br#"{"version":1,"mno_profile":100}"#).unwrap();
+        assert!(store.load().credentials.is_empty());
+        let der = certificate_der();
+        let image = NvmImage {
+            credentials: vec![Credential {
+                kind: CredentialKind::RootCa,
+                name: "ca".into(),
+                der: der.clone(),
+            }],
+            ..NvmImage::default()
+        };
+        store.save(&image).unwrap();
+        let text = fs::read_to_string(store.path()).unwrap();
+        assert!(
+            text.contains(&openssl::base64::encode_block(&der)),
+            "{text}"
+        );
+        assert!(text.contains("\"kind\": \"CA\""), "{text}");
+        assert_eq!(store.load(), image);
+    }
+
+    #[test]
+    fn credentials_the_module_cannot_have_are_dropped_at_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = NvmStore::open(dir.path()).unwrap();
+        let good = Credential {
+            kind: CredentialKind::RootCa,
+            name: "ca".into(),
+            der: certificate_der(),
+        };
+        let not_a_key = Credential {
+            kind: CredentialKind::ClientKey,
+            ..good.clone()
+        };
+        let long_name = Credential {
+            name: "n".repeat(CREDENTIAL_NAME_MAX + 1),
+            ..good.clone()
+        };
+        let image = NvmImage {
+            credentials: vec![good.clone(), not_a_key, long_name, good.clone()],
+            ..NvmImage::default()
+        };
+        store.save(&image).unwrap();
+        assert_eq!(store.load().credentials, vec![good]);
     }
 
     #[test]

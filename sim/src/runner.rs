@@ -195,7 +195,10 @@ impl Runner {
                     }
                 }
                 Effect::CommandLine(line) => {
-                    tracing::debug!(line = %line.escape_debug(), "command");
+                    tracing::debug!(
+                        line = %crate::module::without_session_data(&line).escape_debug(),
+                        "command"
+                    );
                     let at = self.module.module_time(at);
                     self.shared
                         .transcript

@@ -81,7 +81,9 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     (
         "status",
-        "power state, power mode, registration, MQTT session, clock",
+        "power state, power mode, registration, MQTT session, clock; after \
+         a TLS handshake also tls=<full>,<resumed>,<failed> handshakes and \
+         tls_bytes=<sent>,<received>",
     ),
     ("help", "this list"),
 ];

@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 
 use super::command::{help_text, parse_command, ControlCommand};
 use crate::config::NetworkCondition;
+use crate::energy::TlsEnergy;
 use crate::error::SimError;
 use crate::handle::SimHandle;
 
@@ -229,20 +230,37 @@ async fn answer(line: &str, sim: &SimHandle) -> String {
             sim.delay_next_answer(delay);
             format!("ok the next answer waits {} ms", delay.as_millis())
         }
-        ControlCommand::Status => match sim.snapshot().await {
-            Some(s) => format!(
-                "ok power={:?} mode={:?} reg_stat={} network={} mqtt={} clock={:?}",
+        ControlCommand::Status => match (sim.snapshot().await, sim.energy().await) {
+            (Some(s), Some(energy)) => format!(
+                "ok power={:?} mode={:?} reg_stat={} network={} mqtt={} clock={:?}{}",
                 s.power,
                 s.power_mode,
                 s.reg_stat.number(),
                 network_name(s.network),
                 if s.mqtt_connected { "up" } else { "down" },
                 s.clock_source,
+                tls_status(&energy.tls),
             ),
-            None => "error: the simulator has stopped".to_string(),
+            _ => "error: the simulator has stopped".to_string(),
         },
         ControlCommand::Help => format!("ok {}", help_text()),
     }
+}
+
+/// ` tls=<full>,<resumed>,<failed> tls_bytes=<sent>,<received>` once the
+/// module made a TLS handshake (nothing before: the line stays what it was
+/// for a simulator without TLS).
+fn tls_status(tls: &TlsEnergy) -> String {
+    let kinds = [tls.full, tls.resumed, tls.failed];
+    if kinds.iter().all(|k| k.count == 0) {
+        return String::new();
+    }
+    let sent: u64 = kinds.iter().map(|k| k.bytes_sent).sum();
+    let received: u64 = kinds.iter().map(|k| k.bytes_received).sum();
+    format!(
+        " tls={},{},{} tls_bytes={sent},{received}",
+        tls.full.count, tls.resumed.count, tls.failed.count
+    )
 }
 
 /// The word the `network` command takes for `condition`.

@@ -10,10 +10,20 @@
 //! task, so an awaiting send could never be served). Packet ids are matched to
 //! the module's requests by order: rumqttc writes requests in the order it
 //! receives them and reports each write as `Outgoing::Publish(pkid)` (etc.).
+//!
+//! A secure login (`AT+UMQTT=11,1,<profile>`, §6.9) first opens the TLS
+//! connection ([`super::tls::open`]: the handshake with what the security
+//! profile holds), then points rumqttc at the loopback port of its plain
+//! side and polls the bridge in this same task, so the TLS connection lives
+//! and dies with the session. The TLS layer's reports go to the module as
+//! [`JobEvent::Tls`], before the session's own (the handshake report comes
+//! with the first bytes from the broker, ahead of CONNACK).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
+
+use std::net::SocketAddr;
 
 use rumqttc::{
     AsyncClient, ConnectionError, Event, EventLoop, Incoming, LastWill, MqttOptions, Outgoing, QoS,
@@ -21,6 +31,7 @@ use rumqttc::{
 };
 use tokio::sync::mpsc;
 
+use super::tls::{self, OnEvent, OpenError, TlsFailure, TlsSetup};
 use super::{JobEvent, JobId};
 use crate::dns::DnsTable;
 
@@ -45,8 +56,12 @@ pub struct MqttLogin {
     pub keep_alive: u16,
     pub clean_session: bool,
     pub will: Option<MqttWill>,
-    /// Give up when CONNACK has not come by then (already scaled).
+    /// Give up when CONNACK has not come by then (already scaled); with
+    /// TLS also the bound of each handshake attempt.
     pub login_timeout: Duration,
+    /// `Some`: a secure session (op 11), over TLS made with this (boxed:
+    /// most logins are plain).
+    pub tls: Option<Box<TlsSetup>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +110,9 @@ pub enum MqttFailure {
     PingTimeout,
     /// The broker sent something that breaks the protocol.
     Protocol,
+    /// The TLS handshake failed (the module also heard it as a
+    /// [`JobEvent::Tls`] report).
+    Tls(TlsFailure),
 }
 
 /// What the session reports.
@@ -138,13 +156,15 @@ fn qos(n: u8) -> QoS {
     }
 }
 
-fn options(login: &MqttLogin, addr: &str) -> Result<MqttOptions, MqttFailure> {
+/// The client's options; it connects to `host:port` (the broker, or the
+/// plain side of the TLS bridge).
+fn options(login: &MqttLogin, host: &str, port: u16) -> Result<MqttOptions, MqttFailure> {
     // rumqttc asserts a non-empty client id for a persistent session; the
     // broker would refuse it anyway (CONNACK 2, identifier rejected).
     if login.client_id.is_empty() && !login.clean_session {
         return Err(MqttFailure::BrokerRefused(2));
     }
-    let mut opts = MqttOptions::new(login.client_id.clone(), addr, login.port);
+    let mut opts = MqttOptions::new(login.client_id.clone(), host, port);
     let keep_alive = match login.keep_alive {
         0 => DEFAULT_KEEP_ALIVE_S,
         n => u64::from(n),
@@ -191,7 +211,28 @@ pub(super) async fn run(
         report(MqttEvent::LoginFailed(MqttFailure::Unresolved));
         return;
     };
-    let opts = match options(&login, &addr.to_string()) {
+    let (host, port, bridge) = match &login.tls {
+        None => (addr.to_string(), login.port, None),
+        Some(setup) => {
+            let tls_events = events.clone();
+            let on_event: OnEvent = Arc::new(move |event| {
+                let _ = tls_events.send((id, JobEvent::Tls(event)));
+            });
+            let server = SocketAddr::new(addr, login.port);
+            match tls::open(setup, server, login.login_timeout, on_event).await {
+                Ok(opened) => ("127.0.0.1".to_string(), opened.port, Some(opened)),
+                Err(error) => {
+                    report(MqttEvent::LoginFailed(match error {
+                        OpenError::Connect => MqttFailure::ConnectFailed,
+                        OpenError::Timeout => MqttFailure::Timeout,
+                        OpenError::Tls(failure) => MqttFailure::Tls(failure),
+                    }));
+                    return;
+                }
+            }
+        }
+    };
+    let opts = match options(&login, &host, port) {
         Ok(opts) => opts,
         Err(failure) => {
             report(MqttEvent::LoginFailed(failure));
@@ -204,9 +245,34 @@ pub(super) async fn run(
         .network_options
         .set_connection_timeout(connect_secs);
     let (seen_tx, seen_rx) = mpsc::unbounded_channel();
-    tokio::select! {
-        () = pump(eventloop, seen_tx) => {}
-        () = session(&login, client, seen_rx, commands, &report) => {}
+    // Its own task, so that it can outlive the client at a logout; aborted
+    // with this one (a cancelled job, a reboot) when the guard drops.
+    let mut bridge = bridge.map(|opened| BridgeTask(tokio::spawn(tls::bridge(opened))));
+    let end = tokio::select! {
+        () = pump(eventloop, seen_tx) => End::Other,
+        end = session(&login, client, seen_rx, commands, &report) => end,
+    };
+    if let End::LoggedOut = end {
+        // The client is gone (its socket closed): the bridge forwards what
+        // it still holds, DISCONNECT included, and closes the TLS
+        // connection cleanly before the module hears of the logout.
+        if let Some(BridgeTask(task)) = bridge.as_mut() {
+            let _ = tokio::time::timeout(LOGOUT_LINGER, task).await;
+        }
+        report(MqttEvent::LoggedOut);
+    }
+}
+
+/// `[model]` how long a logout waits for the TLS connection to pass on the
+/// DISCONNECT and close (real time): loopback or a cellular round trip.
+const LOGOUT_LINGER: Duration = Duration::from_secs(2);
+
+/// The TLS bridge's task, aborted when the session's task ends.
+struct BridgeTask(tokio::task::JoinHandle<()>);
+
+impl Drop for BridgeTask {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -227,13 +293,22 @@ async fn pump(
     std::future::pending::<()>().await;
 }
 
+/// How [`session`] ended.
+enum End {
+    /// DISCONNECT written (or the connection closed while logging out):
+    /// the caller reports [`MqttEvent::LoggedOut`].
+    LoggedOut,
+    /// Reported already, or nobody to report to.
+    Other,
+}
+
 async fn session(
     login: &MqttLogin,
     client: AsyncClient,
     mut seen: mpsc::UnboundedReceiver<Result<Event, ConnectionError>>,
     mut commands: mpsc::UnboundedReceiver<MqttCommand>,
     report: &impl Fn(MqttEvent) -> bool,
-) {
+) -> End {
     // Login: until CONNACK, an error, or the deadline.
     let connack = tokio::time::timeout(login.login_timeout, async {
         loop {
@@ -254,16 +329,16 @@ async fn session(
     match connack {
         Ok(Ok(())) => {
             if !report(MqttEvent::Connected) {
-                return;
+                return End::Other;
             }
         }
         Ok(Err(failure)) => {
             report(MqttEvent::LoginFailed(failure));
-            return;
+            return End::Other;
         }
         Err(_) => {
             report(MqttEvent::LoginFailed(MqttFailure::Timeout));
-            return;
+            return End::Other;
         }
     }
 
@@ -278,7 +353,7 @@ async fn session(
     loop {
         tokio::select! {
             command = commands.recv() => match command {
-                None => return, // the module forgot the session
+                None => return End::Other, // the module forgot the session
                 Some(MqttCommand::Publish { tag, topic, qos: q, retain, payload }) => {
                     match client.try_publish(topic, qos(q), retain, payload) {
                         Ok(()) => publishes.push_back((tag, q)),
@@ -306,8 +381,7 @@ async fn session(
                 Some(MqttCommand::Logout) => {
                     logging_out = true;
                     if client.try_disconnect().is_err() {
-                        report(MqttEvent::LoggedOut);
-                        return;
+                        return End::LoggedOut;
                     }
                 }
             },
@@ -316,16 +390,18 @@ async fn session(
                     Some(Ok(event)) => event,
                     Some(Err(e)) => {
                         if logging_out {
-                            report(MqttEvent::LoggedOut);
-                        } else {
-                            tracing::debug!(error = %e, "MQTT session lost");
-                            report(MqttEvent::Lost(classify(&e)));
+                            return End::LoggedOut;
                         }
-                        return;
+                        tracing::debug!(error = %e, "MQTT session lost");
+                        report(MqttEvent::Lost(classify(&e)));
+                        return End::Other;
                     }
                     None => {
-                        report(if logging_out { MqttEvent::LoggedOut } else { MqttEvent::Lost(MqttFailure::Lost) });
-                        return;
+                        if logging_out {
+                            return End::LoggedOut;
+                        }
+                        report(MqttEvent::Lost(MqttFailure::Lost));
+                        return End::Other;
                     }
                 };
                 match event {
@@ -380,10 +456,7 @@ async fn session(
                             payload: publish.payload.to_vec(),
                         });
                     }
-                    Event::Outgoing(Outgoing::Disconnect) => {
-                        report(MqttEvent::LoggedOut);
-                        return;
-                    }
+                    Event::Outgoing(Outgoing::Disconnect) => return End::LoggedOut,
                     _ => {}
                 }
             }

@@ -8,7 +8,9 @@
 //!
 //! It reports the same [`MqttEvent`]s as the real session, so the module (and
 //! the AT side) cannot tell the two apart. Nothing ever arrives on a
-//! subscription: there is no other client.
+//! subscription: there is no other client. A secure login (op 11) makes a
+//! real TLS handshake with the broker's in-memory TLS server
+//! (`tls/virtual_server.rs`; its CA is [`tls::virtual_broker_ca_pem`]).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,7 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use super::mqtt::{MqttCommand, MqttEvent, MqttFailure, MqttLogin};
-use super::{JobEvent, JobId};
+use super::{tls, JobEvent, JobId};
 use crate::dns::DnsTable;
 
 /// One message the virtual broker accepted.
@@ -76,6 +78,19 @@ pub(super) async fn run(
     if login.client_id.is_empty() && !login.clean_session {
         report(MqttEvent::LoginFailed(MqttFailure::BrokerRefused(2)));
         return;
+    }
+    // A secure login: a real handshake with the broker's own TLS server,
+    // in memory. It takes no time here: the energy ledger charges its
+    // round trips, as it does for a real server on loopback.
+    if let Some(setup) = &login.tls {
+        let tls_events = events.clone();
+        let on_event: tls::OnEvent = Arc::new(move |event| {
+            let _ = tls_events.send((id, JobEvent::Tls(event)));
+        });
+        if let Err(failure) = tls::virtual_handshake(setup, &login.host, on_event).await {
+            report(MqttEvent::LoginFailed(MqttFailure::Tls(failure)));
+            return;
+        }
     }
     // A broker slower than the login timeout is one that never answers.
     if broker.latency > login.login_timeout {

@@ -37,7 +37,7 @@
 //! and a zone in -48..=56 answer CME 50 / CME 4 as elsewhere.
 
 mod cclk;
-mod civil;
+pub(super) mod civil;
 
 use std::time::{Duration, Instant};
 
@@ -96,12 +96,23 @@ impl Rtc {
         };
     }
 
+    /// The local time at `now`, in milliseconds (see `local_ms_at_base`).
+    fn local_ms(&self, now: Instant) -> i64 {
+        self.local_ms_at_base
+            .saturating_add(millis(now.saturating_duration_since(self.base)))
+    }
+
     /// The `+CCLK` text (without quotes) at `now`.
     fn reading(&self, now: Instant) -> String {
-        let local_ms = self
-            .local_ms_at_base
-            .saturating_add(millis(now.saturating_duration_since(self.base)));
-        cclk::format(local_ms.div_euclid(1000), self.tz_quarters)
+        cclk::format(self.local_ms(now).div_euclid(1000), self.tz_quarters)
+    }
+
+    /// UTC at `now` as the clock has it (its local time less its zone), in
+    /// seconds since the epoch: what the module checks certificate dates
+    /// against (`security`).
+    pub(super) fn utc_seconds(&self, now: Instant) -> i64 {
+        let offset_s = i64::from(self.tz_quarters) * QUARTER_HOUR_S;
+        self.local_ms(now).div_euclid(1000).saturating_sub(offset_s)
     }
 
     pub(super) fn source(&self) -> ClockSource {

@@ -161,6 +161,7 @@ impl Module {
             JobEvent::Mqtt(event) => return self.on_mqtt(id, event, now),
             JobEvent::Socket(event) => return self.on_socket(id, event, now),
             JobEvent::Http(event) => return self.on_http(id, event, now),
+            JobEvent::Tls(event) => return self.on_tls_job(id, event, now),
             other => other,
         };
         let Some(job) = self.jobs.get(&id).cloned() else {
@@ -216,6 +217,7 @@ impl Module {
             | (_, JobEvent::Mqtt(_))
             | (_, JobEvent::Socket(_))
             | (_, JobEvent::Http(_)) => {}
+            (_, JobEvent::Tls(_)) => {}
         }
     }
 

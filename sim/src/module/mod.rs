@@ -10,9 +10,10 @@
 //! The commands live in one file per chapter: `general` (identification,
 //! echo, errors), `simcard` (PIN), `network` (radio, registration, RRC),
 //! `pdp` (contexts, MNO profile, default PDP), `ip` (DNS, ping), `mqtt`
-//! (the embedded MQTT client), `socket` (the internal TCP/IP stack's sockets
-//! and their always-on rules), `power` (boot, reboot, power cut),
-//! `sleep` (power saving, the wake line, the power log), `clock` (the
+//! (the embedded MQTT client), `security` (credentials, security profiles,
+//! what a TLS connection is made with), `socket` (the internal TCP/IP
+//! stack's sockets and their always-on rules), `power` (boot, reboot, power
+//! cut), `sleep` (power saving, the wake line, the power log), `clock` (the
 //! module's clock and network time, `+CTZU`, `+CCLK`), `http` (the embedded
 //! HTTP client) and `files` (the file system its requests and responses
 //! use).
@@ -26,6 +27,7 @@ mod mqtt;
 mod network;
 mod pdp;
 mod power;
+mod security;
 mod simcard;
 mod sleep;
 mod snapshot;
@@ -51,6 +53,7 @@ pub use http::{CustomHeader, HttpProfile, PROFILES as HTTP_PROFILES};
 pub use mqtt::decode_hex;
 pub use network::RegStat;
 pub use power::PowerState;
+pub use security::{without_session_data, TlsConnection};
 pub use sleep::{PowerLogEntry, PowerMode};
 pub use snapshot::SimSnapshot;
 pub use socket::{Proto as SocketProto, SocketSnapshot};
@@ -208,6 +211,9 @@ pub struct Module {
     http: http::Client,
     /// Open files (volatile; the files are in NVM).
     files: files::OpenFiles,
+    /// Security profiles (volatile) and TLS connections; the credentials
+    /// are in `nvm`.
+    security: security::Security,
     /// Effects of the current `handle` call.
     out: Vec<Effect>,
     /// URCs raised while a command runs go out after its final result.
@@ -252,6 +258,8 @@ const EXTENDED: &[(&str, Handler)] = &[
     ("+UMQTTNV", Module::umqttnv),
     ("+UMQTTC", Module::umqttc),
     ("+UMQTTER", Module::umqtter),
+    ("+USECMNG", Module::usecmng),
+    ("+USECPRF", Module::usecprf),
     ("+USOCR", Module::usocr),
     ("+USOCO", Module::usoco),
     ("+USOWR", Module::usowr),
@@ -317,6 +325,7 @@ impl Module {
             sockets: socket::Sockets::default(),
             http: http::Client::default(),
             files: files::OpenFiles::default(),
+            security: security::Security::default(),
             out: Vec::new(),
             urcs: Vec::new(),
             sleep: sleep::Sleep::default(),
@@ -368,6 +377,7 @@ impl Module {
             && !self.socket_answer_pending()
             && !self.file_raw_input()
             && !self.http_data_mode()
+            && !self.credential_import_pending()
         {
             self.flush_urcs();
         }
@@ -402,6 +412,11 @@ impl Module {
             if self.raw_input() {
                 // [model] payload bytes after the `>` prompt are not echoed.
                 self.raw_byte(byte, now);
+                continue;
+            }
+            if self.credential_import_pending() {
+                // [model] nor are a stream import's.
+                self.credential_byte(byte);
                 continue;
             }
             if self.file_raw_input() {
@@ -495,6 +510,9 @@ impl Module {
             || self.file_prompt(result.is_ok())
             || self.http_prompt(result.is_ok(), now)
         {
+            return;
+        }
+        if self.credential_prompt(result.is_ok()) {
             return;
         }
         if self.socket_defer_answer(result.is_ok()) {
@@ -598,6 +616,7 @@ impl Module {
             sockets: self.socket_snapshot(),
             power_mode: self.power_mode(),
             clock_source: self.clock.source(),
+            tls_connections: self.tls_log(),
         }
     }
 

@@ -3,7 +3,8 @@
 //! While booting (`boot_time`, `[lib]` ~6 s) or off, everything the host sends
 //! is dropped and nothing is sent. A boot resets all volatile state (echo on,
 //! CMEE 0, CEREG/CSCON n = 0, SIM locked again if it has a PIN, pending DNS and
-//! pings cancelled, registration lost), keeps NVM, and puts the NVM settings
+//! pings cancelled, registration lost, the security profiles and their
+//! session data gone), keeps NVM (the credentials too), and puts the NVM settings
 //! that "take effect after reboot" (MNO profile, default PDP) into effect,
 //! and restarts the clock at its default date (`clock.rs`).
 //! `[lib]` LEXI-R10 sends no boot URC (ubxlib polls with `AT`); an optional
@@ -88,6 +89,8 @@ impl Module {
         // The HTTP client and open files too (the files are in NVM).
         self.http = super::http::Client::default();
         self.files = super::files::OpenFiles::default();
+        // Security profiles and their session data are volatile (§3.4).
+        self.security.lose_volatile();
         // Power saving settings are volatile too [model] (see sleep.rs).
         self.sleep = super::sleep::Sleep::default();
         self.out.push(Effect::CancelAllJobs);

@@ -11,7 +11,8 @@
 //!   after sleep"); the rest of that chunk is taken as usual. Radio traffic
 //!   and job events wake it too.
 //! - Sleep-2 / Hibernate: volatile state lost as at a boot (echo on, CMEE 0,
-//!   `+CEREG`/`+CSCON` n 0, the MQTT profile in RAM, a partial command line),
+//!   `+CEREG`/`+CSCON` n 0, the MQTT profile in RAM, the security profiles
+//!   and their session data (§3.4), a partial command line),
 //!   NVM kept (the files too; open handles are lost). HTTP profiles whose
 //!   `+UHTTPNV` use is armed come back from NVM, the others factory
 //!   (`http/state.rs`). `[model]` what is kept: registration and the PDP context (the
@@ -365,6 +366,7 @@ impl Module {
         !self.radio.rrc_connected
             && self.jobs.is_empty()
             && !self.raw_input()
+            && !self.credential_import_pending()
             && !self.mqtt_busy()
             && !self.http_busy()
             && !self.file_raw_input()
@@ -460,6 +462,8 @@ impl Module {
         // HTTP profiles come back from NVM where armed (§7.1.2).
         self.http = self.http.after_deep_sleep(&self.nvm);
         self.files = super::files::OpenFiles::default();
+        // §3.4: the security profiles are volatile, session data included.
+        self.security.lose_volatile();
     }
 
     /// True while host bytes are dropped: deep sleep, or waking from it.

@@ -1,6 +1,6 @@
 //! A read-only picture of the module's state, for tests and logs.
 
-use super::{ClockSource, PowerMode, PowerState, RegStat, SocketSnapshot};
+use super::{ClockSource, PowerMode, PowerState, RegStat, SocketSnapshot, TlsConnection};
 use crate::config::NetworkCondition;
 use crate::nvm::{DefaultPdp, NvmImage};
 
@@ -39,4 +39,7 @@ pub struct SimSnapshot {
     pub power_mode: PowerMode,
     /// Where the time on the module's clock (`+CCLK`) came from.
     pub clock_source: ClockSource,
+    /// Every TLS handshake since the simulator started, in order: resumed
+    /// or full, its bytes, or why it failed.
+    pub tls_connections: Vec<TlsConnection>,
 }

@@ -15,4 +15,5 @@ mod mqtt;
 mod pty;
 mod sleep;
 mod sockets;
+mod tls;
 mod virtual_broker;

@@ -214,3 +214,117 @@ async fn an_hour_of_windows_runs_under_the_paused_clock_and_hibernates_between_t
     );
     sim.shutdown();
 }
+
+/// Three windows an hour apart of a host that logs in securely, the module
+/// hibernating between them (which loses the security profile, §3.4): the
+/// first login is a full handshake with the virtual broker's TLS server,
+/// the next two resume with the session data the host read and set back.
+#[tokio::test(start_paused = true)]
+async fn secure_windows_with_the_virtual_broker_resume_after_hibernate() {
+    let dir = tempfile::tempdir().unwrap();
+    let latency = Duration::from_millis(200);
+    let (sim, mut host) = started(dir.path(), latency, Duration::from_secs(5)).await;
+    let ca = lexi_sim::virtual_broker_ca_pem();
+    host.write(format!("AT+USECMNG=0,0,\"virtual\",{}\r", ca.len()).as_bytes())
+        .await;
+    assert_eq!(host.read_until_bytes(b">").await, b"\r\n>");
+    host.write(ca.as_bytes()).await;
+    assert!(host
+        .read_until("OK\r\n")
+        .await
+        .contains("+USECMNG: 0,0,\"virtual\","));
+    let start = tokio::time::Instant::now();
+    let mut data: Option<String> = None;
+    for window in 0..3u32 {
+        tokio::time::sleep_until(start + Duration::from_secs(3600) * window).await;
+        if window > 0 {
+            host.read_until("+UUSLPURC: HIB 1\r\n").await;
+            sim.pulse_wake_line();
+            host.read_until("+UUSLPURC: HIB 0\r\n").await;
+        }
+        ok(&mut host, "ATE0;+USLPURC=\"HIBNATE\",1;+UPSV=1,60000,4").await;
+        while sim.snapshot().await.unwrap().reg_stat != RegStat::Home {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Volatile: gone after Hibernate; the host sets it every window.
+        let mut profile = vec![
+            "AT+USECPRF=0,0,2".to_string(),
+            "AT+USECPRF=0,3,\"virtual\"".to_string(),
+            "AT+USECPRF=0,13,0,1".to_string(),
+            "AT+USECPRF=0,13,1,1".to_string(),
+        ];
+        if let Some(data) = &data {
+            profile.push(format!("AT+USECPRF=0,13,3,{data},{}", data.len()));
+        }
+        for line in profile {
+            assert_eq!(ok(&mut host, &line).await, "\r\nOK\r\n", "{line}");
+        }
+        ok(&mut host, "AT+UMQTT=3,\"broker.test\",8883").await;
+        ok(&mut host, "AT+UMQTT=11,1,0").await;
+        ok(&mut host, "AT+UMQTTC=1").await;
+        assert_eq!(
+            host.read_until("+UUMQTTC: 1,1\r\n").await,
+            "\r\n+UUSECPRF: 0,13,0,2\r\n\r\n+UUMQTTC: 1,1\r\n"
+        );
+        let answer = ok(&mut host, "AT+USECPRF=0,13,3").await;
+        let fields = answer
+            .strip_prefix("\r\n+USECPRF: 0,13,3,")
+            .and_then(|rest| rest.split("\r\n").next())
+            .unwrap();
+        data = Some(fields.rsplit_once(',').unwrap().0.to_string());
+        ok(
+            &mut host,
+            &format!("AT+UMQTTC=2,1,0,0,\"gw/t\",\"{window}\""),
+        )
+        .await;
+        host.read_until("+UUMQTTC: 2,1\r\n").await;
+        ok(&mut host, "AT+UMQTTC=0").await;
+        host.read_until("+UUMQTTC: 0,1\r\n").await;
+    }
+    let handshakes = sim.snapshot().await.unwrap().tls_connections;
+    let resumed: Vec<bool> = handshakes.iter().map(|h| h.resumed).collect();
+    assert_eq!(resumed, [false, true, true], "{handshakes:#?}");
+    assert!(handshakes.iter().all(|h| h.failure.is_none()));
+    assert_eq!(sim.published().len(), 3);
+    let energy = sim.energy().await.unwrap();
+    assert_eq!((energy.tls.full.count, energy.tls.resumed.count), (1, 2));
+    // The virtual server sends a chain of two RSA certificates; a resumed
+    // handshake none. With TLS 1.3 both take one round trip: the saving is
+    // the bytes and the crypto.
+    assert!(energy.tls.full.bytes_received > 2000, "{:?}", energy.tls);
+    let received_each = energy.tls.resumed.bytes_received / energy.tls.resumed.count;
+    assert!(
+        received_each * 3 < energy.tls.full.bytes_received,
+        "{:?}",
+        energy.tls
+    );
+    assert!(
+        energy.tls.resumed.mj_each() < energy.tls.full.mj_each(),
+        "{:?}",
+        energy.tls
+    );
+    sim.shutdown();
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_virtual_broker_is_not_trusted_without_its_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, mut host) = started(
+        dir.path(),
+        Duration::from_millis(200),
+        Duration::from_secs(5),
+    )
+    .await;
+    ok(&mut host, "AT+UMQTT=3,\"broker.test\",8883").await;
+    ok(&mut host, "AT+UMQTT=11,1,0").await;
+    ok(&mut host, "AT+UMQTTC=1").await;
+    assert_eq!(
+        host.read_until("+UUMQTTC: 1,0\r\n").await,
+        "\r\n+UUMQTTC: 1,0\r\n"
+    );
+    assert_eq!(
+        ok(&mut host, "AT+UMQTTER").await,
+        "\r\n+UMQTTER: 13,70\r\n\r\nOK\r\n"
+    );
+    assert!(sim.published().is_empty());
+}

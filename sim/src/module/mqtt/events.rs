@@ -9,7 +9,9 @@ use super::state::{
     ER_REFUSED_CLASS, ER_TIMEOUT, ER_UNRESOLVED, PACKET_OVERHEAD, REASON_KEEP_ALIVE, REASON_LOST,
     REASON_PROTOCOL,
 };
+use crate::jobs::tls::TlsFailure;
 use crate::jobs::{JobId, MqttEvent, MqttFailure};
+use crate::module::security::tls_error;
 use crate::module::{Effect, Module};
 
 /// `[model]` received messages kept unread; newer ones are dropped.
@@ -34,7 +36,7 @@ impl Module {
                         ping_loop: false,
                     };
                     self.traffic(now);
-                    self.energy.radio_bytes(0, CONTROL_PACKET);
+                    self.mqtt_packet_bytes(0, CONTROL_PACKET);
                     self.urc("+UUMQTTC: 1,1".to_string());
                 }
             }
@@ -47,13 +49,14 @@ impl Module {
                     MqttFailure::BrokerRefused(rc) => (ER_REFUSED_CLASS, u16::from(rc)),
                     MqttFailure::Lost | MqttFailure::PingTimeout => (ER_ENDED_CLASS, REASON_LOST),
                     MqttFailure::Protocol => (ER_ENDED_CLASS, REASON_PROTOCOL),
+                    MqttFailure::Tls(failure) => tls_error(failure),
                 };
                 self.urc("+UUMQTTC: 1,0".to_string());
             }
             MqttEvent::Published { tag, ok } => {
                 self.mqtt.in_flight = self.mqtt.in_flight.saturating_sub(1);
                 // [model] every publish is answered (PUBACK, or the TCP ACK at QoS 0).
-                self.energy.radio_bytes(0, CONTROL_PACKET);
+                self.mqtt_packet_bytes(0, CONTROL_PACKET);
                 if self.mqtt.silent.remove(&tag) {
                     return;
                 }
@@ -90,7 +93,7 @@ impl Module {
                     return;
                 }
                 self.traffic(now);
-                self.energy.radio_bytes(
+                self.mqtt_packet_bytes(
                     0,
                     PACKET_OVERHEAD + topic.len() as u64 + payload.len() as u64,
                 );
@@ -122,14 +125,28 @@ impl Module {
     /// A SUBACK/UNSUBACK came in.
     fn mqtt_reply_in(&mut self) {
         self.mqtt.in_flight = self.mqtt.in_flight.saturating_sub(1);
-        self.energy.radio_bytes(0, CONTROL_PACKET);
+        self.mqtt_packet_bytes(0, CONTROL_PACKET);
     }
 
-    /// The session is over: forget it and stop its job.
+    /// The TLS handshake under session `id` failed, maybe after the
+    /// client thought it done (TLS 1.3: the server refuses the client
+    /// certificate after our Finished): a login still running fails with
+    /// the handshake's code, whatever the client reports later.
+    pub(in crate::module) fn mqtt_tls_failed(&mut self, id: JobId, failure: TlsFailure) {
+        if self.mqtt.state == State::LoggingIn(id) {
+            self.end_session(id);
+            self.mqtt.last_error = tls_error(failure);
+            self.urc("+UUMQTTC: 1,0".to_string());
+        }
+    }
+
+    /// The session is over: forget it and stop its job (and its TLS).
     pub(super) fn end_session(&mut self, job: JobId) {
         self.mqtt.state = State::Idle;
         self.mqtt.raw = None;
         self.mqtt.in_flight = 0;
+        self.mqtt.secure = false;
+        self.tls_closed(job);
         self.out.push(Effect::CancelJob(job));
     }
 

@@ -26,12 +26,21 @@
 //!   `<msg len>` is the byte count either way.
 //! - `AT+UMQTTC=9,<qos>,<retain>,"<topic>",<len>` -> `\r\n>` `[model]` ->
 //!   exactly `len` bytes (any values, not echoed `[model]`) -> `OK`.
+//! - Secure MQTT (§6.9): `AT+UMQTT=11,1,<security profile 0-4>` (`11,0`
+//!   off) is part of the profile like any op (read back by `AT+UMQTT?` and
+//!   `AT+UMQTT=11`, stored by `+UMQTTNV=2`). The login then runs a real TLS
+//!   handshake with what the security profile holds (`module/security`,
+//!   `jobs/tls`) before CONNECT: `+UUSECPRF: <p>,13,0,<status>` when the
+//!   profile has resumption on, then `+UUMQTTC: 1,1`; a failed handshake
+//!   `+UUMQTTC: 1,0` with `+UMQTTER` 13,70-74. `[model]` the port is not
+//!   switched to 8883: the profile's port is used as set (§6.9 sets it).
 //!
 //! `+UMQTTER: <class>,<code>` `[model]` except 13,50 (§6.8):
 //! | class,code | meaning |
 //! |---|---|
 //! | 0,0 | no error since boot |
 //! | 13,50 | PDP context not active (not registered, or mapped to a cid other than 1) (§6.8) |
+//! | 13,70-74 | a secure login's TLS handshake failed (the table in `module/security`) |
 //! | 33,1 | login timeout: no CONNACK in time (33 is worth a retry [lib]) |
 //! | 34,1 | radio service lost during the session (34 is worth a retry [lib]) |
 //! | 35,1 | TCP connect to the broker failed (refused, unreachable) |
@@ -39,7 +48,6 @@
 //! | 36,<rc> | the broker refused the login with CONNACK return code rc |
 //! | 37,<reason> | the session ended: reason as in `+UUMQTTC: 0,<reason>` |
 //! | 38,3 | operation not allowed now (not connected, login in progress) |
-//! | 39,1 | secure MQTT (op 11,1) is not simulated yet |
 //! | 40,1 | the client could not queue the request |
 //!
 //! The files: `state` (the client's state and the codes above), `profile`

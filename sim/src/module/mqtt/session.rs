@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use super::params::{decode_hex, encode_hex, flag, int_in, not_allowed, quoted};
 use super::state::{
-    RawPublish, Received, State, CONTROL_PACKET, ER_NOT_ALLOWED, ER_NO_PDP, ER_NO_TLS,
-    ER_UNRESOLVED, PACKET_OVERHEAD,
+    RawPublish, Received, State, CONTROL_PACKET, ER_NOT_ALLOWED, ER_NO_PDP, ER_UNRESOLVED,
+    PACKET_OVERHEAD,
 };
 use crate::at::parse::Form;
 use crate::at::reply::{final_result, frame, CmeError, Fail};
@@ -49,7 +49,7 @@ impl Module {
                 params.at_most(1).map_err(bad_param)?;
                 let job = self.connected_job()?;
                 self.mqtt.state = State::LoggingOut(job);
-                self.energy.radio_bytes(CONTROL_PACKET, 0);
+                self.mqtt_packet_bytes(CONTROL_PACKET, 0);
                 self.out.push(Effect::MqttCommand(job, MqttCommand::Logout));
                 Ok(())
             }
@@ -88,8 +88,7 @@ impl Module {
                 let job = self.connected_job()?;
                 self.traffic(now);
                 self.mqtt.in_flight += 1;
-                self.energy
-                    .radio_bytes(PACKET_OVERHEAD + filter.len() as u64, 0);
+                self.mqtt_packet_bytes(PACKET_OVERHEAD + filter.len() as u64, 0);
                 self.out.push(Effect::MqttCommand(
                     job,
                     MqttCommand::Subscribe { filter, qos },
@@ -105,8 +104,7 @@ impl Module {
                 let job = self.connected_job()?;
                 self.traffic(now);
                 self.mqtt.in_flight += 1;
-                self.energy
-                    .radio_bytes(PACKET_OVERHEAD + filter.len() as u64, 0);
+                self.mqtt_packet_bytes(PACKET_OVERHEAD + filter.len() as u64, 0);
                 self.out.push(Effect::MqttCommand(
                     job,
                     MqttCommand::Unsubscribe { filter },
@@ -177,9 +175,6 @@ impl Module {
         if !self.radio.stat.is_registered() || p.pdp_cid != 1 {
             return refuse(self, ER_NO_PDP);
         }
-        if p.secure.is_some() {
-            return refuse(self, ER_NO_TLS);
-        }
         let host = if p.server_ip.is_empty() {
             p.server_name.clone()
         } else {
@@ -188,6 +183,15 @@ impl Module {
         if host.is_empty() {
             return refuse(self, ER_UNRESOLVED);
         }
+        // §6.9: only the security profile changes; a profile that cannot
+        // make a connection fails the login as its handshake would.
+        let tls = match p.secure {
+            None => None,
+            Some(profile) => match self.tls_setup(profile, &host, now) {
+                Ok(setup) => Some(setup),
+                Err(error) => return refuse(self, error),
+            },
+        };
         let will = (!p.will_topic.is_empty()).then(|| MqttWill {
             topic: p.will_topic.clone(),
             message: if p.will_hex {
@@ -207,14 +211,18 @@ impl Module {
             clean_session: p.clean_session,
             will,
             login_timeout: self.timing.mqtt_login,
+            tls,
         };
         self.traffic(now);
         // TCP handshake (SYN out, SYN-ACK in, ACK out) and CONNECT.
-        let connect = PACKET_OVERHEAD + login.client_id.len() as u64 + 10;
-        self.energy
-            .radio_bytes(2 * CONTROL_PACKET + connect, CONTROL_PACKET);
+        self.energy.radio_bytes(2 * CONTROL_PACKET, CONTROL_PACKET);
+        self.mqtt.secure = login.tls.is_some();
+        self.mqtt_packet_bytes(PACKET_OVERHEAD + login.client_id.len() as u64 + 10, 0);
         let id = self.new_job_id();
         self.mqtt.state = State::LoggingIn(id);
+        if let Some(profile) = p.secure {
+            self.tls_opened(id, profile);
+        }
         self.out.push(Effect::StartJob(id, Job::Mqtt(login)));
         Ok(())
     }
@@ -236,7 +244,7 @@ impl Module {
         }
         self.traffic(now);
         self.mqtt.in_flight += 1;
-        self.energy.radio_bytes(
+        self.mqtt_packet_bytes(
             PACKET_OVERHEAD + topic.len() as u64 + payload.len() as u64,
             0,
         );

@@ -22,7 +22,6 @@ pub const ER_UNRESOLVED: (u16, u16) = (35, 2);
 pub const ER_REFUSED_CLASS: u16 = 36;
 pub const ER_ENDED_CLASS: u16 = 37;
 pub const ER_NOT_ALLOWED: (u16, u16) = (38, 3);
-pub const ER_NO_TLS: (u16, u16) = (39, 1);
 pub const ER_NOT_QUEUED: (u16, u16) = (40, 1);
 
 /// `+UUMQTTC: 0,<reason>` [lib].
@@ -37,6 +36,10 @@ pub(super) const PACKET_OVERHEAD: u64 = 46;
 /// `[model]` a small control packet (CONNACK, PUBACK, SUBACK, ...) with its
 /// IP/TCP headers; also the TCP handshake's segments.
 pub(super) const CONTROL_PACKET: u64 = 44;
+/// `[model]` what a TLS record adds around each MQTT packet of a secure
+/// session: its header (5), the AEAD tag (16) and TLS 1.3's inner content
+/// type (1). The handshake's own bytes are measured (`module/security`).
+pub(super) const TLS_RECORD_OVERHEAD: u64 = 22;
 
 /// Where the session is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +83,8 @@ pub(in crate::module) struct Client {
     /// Publishes, subscribes and unsubscribes sent and not yet reported:
     /// the module stays awake for them (see `sleep.rs`).
     pub(super) in_flight: usize,
+    /// The session (logging in or up) runs over TLS.
+    pub(super) secure: bool,
 }
 
 impl Default for Client {
@@ -93,11 +98,24 @@ impl Default for Client {
             silent: BTreeSet::new(),
             raw: None,
             in_flight: 0,
+            secure: false,
         }
     }
 }
 
 impl Module {
+    /// One MQTT packet of `sent` bytes out (0: none), or `received` in, on
+    /// the radio: inside a TLS record in a secure session.
+    pub(super) fn mqtt_packet_bytes(&mut self, sent: u64, received: u64) {
+        let record = if self.mqtt.secure {
+            TLS_RECORD_OVERHEAD
+        } else {
+            0
+        };
+        let wrap = |n: u64| if n == 0 { 0 } else { n + record };
+        self.energy.radio_bytes(wrap(sent), wrap(received));
+    }
+
     /// The running session's job, or CME 3 (and `+UMQTTER` 38,3).
     pub(super) fn connected_job(&mut self) -> Result<JobId, Fail> {
         match self.mqtt.state {

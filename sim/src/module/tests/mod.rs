@@ -4,7 +4,8 @@
 //! chapters: `wire` (echo, errors, concatenation, the transcript), `network`
 //! (SIM, radio and registration, PDP and the MNO profile), `ip` (DNS and
 //! ping), `power` (reboot, power cut, fault injection, NVM across restarts),
-//! `mqtt` (§6), `sockets` (§5), `sleep` (power saving),
+//! `mqtt` (§6), `sockets` (§5), `security` (§3: credentials and security
+//! profiles), `secure_mqtt` (§6.9), `sleep` (power saving),
 //! `clock` (the clock and network time), `http` (§7) and `files` (the file
 //! system §7.2 uses).
 
@@ -19,6 +20,8 @@ mod ip;
 mod mqtt;
 mod network;
 mod power;
+mod secure_mqtt;
+mod security;
 mod sleep;
 mod sockets;
 mod wire;
