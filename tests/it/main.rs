@@ -34,5 +34,6 @@ mod run_test_cli;
 #[cfg(feature = "demo")]
 mod service;
 mod support;
+mod tls;
 #[cfg(feature = "demo")]
 mod upload_windows;

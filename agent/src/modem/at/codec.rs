@@ -45,7 +45,10 @@ use lines::prefix_of;
 /// A line longer than this without a terminator is noise, not an answer: it is
 /// dropped as [`Item::Garbage`] so a babbling port cannot grow memory without
 /// bound. Counted payloads are bounded separately by [`MAX_COUNTED_PAYLOAD`].
-pub const MAX_LINE: usize = 4096;
+/// 8 KiB: the longest real answer is the TLS session data
+/// (`+USECPRF: <p>,13,3,<base64>,<size>`, §3.4), which holds the server's
+/// certificate and so runs to 2-3 kB of base64 with a large RSA one.
+pub const MAX_LINE: usize = 8 * 1024;
 
 /// The largest counted payload the decoder accepts in one line. The module's
 /// socket RX buffer is 6 kB (§5.3.3) and hex mode doubles it; anything larger

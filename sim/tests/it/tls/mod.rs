@@ -10,6 +10,4 @@
 
 mod module;
 mod mosquitto;
-mod pki;
 mod resumption;
-mod servers;

@@ -7,9 +7,9 @@
 use std::time::Duration;
 
 use super::module::Module;
-use super::pki::Pki;
-use super::servers::{Mosquitto, Versions};
 use crate::common::PATIENCE;
+use tls_servers::pki::Pki;
+use tls_servers::servers::{Mosquitto, Versions};
 
 /// Profile 0 as a host sets it for the server: the chain and the host name
 /// checked against the imported CA `ca_name`, SNI, resumption on.

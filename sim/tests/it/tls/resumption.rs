@@ -8,9 +8,9 @@
 use lexi_sim::TlsConnection;
 
 use super::module::Module;
-use super::pki::Pki;
-use super::servers::{Mosquitto, SServer, Versions};
 use crate::common::PATIENCE;
+use tls_servers::pki::Pki;
+use tls_servers::servers::{Mosquitto, SServer, Versions};
 
 /// The settings every module of these tests gives profile 0, resumption
 /// on (type `resumption_type`), plus `extra`.

@@ -46,8 +46,15 @@ pub fn openssl(dir: &Path, args: &[&str]) -> Vec<u8> {
 }
 
 /// The files of one test's PKI, in a temp dir removed on drop.
+#[derive(Debug)]
 pub struct Pki {
     dir: tempfile::TempDir,
+}
+
+impl Default for Pki {
+    fn default() -> Self {
+        Pki::new()
+    }
 }
 
 impl Pki {

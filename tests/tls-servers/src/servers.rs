@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, QoS};
 use tokio::sync::mpsc;
 
-use super::pki::Pki;
-use crate::common::PATIENCE;
+use crate::pki::Pki;
+use crate::PATIENCE;
 
 /// The TLS versions a server speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +53,7 @@ fn free_port() -> u16 {
 
 /// mosquitto with a plain listener and a TLS listener, on free loopback
 /// ports, with its config and log in the PKI's directory.
+#[derive(Debug)]
 pub struct Mosquitto {
     child: Child,
     pub plain_port: u16,
@@ -215,6 +216,7 @@ impl Drop for Mosquitto {
 /// `openssl s_server` on a loopback port of its own choosing, one
 /// connection at a time. What a client sends shows on its output; what the
 /// test writes to its input goes to the client in the connection.
+#[derive(Debug)]
 pub struct SServer {
     child: Child,
     input: ChildStdin,
