@@ -32,6 +32,14 @@
 //!
 //! The currents behind the millijoules are the simulator's ASSUMPTIONS
 //! (`sim/src/energy.rs`); the ratio depends on them.
+//!
+//! `edge-bench energy --tls`: the same two runs over TLS, through the
+//! virtual broker's in-memory OpenSSL server (real handshakes, real bytes;
+//! its CA imported into the module): the naive client pays a full handshake
+//! for every connection (no session resumption), the agent its defaults
+//! (`resumption = "ticket"`: one full handshake, then resumed ones, the
+//! session data kept across Hibernate). Printed besides: full and resumed
+//! handshakes, their bytes and energy per reading.
 
 // A benchmark: a failure stops it with its reason, as in `benches/codec.rs`.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -45,6 +53,7 @@ use edge_agent::config::Config;
 use edge_agent::daemon::{self, RunMode};
 use edge_agent::modem::at::{AtClient, ClientOptions};
 use edge_agent::modem::mqtt::session::{MqttSession, SessionOptions};
+use edge_agent::modem::security::{apply_profile, ensure_credentials};
 use edge_agent::modem::{boot, ModemLink};
 use edge_agent::reading::{Reading, Value};
 use lexi_sim::{
@@ -124,23 +133,39 @@ fn awake_fraction(energy: &EnergyReport) -> f64 {
 }
 
 /// Runs the benchmark.
+/// How the runs reach the broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Security {
+    Plain,
+    Tls,
+}
+
 pub fn run() {
-    if std::env::args().nth(2).is_some() {
-        eprintln!("usage: edge-bench energy");
-        std::process::exit(2);
-    }
+    let security = match std::env::args().nth(2).as_deref() {
+        None => Security::Plain,
+        Some("--tls") => Security::Tls,
+        Some(_) => {
+            eprintln!("usage: edge-bench energy [--tls]");
+            std::process::exit(2);
+        }
+    };
     if cfg!(debug_assertions) {
         eprintln!("note: a debug build; run with --release for real figures");
     }
     let wall = std::time::Instant::now();
-    let naive = paused_runtime().block_on(naive_run());
-    let agent = paused_runtime().block_on(agent_run());
+    let naive = paused_runtime().block_on(naive_run(security));
+    let agent = paused_runtime().block_on(agent_run(security));
 
     let out_dir =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
     let mut svgs = Vec::new();
     for (name, r) in [("naive", &naive), ("agent", &agent)] {
-        let path = out_dir.join(format!("energy-{name}.svg"));
+        let suffix = if security == Security::Tls {
+            "-tls"
+        } else {
+            ""
+        };
+        let path = out_dir.join(format!("energy-{name}{suffix}.svg"));
         let end = r.energy.elapsed;
         let svg = timeline_svg(
             &format!("{name}: 24 h, 3 readings/min"),
@@ -172,6 +197,12 @@ pub fn run() {
     println!(
         "agent: defaults, uplink.jitter = \"0s\"; its readings are its heartbeat's (10 every 200 s)"
     );
+    if security == Security::Tls {
+        println!(
+            "TLS: the virtual broker's OpenSSL server; naive = a full handshake per connection, \
+             agent = [uplink.mqtt.tls] defaults (session resumption kept across Hibernate)"
+        );
+    }
     println!("{:<42} {:>14} {:>14}", "figure", "naive", "agent");
     let row = |name: &str, a: String, b: String| println!("{name:<42} {a:>14} {b:>14}");
     row(
@@ -209,6 +240,46 @@ pub fn run() {
         a.rrc_connections.to_string(),
         b.rrc_connections.to_string(),
     );
+    if security == Security::Tls {
+        let tls_rows = |name: &str, f: &dyn Fn(&RunResult) -> String| {
+            row(name, f(&naive), f(&agent));
+        };
+        tls_rows("TLS handshakes: full", &|r| {
+            r.energy.tls.full.count.to_string()
+        });
+        tls_rows("TLS handshakes: resumed", &|r| {
+            r.energy.tls.resumed.count.to_string()
+        });
+        tls_rows("TLS handshake bytes per reading", &|r| {
+            let t = &r.energy.tls;
+            let bytes = t.full.bytes_sent
+                + t.full.bytes_received
+                + t.resumed.bytes_sent
+                + t.resumed.bytes_received;
+            format!("{:.1}", bytes as f64 / r.readings.max(1) as f64)
+        });
+        tls_rows("TLS bytes per handshake: full", &|r| {
+            let f = &r.energy.tls.full;
+            format!(
+                "{:.0}",
+                (f.bytes_sent + f.bytes_received) as f64 / f.count.max(1) as f64
+            )
+        });
+        tls_rows("TLS bytes per handshake: resumed", &|r| {
+            let f = &r.energy.tls.resumed;
+            format!(
+                "{:.0}",
+                (f.bytes_sent + f.bytes_received) as f64 / f.count.max(1) as f64
+            )
+        });
+        tls_rows("TLS handshake energy per reading (mJ)", &|r| {
+            let t = &r.energy.tls;
+            format!(
+                "{:.2}",
+                (t.full.millijoules + t.resumed.millijoules) / r.readings.max(1) as f64
+            )
+        });
+    }
     row(
         "AT command lines per reading",
         format!("{:.2}", a.at_per_reading),
@@ -259,16 +330,27 @@ fn sim_config(dir: &Path) -> SimConfig {
 }
 
 /// The agent's config for both runs (the naive run takes its modem, MQTT
-/// and encoding settings from it too).
-fn agent_config(dir: &Path) -> Config {
+/// and encoding settings from it too). With TLS, the virtual broker's CA
+/// and `resumption`.
+fn agent_config(dir: &Path, security: Security, resumption: &str) -> Config {
     let path = dir.join("config.toml");
+    let mqtt = match security {
+        Security::Plain => "[uplink.mqtt]\nhost = \"127.0.0.1\"\nport = 1883\n".to_owned(),
+        Security::Tls => {
+            let ca = dir.join("virtual-ca.pem");
+            std::fs::write(&ca, lexi_sim::virtual_broker_ca_pem()).expect("write the CA");
+            format!(
+                "[uplink.mqtt]\nhost = \"localhost\"\n\n\
+                 [uplink.mqtt.tls]\nca_file = {ca:?}\nresumption = {resumption:?}\n"
+            )
+        }
+    };
     std::fs::write(
         &path,
         format!(
             "[agent]\ndata_dir = {:?}\ndevice_id = {DEVICE:?}\nheartbeat_interval = \"200s\"\n\n\
              [modem]\nport = \"sim\"\n\n\
-             [uplink]\njitter = \"0s\"\n\n\
-             [uplink.mqtt]\nhost = \"127.0.0.1\"\nport = 1883\n",
+             [uplink]\njitter = \"0s\"\n\n{mqtt}",
             dir.join("data"),
         ),
     )
@@ -291,10 +373,10 @@ async fn collect(sim: &SimHandle, readings: u64, pending: u64, real: Duration) -
     }
 }
 
-async fn naive_run() -> RunResult {
+async fn naive_run(security: Security) -> RunResult {
     let wall = std::time::Instant::now();
     let dir = tempfile::tempdir().expect("a scratch directory");
-    let config = agent_config(dir.path());
+    let config = agent_config(dir.path(), security, "off");
     let (sim, io) = Simulator::spawn_duplex(sim_config(dir.path())).expect("the simulator");
     let (at, _engine) = AtClient::spawn(io, ClientOptions::default());
     let info = boot(&at, &config.modem.boot_settings())
@@ -305,6 +387,17 @@ async fn naive_run() -> RunResult {
         .mqtt
         .profile(&info.identity.imei, DEVICE)
         .expect("the MQTT profile");
+    // The naive client sets TLS up once (it never sleeps, so the profile
+    // stays) and resumes nothing: a full handshake per connection.
+    if let (Some(tls), Some(target)) = (&config.uplink.mqtt.tls, config.uplink.mqtt.tls_target()) {
+        let settings = tls.settings(target).expect("the TLS settings");
+        ensure_credentials(&at, &settings.credentials)
+            .await
+            .expect("import the CA");
+        apply_profile(&at, &settings.profile)
+            .await
+            .expect("the security profile");
+    }
     for cmd in profile.commands() {
         at.send(&cmd).await.expect("write the MQTT profile");
     }
@@ -350,10 +443,10 @@ fn sensor_reading(name: &str, value: f64) -> Reading {
     }
 }
 
-async fn agent_run() -> RunResult {
+async fn agent_run(security: Security) -> RunResult {
     let wall = std::time::Instant::now();
     let dir = tempfile::tempdir().expect("a scratch directory");
-    let config = agent_config(dir.path());
+    let config = agent_config(dir.path(), security, "ticket");
     let (sim, io) = Simulator::spawn_duplex(sim_config(dir.path())).expect("the simulator");
     let (client, engine) = AtClient::spawn(io, ClientOptions::default());
     let link = ModemLink {
