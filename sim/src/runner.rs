@@ -196,7 +196,7 @@ impl Runner {
                 }
                 Effect::CommandLine(line) => {
                     tracing::debug!(
-                        line = %crate::module::without_session_data(&line).escape_debug(),
+                        line = %crate::module::without_secrets(&line).escape_debug(),
                         "command"
                     );
                     let at = self.module.module_time(at);

@@ -53,7 +53,7 @@ pub use http::{CustomHeader, HttpProfile, PROFILES as HTTP_PROFILES};
 pub use mqtt::decode_hex;
 pub use network::RegStat;
 pub use power::PowerState;
-pub use security::{without_session_data, TlsConnection};
+pub use security::{without_secrets, TlsConnection};
 pub use sleep::{PowerLogEntry, PowerMode};
 pub use snapshot::SimSnapshot;
 pub use socket::{Proto as SocketProto, SocketSnapshot};

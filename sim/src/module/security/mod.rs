@@ -358,27 +358,48 @@ impl Module {
     }
 }
 
-/// `line` as a log may show it: the data of every `+USECPRF=<p>,13,3,...`
-/// and `13,13,...` replaced by `***` (it resumes a session with the
-/// server). Other lines come back as they are.
-pub fn without_session_data(line: &str) -> std::borrow::Cow<'_, str> {
-    const COMMAND: &str = "+USECPRF=";
-    if !line.to_ascii_uppercase().contains(COMMAND) {
+/// `line` as a log may show it, secrets replaced by `***`: the session
+/// data of every `+USECPRF=<p>,13,3,...` and `13,13,...` (it resumes a
+/// session with the server), the MQTT password of `+UMQTT=4,...` and the
+/// HTTP password of `+UHTTP=<p>,3,...`. Other lines come back as they are.
+pub fn without_secrets(line: &str) -> std::borrow::Cow<'_, str> {
+    /// (command, the fields before the op that pick the secret, the
+    /// secret's field).
+    fn secret_field(command: &str, fields: &[&str]) -> Option<usize> {
+        let field = |i: usize| fields.get(i).map(|f| f.trim());
+        match command {
+            "+USECPRF=" => {
+                (field(1) == Some("13") && matches!(field(2), Some("3" | "13"))).then_some(3)
+            }
+            "+UMQTT=" => (field(0) == Some("4")).then_some(2),
+            "+UHTTP=" => (field(1) == Some("3")).then_some(2),
+            _ => None,
+        }
+    }
+    const COMMANDS: [&str; 3] = ["+USECPRF=", "+UMQTT=", "+UHTTP="];
+    let upper = line.to_ascii_uppercase();
+    if !COMMANDS.iter().any(|c| upper.contains(c)) {
         return line.into();
     }
     let masked: Vec<String> = line
         .split(';')
         .map(|part| {
-            let Some(at) = part.to_ascii_uppercase().find(COMMAND) else {
+            let upper = part.to_ascii_uppercase();
+            let Some((command, at)) = COMMANDS
+                .iter()
+                .find_map(|c| upper.find(c).map(|at| (*c, at)))
+            else {
                 return part.to_string();
             };
-            let (head, params) = part.split_at(at + COMMAND.len());
+            let (head, params) = part.split_at(at + command.len());
             let mut fields: Vec<&str> = params.split(',').collect();
-            let is_data = fields.len() >= 4
-                && fields[1].trim() == "13"
-                && matches!(fields[2].trim(), "3" | "13");
-            if is_data {
-                fields[3] = "***";
+            if let Some(i) = secret_field(command, &fields).filter(|&i| i < fields.len()) {
+                // A password may hold commas: all of it goes. The session
+                // data is base64, followed by its size, which stays.
+                if command != "+USECPRF=" {
+                    fields.truncate(i + 1);
+                }
+                fields[i] = "***";
             }
             format!("{head}{}", fields.join(","))
         })

@@ -515,7 +515,7 @@ fn sleep1_keeps_the_profiles() {
 }
 
 #[test]
-fn logs_see_session_data_masked_and_other_lines_as_they_are() {
+fn logs_see_session_data_and_passwords_masked_and_other_lines_as_they_are() {
     for (line, logged) in [
         ("AT+USECPRF=0,13,3,QUJD,4", "AT+USECPRF=0,13,3,***,4"),
         ("at+usecprf=1,13,13,\"QUJD\",4", "at+usecprf=1,13,13,***,4"),
@@ -526,7 +526,11 @@ fn logs_see_session_data_masked_and_other_lines_as_they_are() {
         ("AT+USECPRF=0,13,3", "AT+USECPRF=0,13,3"),
         ("AT+USECPRF=0,3,\"ca\"", "AT+USECPRF=0,3,\"ca\""),
         ("AT+UMQTTC=1", "AT+UMQTTC=1"),
+        ("AT+UMQTT=4,\"agent\",\"pa,ss\"", "AT+UMQTT=4,\"agent\",***"),
+        ("AT+UMQTT=3,\"broker\",8883", "AT+UMQTT=3,\"broker\",8883"),
+        ("AT+UHTTP=0,3,\"P455w0rd\"", "AT+UHTTP=0,3,***"),
+        ("AT+UHTTP=0,2,\"user\"", "AT+UHTTP=0,2,\"user\""),
     ] {
-        assert_eq!(without_session_data(line), logged, "{line}");
+        assert_eq!(without_secrets(line), logged, "{line}");
     }
 }
