@@ -14,11 +14,12 @@
 //! (whatever the host's environment says), no redirects followed, no retry,
 //! no compression asked for, a new connection per request.
 //!
-//! TLS seam: a secure profile (`+UHTTP=<p>,6,1,<sec profile>`) never reaches
-//! this job today (the module refuses it, see `module/http/mod.rs`). When
-//! the security profile's TLS layer lands, [`HttpRequest::secure`] carries
-//! the profile and [`client`] is where its connector (CA, validation,
-//! session resumption) is plugged into the builder, with `https` URLs.
+//! HTTPS (`+UHTTP=<p>,6,1,<sec profile>`, §7.5): the module's TLS layer
+//! (`jobs/tls/`, the same as secure MQTT's) makes the connection with what
+//! the security profile holds (CA, validation, client certificate, session
+//! resumption) and runs the whole handshake first; reqwest then speaks
+//! plain HTTP/1.1 to the bridge's loopback port, with the server's own
+//! `Host`. A failed handshake fails the request with its TLS code.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use super::tls::{self, BridgeTask, OnEvent, OpenError, TlsFailure, TlsSetup};
 use super::{JobEvent, JobId};
 use crate::dns::DnsTable;
 
@@ -59,9 +61,9 @@ pub struct HttpRequest {
     /// No connection, or no byte from the server, for this long: the
     /// request fails (op 7, already scaled).
     pub timeout: Duration,
-    /// The security profile of a secure request: the TLS seam (see the
-    /// module doc). Always `None` until the TLS layer lands.
-    pub secure: Option<u8>,
+    /// A secure request: what its TLS connection is made with (the
+    /// security profile op 6 names, resolved by the module).
+    pub secure: Option<Box<TlsSetup>>,
 }
 
 /// Why a request failed.
@@ -77,6 +79,8 @@ pub enum HttpFailure {
     Cut,
     /// The request could not be built (a path that is no URL, ...).
     Invalid,
+    /// The TLS handshake failed.
+    Tls(TlsFailure),
 }
 
 /// What a request job reports, in this order: `Head`, `Body`s, `Done`; or
@@ -104,11 +108,41 @@ pub(super) async fn run(
         report(HttpEvent::Failed(HttpFailure::Unresolved));
         return;
     };
-    let Some((client, url)) = client(&request, addr) else {
+    // Kept for the request's life: the TLS connection goes with it.
+    let (target, _bridge) = match &request.secure {
+        None => (Target::Direct(addr), None),
+        Some(setup) => {
+            let tls_events = events.clone();
+            let on_event: OnEvent = Arc::new(move |event| {
+                let _ = tls_events.send((id, JobEvent::Tls(event)));
+            });
+            let server = SocketAddr::new(addr, request.port);
+            match tls::open(setup, server, request.timeout, on_event).await {
+                Ok(opened) => {
+                    let port = opened.port;
+                    let task = BridgeTask(tokio::spawn(tls::bridge(opened)));
+                    (Target::Bridge(port), Some(task))
+                }
+                Err(error) => {
+                    report(HttpEvent::Failed(match error {
+                        OpenError::Connect => HttpFailure::ConnectFailed,
+                        OpenError::Timeout => HttpFailure::Timeout,
+                        OpenError::Tls(failure) => HttpFailure::Tls(failure),
+                    }));
+                    return;
+                }
+            }
+        }
+    };
+    let Some((client, url)) = client(&request, target) else {
         report(HttpEvent::Failed(HttpFailure::Invalid));
         return;
     };
     let mut builder = client.request(method(request.method), url);
+    if let Target::Bridge(_) = target {
+        // The server's own name, not the bridge's address.
+        builder = builder.header(reqwest::header::HOST, host_header(&request));
+    }
     for (name, value) in &request.headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
@@ -154,21 +188,46 @@ pub(super) async fn run(
     }
 }
 
-/// The client for one request, and the URL to ask. A name is pinned to the
-/// address the DNS table gave, so reqwest never asks the host's resolver.
-fn client(request: &HttpRequest, addr: IpAddr) -> Option<(reqwest::Client, reqwest::Url)> {
-    // TLS seam: a secure request would get the security profile's connector
-    // here and an `https` URL. Until then nothing secure reaches this point.
-    if request.secure.is_some() {
-        return None;
-    }
-    let host = match request.host.parse::<IpAddr>() {
+/// Where reqwest connects.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    /// The server, at the address the DNS table gave.
+    Direct(IpAddr),
+    /// The plain side of the TLS bridge, on this loopback port.
+    Bridge(u16),
+}
+
+/// The server as a URL's host: a name, an IPv4 address, `[an IPv6 one]`.
+fn url_host(request: &HttpRequest) -> String {
+    match request.host.parse::<IpAddr>() {
         Ok(IpAddr::V6(v6)) => format!("[{v6}]"),
         Ok(IpAddr::V4(v4)) => v4.to_string(),
         Err(_) => request.host.clone(),
+    }
+}
+
+/// `Host:` for a request through the bridge: the port only when it is not
+/// HTTPS's default, as a client that connected itself would send it.
+fn host_header(request: &HttpRequest) -> String {
+    match request.port {
+        443 => url_host(request),
+        port => format!("{}:{port}", url_host(request)),
+    }
+}
+
+/// The client for one request, and the URL to ask. A name is pinned to the
+/// address the DNS table gave, so reqwest never asks the host's resolver.
+fn client(request: &HttpRequest, target: Target) -> Option<(reqwest::Client, reqwest::Url)> {
+    let url = match target {
+        Target::Direct(_) => format!(
+            "http://{}:{}{}",
+            url_host(request),
+            request.port,
+            request.path
+        ),
+        Target::Bridge(port) => format!("http://127.0.0.1:{port}{}", request.path),
     };
-    let url =
-        reqwest::Url::parse(&format!("http://{host}:{}{}", request.port, request.path)).ok()?;
+    let url = reqwest::Url::parse(&url).ok()?;
     let mut builder = reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .http1_only()
@@ -179,8 +238,10 @@ fn client(request: &HttpRequest, addr: IpAddr) -> Option<(reqwest::Client, reqwe
         .pool_max_idle_per_host(0)
         .connect_timeout(request.timeout)
         .read_timeout(request.timeout);
-    if request.host.parse::<IpAddr>().is_err() {
-        builder = builder.resolve(&request.host, SocketAddr::new(addr, request.port));
+    if let Target::Direct(addr) = target {
+        if request.host.parse::<IpAddr>().is_err() {
+            builder = builder.resolve(&request.host, SocketAddr::new(addr, request.port));
+        }
     }
     let client = builder.build().ok()?;
     Some((client, url))
@@ -258,24 +319,27 @@ mod tests {
     }
 
     #[test]
-    fn a_secure_request_gets_no_client_until_the_tls_layer_lands() {
+    fn a_secure_request_asks_the_bridge_with_the_servers_own_host() {
         let request = HttpRequest {
-            host: "127.0.0.1".into(),
-            port: 443,
-            method: HttpMethod::Get,
-            path: "/".into(),
+            host: "ingest.example".into(),
+            port: 8443,
+            method: HttpMethod::Post,
+            path: "/v1/t?x=1".into(),
             headers: Vec::new(),
             basic_auth: None,
             body: None,
             timeout: Duration::from_secs(1),
-            secure: Some(0),
-        };
-        assert!(client(&request, "127.0.0.1".parse().unwrap()).is_none());
-        let plain = HttpRequest {
             secure: None,
-            ..request
         };
-        let (_, url) = client(&plain, "127.0.0.1".parse().unwrap()).unwrap();
-        assert_eq!(url.as_str(), "http://127.0.0.1:443/");
+        let (_, url) = client(&request, Target::Bridge(40_000)).unwrap();
+        assert_eq!(url.as_str(), "http://127.0.0.1:40000/v1/t?x=1");
+        assert_eq!(host_header(&request), "ingest.example:8443");
+        let default_port = HttpRequest {
+            port: 443,
+            ..request.clone()
+        };
+        assert_eq!(host_header(&default_port), "ingest.example");
+        let (_, url) = client(&request, Target::Direct("127.0.0.1".parse().unwrap())).unwrap();
+        assert_eq!(url.as_str(), "http://ingest.example:8443/v1/t?x=1");
     }
 }

@@ -31,7 +31,7 @@ use rumqttc::{
 };
 use tokio::sync::mpsc;
 
-use super::tls::{self, OnEvent, OpenError, TlsFailure, TlsSetup};
+use super::tls::{self, BridgeTask, OnEvent, OpenError, TlsFailure, TlsSetup};
 use super::{JobEvent, JobId};
 use crate::dns::DnsTable;
 
@@ -266,15 +266,6 @@ pub(super) async fn run(
 /// `[model]` how long a logout waits for the TLS connection to pass on the
 /// DISCONNECT and close (real time): loopback or a cellular round trip.
 const LOGOUT_LINGER: Duration = Duration::from_secs(2);
-
-/// The TLS bridge's task, aborted when the session's task ends.
-struct BridgeTask(tokio::task::JoinHandle<()>);
-
-impl Drop for BridgeTask {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
 
 /// Polls the event loop until its first error, forwarding everything.
 async fn pump(

@@ -203,6 +203,16 @@ impl std::fmt::Debug for Opened {
     }
 }
 
+/// The TLS bridge's task, aborted when the client's job ends (a cancelled
+/// job, a reboot, a request done).
+pub(crate) struct BridgeTask(pub(crate) tokio::task::JoinHandle<()>);
+
+impl Drop for BridgeTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Connects to `server`, runs the handshake (within `deadline`), and
 /// listens for the client's plain connection.
 pub async fn open(

@@ -8,6 +8,7 @@ use super::request::{on_air, TCP_SEGMENT};
 use super::state::{InFlight, Sink, ER_INTERNAL, ER_NONE, ER_NO_PDP, ER_SERVER, ER_UNRESOLVED};
 use crate::jobs::{HttpEvent, HttpFailure, JobId};
 use crate::module::files::FileStore;
+use crate::module::security::tls_error;
 use crate::module::{Effect, Module};
 
 impl Module {
@@ -42,6 +43,7 @@ impl Module {
                         ER_SERVER
                     }
                     HttpFailure::Invalid => ER_INTERNAL,
+                    HttpFailure::Tls(failure) => tls_error(failure),
                 };
                 self.finish_request(Err(error));
             }
@@ -57,6 +59,7 @@ impl Module {
         // The connection closes (FIN and ACK both ways).
         self.energy.radio_bytes(2 * TCP_SEGMENT, 2 * TCP_SEGMENT);
         self.out.push(Effect::CancelJob(request.job));
+        self.tls_closed(request.job);
         let InFlight {
             profile,
             command,

@@ -62,7 +62,13 @@
 //!   module out of Sleep-2/Hibernate (§4).
 //! - What fails before the network answers `OK` then `+UUHTTPCR: <p>,<cmd>,0`
 //!   without `CONNECT` even in direct link `[model]`: not registered or
-//!   mapped to a cid other than 1; a secure profile; no server set.
+//!   mapped to a cid other than 1; no server set; on a secure profile, a
+//!   security profile that cannot make the connection (its client
+//!   certificate missing, no TLS connection free, §3.3).
+//! - HTTPS (op 6 = 1, §7.5): the request goes over the module's TLS layer
+//!   (`jobs/tls/`) with what the security profile holds, session
+//!   resumption included (`+UUSECPRF` after the handshake); the port
+//!   switches 80/443 as op 6 says.
 //! - Request on the wire `[model]`: `User-Agent: UBLOX-HttpClient V3.0`
 //!   (§7.3), Basic authentication with op 4 = 1, the content type, the
 //!   custom headers by index; one connection per request; the timeout
@@ -79,7 +85,7 @@
 //! | 3,7 | no server set (ops 0 and 1 empty) |
 //! | 3,10 | internal error `[lib]`: the response does not fit the file system |
 //! | 3,11 | server connection error `[lib]`: refused, timed out (op 7), or cut before the response was whole |
-//! | 3,99 | TLS not yet wired: a secure profile (op 6 = 1) until the security profile's TLS layer lands |
+//! | 13,70-74 | TLS, the same codes as secure MQTT's (`module/security`): the server not trusted, its certificate for another host, the TLS version, the client certificate, another handshake failure |
 //! | 10,22 | PDP context not active `[lib]`: not registered, mapped to a cid other than 1, or the radio lost during the request |
 //!
 //! The files: `settings` (a profile and its limits, as NVM holds it),

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::profile::{int_in, profile_id};
 use super::settings::{quotable, HttpProfile};
-use super::state::{Connect, DirectBody, InFlight, Sink, ER_NO_PDP, ER_NO_SERVER, ER_NO_TLS};
+use super::state::{Connect, DirectBody, InFlight, Sink, ER_NO_PDP, ER_NO_SERVER};
 use crate::at::parse::{Form, Params};
 use crate::at::reply::{CmeError, Fail};
 use crate::jobs::{HttpMethod, HttpRequest, Job};
@@ -105,13 +105,24 @@ impl Module {
                 })
             }
         };
+        let mut request = build(&profile, &c, body, self.cfg.http_timeout_scale);
+        // HTTPS (§7.5): what the security profile makes of the connection,
+        // or why it cannot be made (the same codes as secure MQTT's).
+        let tls = match (self.refusal(&profile), profile.secure) {
+            (None, Some(security)) => Some(self.tls_setup(security, &request.host, now)),
+            _ => None,
+        };
         // `OK` now, the verdict by URC, for what fails before the network.
-        if let Some(error) = self.refusal(&profile) {
+        let refused = self.refusal(&profile).or(match &tls {
+            Some(Err(code)) => Some(*code),
+            _ => None,
+        });
+        if let Some(error) = refused {
             self.http.last_error[usize::from(c.profile)] = error;
             self.urc(format!("+UUHTTPCR: {},{},0", c.profile, c.command));
             return Ok(());
         }
-        let mut request = build(&profile, &c, body, self.cfg.http_timeout_scale);
+        request.secure = tls.and_then(Result::ok);
         match (direct, c.body) {
             (true, BodySource::Direct(want)) => {
                 request.body = Some(Vec::new());
@@ -145,9 +156,6 @@ impl Module {
         // [model] only cid 1 is ever active (see pdp.rs).
         if !self.radio.stat.is_registered() || profile.pdp_cid != 1 {
             Some(ER_NO_PDP)
-        } else if profile.secure.is_some() {
-            // TLS seam: the security profile's TLS layer is not wired yet.
-            Some(ER_NO_TLS)
         } else if profile.server().is_none() {
             Some(ER_NO_SERVER)
         } else {
@@ -170,6 +178,9 @@ impl Module {
         self.energy.radio_bytes(2 * TCP_SEGMENT + sent, TCP_SEGMENT);
         self.traffic(now);
         let job = self.new_job_id();
+        if let Some(setup) = &request.secure {
+            self.tls_opened(job, setup.profile);
+        }
         self.out.push(Effect::StartJob(job, Job::Http(request)));
         self.http.request = Some(InFlight {
             profile,
@@ -289,7 +300,8 @@ fn build(profile: &HttpProfile, c: &Command, body: Option<Vec<u8>>, scale: f64) 
             .then(|| (profile.username.clone(), profile.password.clone())),
         body,
         timeout,
-        secure: profile.secure,
+        // Set by the caller: the security profile's setup needs the module.
+        secure: None,
     }
 }
 

@@ -16,7 +16,6 @@ pub const ER_UNRESOLVED: (u16, u16) = (3, 4);
 pub const ER_NO_SERVER: (u16, u16) = (3, 7);
 pub const ER_INTERNAL: (u16, u16) = (3, 10);
 pub const ER_SERVER: (u16, u16) = (3, 11);
-pub const ER_NO_TLS: (u16, u16) = (3, 99);
 pub const ER_NO_PDP: (u16, u16) = (10, 22);
 
 /// Where a response goes.

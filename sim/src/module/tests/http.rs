@@ -339,10 +339,12 @@ fn what_fails_before_the_network_answers_ok_then_zero() {
     h.send("AT+UHTTP=0,20,2,0");
     assert_eq!(h.send("AT+UHTTPC=0,1,\"/\",\"f\""), want);
     assert_eq!(h.send("AT+UHTTPER=0"), ok_with(&["+UHTTPER: 0,10,22"]));
-    // Secure: accepted and stored, a request fails until TLS is wired.
+    // Secure, on a security profile that names a client certificate the
+    // module does not hold: no connection can be made (13,73, as MQTT's).
     let mut h = http_ready();
     configured(&mut h, 1);
     assert_eq!(h.send("AT+UHTTP=0,6,1,2"), OK);
+    assert_eq!(h.send("AT+USECPRF=2,5,\"absent\""), OK);
     let mut direct = OK.to_string();
     direct.push_str(&urcs(&["+UUHTTPCR: 0,7,0"]));
     assert_eq!(
@@ -350,7 +352,7 @@ fn what_fails_before_the_network_answers_ok_then_zero() {
         direct,
         "no CONNECT"
     );
-    assert_eq!(h.send("AT+UHTTPER=0"), ok_with(&["+UHTTPER: 0,3,99"]));
+    assert_eq!(h.send("AT+UHTTPER=0"), ok_with(&["+UHTTPER: 0,13,73"]));
     assert!(h
         .take_effects()
         .iter()
