@@ -52,6 +52,12 @@ pub struct SimConfig {
     /// when CONNACK has not come by then. Scaled like every module duration:
     /// tests with a small `time_scale` should raise it.
     pub mqtt_login_timeout: Duration,
+    /// Multiplies the HTTP client's timeout (`+UHTTP` op 7, 30 to 180 s).
+    /// `[model]` default 1.0, real time, not `time_scale`: the server is
+    /// real and answers in real time, so a scaled timeout would fail
+    /// requests a loaded machine serves a little late. A test of timeouts
+    /// lowers it (0.01 makes 30 s 0.3 s). In (0, 1e6].
+    pub http_timeout_scale: f64,
     /// `[model]` from the wake line (PWR_ON pulse) or network data to a
     /// module out of Sleep-2/Hibernate answering again.
     pub wake_time: Duration,
@@ -130,6 +136,7 @@ impl SimConfig {
             tac: 0x2B67,
             cell_id: 0x0A1B_2C3D,
             mqtt_login_timeout: Duration::from_secs(30),
+            http_timeout_scale: 1.0,
             wake_time: Duration::from_millis(500),
             currents: Currents::default(),
             mqtt_backend: MqttBackend::Real,
@@ -144,6 +151,15 @@ impl SimConfig {
         let bad = |what: String| Err(SimError::Config(what));
         if !(self.time_scale.is_finite() && (0.0..=1e6).contains(&self.time_scale)) {
             return bad(format!("time_scale {} is not in 0..=1e6", self.time_scale));
+        }
+        if !(self.http_timeout_scale.is_finite()
+            && self.http_timeout_scale > 0.0
+            && self.http_timeout_scale <= 1e6)
+        {
+            return bad(format!(
+                "http_timeout_scale {} is not in (0, 1e6]",
+                self.http_timeout_scale
+            ));
         }
         if self.imei.len() != 15 || !self.imei.bytes().all(|b| b.is_ascii_digit()) {
             return bad(format!("imei {:?} is not 15 digits", self.imei));

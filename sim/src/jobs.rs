@@ -12,9 +12,11 @@
 //! no network at all), or a socket ([`socket`], a real
 //! loopback UDP or TCP socket). A running MQTT session also takes
 //! [`MqttCommand`]s from the module (`Effect::MqttCommand`), an open socket
-//! [`SocketCommand`]s (`Effect::SocketCommand`); HTTP (reqwest)
-//! comes the same way in a later issue.
+//! [`SocketCommand`]s (`Effect::SocketCommand`). An HTTP request ([`http`],
+//! a real reqwest client) takes no commands: it runs to its end and
+//! reports the response as it comes.
 
+pub mod http;
 pub mod mqtt;
 pub mod socket;
 pub mod virtual_broker;
@@ -28,6 +30,7 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use crate::dns::DnsTable;
+pub use http::{HttpEvent, HttpFailure, HttpMethod, HttpRequest};
 pub use mqtt::{MqttCommand, MqttEvent, MqttFailure, MqttLogin, MqttWill};
 pub use socket::{SocketCommand, SocketEvent, SocketJob};
 pub use virtual_broker::{PublishedRecord, VirtualBroker};
@@ -55,6 +58,8 @@ pub enum Job {
     Mqtt(MqttLogin),
     /// A socket of the internal TCP/IP stack (§5), open until closed.
     Socket(SocketJob),
+    /// One request of the embedded HTTP client (§7).
+    Http(HttpRequest),
 }
 
 /// What a job reports back.
@@ -70,6 +75,8 @@ pub enum JobEvent {
     Mqtt(MqttEvent),
     /// A socket reported.
     Socket(SocketEvent),
+    /// An HTTP request reported.
+    Http(HttpEvent),
 }
 
 /// Runs jobs as tokio tasks and posts their events.
@@ -116,6 +123,16 @@ impl JobRunner {
             self.running.insert(id, task.abort_handle());
             return;
         }
+        if let Job::Http(request) = job {
+            let task = tokio::spawn(http::run(
+                id,
+                request,
+                Arc::clone(&self.dns),
+                self.events.clone(),
+            ));
+            self.running.insert(id, task.abort_handle());
+            return;
+        }
         if let Job::Mqtt(login) = job {
             let (tx, rx) = mpsc::unbounded_channel();
             let dns = Arc::clone(&self.dns);
@@ -149,7 +166,7 @@ impl JobRunner {
                     let _ = events.send((id, JobEvent::Reversed(dns.reverse(&addr))));
                 }
                 // Started above; never reached.
-                Job::Mqtt(_) | Job::Socket(_) => {}
+                Job::Mqtt(_) | Job::Socket(_) | Job::Http(_) => {}
                 Job::Ping {
                     host,
                     resolve_delay,

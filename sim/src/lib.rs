@@ -24,11 +24,11 @@
 //!   ([`at::reply`]).
 //! - [`module`]: the LEXI-R10 as a pure state machine,
 //!   `handle(input, now) -> effects`, one file per chapter of commands
-//!   (general, SIM, network, PDP, IP services, MQTT, sockets, power, sleep,
-//!   the clock).
+//!   (general, SIM, network, PDP, IP services, MQTT, sockets, HTTP, the
+//!   file system, power, sleep, the clock).
 //! - [`jobs`]: work that completes later (DNS, ping, the MQTT client as a real
-//!   rumqttc session; HTTP in a later issue) runs as tasks and posts events
-//!   back to the module.
+//!   rumqttc session, sockets, HTTP requests through a real reqwest client)
+//!   runs as tasks and posts events back to the module.
 //! - [`dns`]: the simulated name service (a table, never the host resolver).
 //! - [`energy`]: the energy ledger (time per power state x current, radio
 //!   bytes, TLS handshakes) and its one table of currents.

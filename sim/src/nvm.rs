@@ -1,7 +1,7 @@
 //! The module's non-volatile memory: what survives a reboot or a restart of
 //! the simulator, as one versioned JSON file in `SimConfig::nvm_dir`.
 //!
-//! Growth: later issues add MQTT/HTTP profiles and certificates as new fields.
+//! Growth: later issues add profiles and certificates as new fields.
 //! `#[serde(default)]` on every struct lets an old file load into a newer
 //! simulator (missing fields take their factory value) and unknown fields are
 //! ignored, so a newer file still loads into an older simulator.
@@ -49,6 +49,10 @@ pub struct NvmImage {
     /// `+CTZU`: take the network's time. `[model]` kept in NVM, factory
     /// off (see `module/clock.rs`).
     pub ctzu: bool,
+    /// HTTP profiles stored by `+UHTTPNV=<p>,2` (§7.1.1), by profile id.
+    pub http: BTreeMap<u8, crate::module::HttpProfile>,
+    /// The module's file system (`module/files`).
+    pub files: crate::module::FileStore,
 }
 
 /// `[model]` the `+UUSBCONF` values accepted (99: USB off).
@@ -72,6 +76,8 @@ impl Default for NvmImage {
             mqtt: None,
             usb_conf: 0,
             ctzu: false,
+            http: BTreeMap::new(),
+            files: crate::module::FileStore::default(),
         }
     }
 }
@@ -113,6 +119,13 @@ impl NvmImage {
             );
             self.usb_conf = 0;
         }
+        let profiles = self.http.len();
+        self.http
+            .retain(|p, profile| *p < crate::module::HTTP_PROFILES && profile.valid());
+        if self.http.len() != profiles {
+            tracing::warn!("NVM held HTTP profiles the module cannot have; dropped them");
+        }
+        self.files.sanitize();
         self.version = NVM_VERSION;
     }
 }

@@ -160,6 +160,7 @@ impl Module {
         let event = match event {
             JobEvent::Mqtt(event) => return self.on_mqtt(id, event, now),
             JobEvent::Socket(event) => return self.on_socket(id, event, now),
+            JobEvent::Http(event) => return self.on_http(id, event, now),
             other => other,
         };
         let Some(job) = self.jobs.get(&id).cloned() else {
@@ -213,7 +214,8 @@ impl Module {
             (PendingJob::Dns, JobEvent::PingReply { .. })
             | (PendingJob::Ping { .. }, JobEvent::Reversed(_))
             | (_, JobEvent::Mqtt(_))
-            | (_, JobEvent::Socket(_)) => {}
+            | (_, JobEvent::Socket(_))
+            | (_, JobEvent::Http(_)) => {}
         }
     }
 

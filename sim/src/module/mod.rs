@@ -12,11 +12,15 @@
 //! `pdp` (contexts, MNO profile, default PDP), `ip` (DNS, ping), `mqtt`
 //! (the embedded MQTT client), `socket` (the internal TCP/IP stack's sockets
 //! and their always-on rules), `power` (boot, reboot, power cut),
-//! `sleep` (power saving, the wake line, the power log), and `clock` (the
-//! module's clock and network time, `+CTZU`, `+CCLK`).
+//! `sleep` (power saving, the wake line, the power log), `clock` (the
+//! module's clock and network time, `+CTZU`, `+CCLK`), `http` (the embedded
+//! HTTP client) and `files` (the file system its requests and responses
+//! use).
 
 mod clock;
+mod files;
 mod general;
+mod http;
 mod ip;
 mod mqtt;
 mod network;
@@ -42,6 +46,8 @@ use crate::jobs::{Job, JobEvent, JobId, MqttCommand, SocketCommand};
 use crate::nvm::{DefaultPdp, NvmImage};
 
 pub use clock::{ClockSource, TZ_QUARTERS};
+pub use files::FileStore;
+pub use http::{CustomHeader, HttpProfile, PROFILES as HTTP_PROFILES};
 pub use mqtt::decode_hex;
 pub use network::RegStat;
 pub use power::PowerState;
@@ -198,6 +204,10 @@ pub struct Module {
     mqtt: mqtt::Client,
     /// The internal TCP/IP stack's sockets (volatile).
     sockets: socket::Sockets,
+    /// The embedded HTTP client (volatile; see `http/state.rs`).
+    http: http::Client,
+    /// Open files (volatile; the files are in NVM).
+    files: files::OpenFiles,
     /// Effects of the current `handle` call.
     out: Vec<Effect>,
     /// URCs raised while a command runs go out after its final result.
@@ -220,7 +230,8 @@ pub struct Module {
 type Handler = fn(&mut Module, &Form, Instant, &mut Vec<String>) -> Result<(), Fail>;
 
 /// Every extended command the module knows. Anything else (including the
-/// note's typos `+UMQTTTC`, `+UHTTTP`) answers plain `ERROR`.
+/// note's typos `+UMQTTTC`, `+UHTTTP`, `+UHTTTPC`, `+UHTTPCR`) answers
+/// plain `ERROR`.
 const EXTENDED: &[(&str, Handler)] = &[
     ("+CGMI", Module::cgmi),
     ("+CGMM", Module::cgmm),
@@ -259,6 +270,18 @@ const EXTENDED: &[(&str, Handler)] = &[
     ("+UUSBCONF", Module::uusbconf),
     ("+CTZU", Module::ctzu),
     ("+CCLK", Module::cclk),
+    ("+UHTTP", Module::uhttp),
+    ("+UHTTPNV", Module::uhttpnv),
+    ("+UHTTPC", Module::uhttpc),
+    ("+UHTTPER", Module::uhttper),
+    ("+FOPEN", Module::fopen),
+    ("+FCLOSE", Module::fclose),
+    ("+FSEEK", Module::fseek),
+    ("+FREAD", Module::fread),
+    ("+FWRITE", Module::fwrite),
+    ("+FWRITEHEX", Module::fwritehex),
+    ("+FDELETE", Module::fdelete),
+    ("+ULSTFILE", Module::ulstfile),
 ];
 
 impl Module {
@@ -292,6 +315,8 @@ impl Module {
             reboot_after_answer: false,
             mqtt: mqtt::Client::default(),
             sockets: socket::Sockets::default(),
+            http: http::Client::default(),
+            files: files::OpenFiles::default(),
             out: Vec::new(),
             urcs: Vec::new(),
             sleep: sleep::Sleep::default(),
@@ -338,7 +363,12 @@ impl Module {
         self.sleep_review(now, activity);
         // URCs wait while a binary publish or socket write reads its payload
         // and while `+USOCO` waits for its connect [model].
-        if !self.raw_input() && !self.socket_raw_input() && !self.socket_answer_pending() {
+        if !self.raw_input()
+            && !self.socket_raw_input()
+            && !self.socket_answer_pending()
+            && !self.file_raw_input()
+            && !self.http_data_mode()
+        {
             self.flush_urcs();
         }
         self.log_power_mode(now);
@@ -372,6 +402,16 @@ impl Module {
             if self.raw_input() {
                 // [model] payload bytes after the `>` prompt are not echoed.
                 self.raw_byte(byte, now);
+                continue;
+            }
+            if self.file_raw_input() {
+                // [model] data after `+FWRITE`'s `CONNECT` is not echoed.
+                self.file_raw_byte(byte);
+                continue;
+            }
+            if self.http_data_mode() {
+                // Direct link: a body not echoed, or bytes dropped.
+                self.http_raw_byte(byte, now);
                 continue;
             }
             if self.session.echo {
@@ -451,7 +491,10 @@ impl Module {
         for text in &info {
             self.out.push(Effect::Send(frame(text)));
         }
-        if self.socket_prompt(result.is_ok()) {
+        if self.socket_prompt(result.is_ok())
+            || self.file_prompt(result.is_ok())
+            || self.http_prompt(result.is_ok(), now)
+        {
             return;
         }
         if self.socket_defer_answer(result.is_ok()) {

@@ -319,6 +319,7 @@ impl Module {
             self.cereg_urc();
         }
         self.mqtt_radio_lost();
+        self.http_radio_lost();
         self.rrc_idle();
     }
 

@@ -85,6 +85,9 @@ impl Module {
         self.mqtt = super::mqtt::Client::default();
         // Sockets too; their jobs go with CancelAllJobs.
         self.sockets = super::socket::Sockets::default();
+        // The HTTP client and open files too (the files are in NVM).
+        self.http = super::http::Client::default();
+        self.files = super::files::OpenFiles::default();
         // Power saving settings are volatile too [model] (see sleep.rs).
         self.sleep = super::sleep::Sleep::default();
         self.out.push(Effect::CancelAllJobs);

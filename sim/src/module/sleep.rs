@@ -12,7 +12,9 @@
 //!   and job events wake it too.
 //! - Sleep-2 / Hibernate: volatile state lost as at a boot (echo on, CMEE 0,
 //!   `+CEREG`/`+CSCON` n 0, the MQTT profile in RAM, a partial command line),
-//!   NVM kept. `[model]` what is kept: registration and the PDP context (the
+//!   NVM kept (the files too; open handles are lost). HTTP profiles whose
+//!   `+UHTTPNV` use is armed come back from NVM, the others factory
+//!   (`http/state.rs`). `[model]` what is kept: registration and the PDP context (the
 //!   network keeps the context in PSM/eDRX), the SIM's unlocked state, the
 //!   clock (`clock.rs`), the settings in effect since boot, the always-on
 //!   sockets (§5.10) and this
@@ -24,15 +26,17 @@
 //!   sleeps or wakes are held and sent after `+UUSLPURC: SLP2 0`/`HIB 0`.
 //!
 //! Entry rule: with `+UPSV=1`, once the module has been quiet (RRC idle, no
-//! DNS/ping job, no MQTT login/logout/publish/subscribe in flight, no binary
-//! payload being read) for the `+UPSV` timeout (module time) with no command
+//! DNS/ping job, no MQTT login/logout/publish/subscribe in flight, no HTTP
+//! request running, no binary payload or file data being read) for the
+//! `+UPSV` timeout (module time) with no command
 //! and no job event, it enters the deepest state every limit allows
 //! ([`Module::sleep_depth_allowed`]): the `+UPSV` deepest mode; the vote (a
 //! vote down blocks the configured level and everything deeper); the sockets
 //! (`socket_sleep_limit`); the MQTT client (`[model]` a session that is up is
 //! a connection a deep sleep would lose, like a non-AoN socket: Sleep-1 at
 //! most; the vote is how the host keeps the module fully awake for it,
-//! §6.1.4); registration (`[model]` not registered: Sleep-1 at most); USB
+//! §6.1.4); HTTP direct link (Sleep-1 at most while it runs, §4);
+//! registration (`[model]` not registered: Sleep-1 at most); USB
 //! (`[lib]` a connected USB that is not off: Sleep-1 at most).
 //!
 //! Wire forms `[model]` (the note gives only the set forms):
@@ -362,6 +366,8 @@ impl Module {
             && self.jobs.is_empty()
             && !self.raw_input()
             && !self.mqtt_busy()
+            && !self.http_busy()
+            && !self.file_raw_input()
             && !self.reboot_after_answer
     }
 
@@ -374,6 +380,7 @@ impl Module {
         }
         depth = depth.min(Depth::from_limit(self.socket_sleep_limit()));
         depth = depth.min(Depth::from_limit(self.mqtt_sleep_limit()));
+        depth = depth.min(Depth::from_limit(self.http_sleep_limit()));
         if !self.radio.stat.is_registered() {
             depth = depth.min(Depth::Sleep1);
         }
@@ -450,6 +457,9 @@ impl Module {
         self.session.sim_ready = sim_ready;
         self.urcs.clear();
         self.mqtt = super::mqtt::Client::default();
+        // HTTP profiles come back from NVM where armed (§7.1.2).
+        self.http = self.http.after_deep_sleep(&self.nvm);
+        self.files = super::files::OpenFiles::default();
     }
 
     /// True while host bytes are dropped: deep sleep, or waking from it.

@@ -9,6 +9,8 @@ mod clock;
 mod common;
 mod control;
 mod duplex;
+mod http;
+mod http_server;
 mod mqtt;
 mod pty;
 mod sleep;

@@ -4,14 +4,17 @@
 //! chapters: `wire` (echo, errors, concatenation, the transcript), `network`
 //! (SIM, radio and registration, PDP and the MNO profile), `ip` (DNS and
 //! ping), `power` (reboot, power cut, fault injection, NVM across restarts),
-//! `mqtt` (§6), `sockets` (§5), `sleep` (power saving) and
-//! `clock` (the clock and network time).
+//! `mqtt` (§6), `sockets` (§5), `sleep` (power saving),
+//! `clock` (the clock and network time), `http` (§7) and `files` (the file
+//! system §7.2 uses).
 
 use std::time::{Duration, Instant};
 
 use super::*;
 
 mod clock;
+mod files;
+mod http;
 mod ip;
 mod mqtt;
 mod network;

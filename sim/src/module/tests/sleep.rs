@@ -6,7 +6,7 @@ use crate::jobs::MqttEvent;
 
 /// A booted, registered module with echo off whose RRC connection from
 /// registration has gone idle: quiet, ready to sleep once `+UPSV` allows.
-fn idle() -> Harness {
+pub(super) fn idle() -> Harness {
     idle_with(config())
 }
 
@@ -19,9 +19,9 @@ fn idle_with(cfg: SimConfig) -> Harness {
     h
 }
 
-const TIMEOUT: Duration = Duration::from_millis(5000);
+pub(super) const TIMEOUT: Duration = Duration::from_millis(5000);
 
-fn mode(h: &Harness) -> PowerMode {
+pub(super) fn mode(h: &Harness) -> PowerMode {
     h.m.snapshot().power_mode
 }
 
@@ -41,7 +41,7 @@ fn hibernating() -> Harness {
 }
 
 /// Pulses the wake line and lets the wake complete; returns what was sent.
-fn wake(h: &mut Harness) -> String {
+pub(super) fn wake(h: &mut Harness) -> String {
     let mut sent = h.control(Control::WakeLine);
     let wake = h.timing().wake;
     sent += &h.advance(wake);
