@@ -45,6 +45,12 @@ impl UplinkSession {
         matches!(self, UplinkSession::Mqtt(_))
     }
 
+    /// Whether the server can push commands during the session (MQTT's
+    /// command topic); HTTP's come only in responses.
+    pub fn pushes_downlink(&self) -> bool {
+        matches!(self, UplinkSession::Mqtt(_))
+    }
+
     /// What the last failed send asks of the window (HTTP's `Retry-After`
     /// and backoff); MQTT asks nothing.
     pub fn take_backpressure(&mut self) -> Option<Backpressure> {

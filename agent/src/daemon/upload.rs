@@ -210,9 +210,9 @@ impl Agent<'_> {
             self.windows.delivered();
         }
         if !self.windows.is_continuous() {
-            if self.windows.take_linger() {
+            if self.windows.take_linger() && s.pushes_downlink() {
                 // The server rang for a session: give its commands time to
-                // arrive.
+                // arrive (over HTTP they came in the responses already).
                 if let Ok(Ok(())) =
                     tokio::time::timeout(DOORBELL_SESSION_LINGER, s.wait_downlink()).await
                 {

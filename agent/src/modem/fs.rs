@@ -11,7 +11,7 @@
 //!   before;
 //! - [`ReadFile`]: `AT+FREAD=<h>,<n>` -> `CONNECT <k>`, exactly k bytes,
 //!   `OK` (§7.2), k at most n;
-//! - [`CloseFile`]: `AT+FCLOSE=<h>`;
+//! - [`CloseFile`], `AT+FCLOSE=<h>`;
 //! - [`DeleteFile`]: `AT+FDELETE=<h>`, the open file deleted and its handle
 //!   closed `[lib]`.
 //!
