@@ -13,6 +13,8 @@
 //!   handles; [`heartbeat`]: the agent's own vital signs as readings;
 //!   [`timekeeper`]: what UTC it is (host clock, module network time, or
 //!   unknown) and the correction of readings stamped by a wrong host clock.
+//! - [`command`]: the commands a server sends the agent (over MQTT or in
+//!   an HTTP response), one grammar for both.
 //! - [`intake`]: plugin readings into the queue, a task of its own so that
 //!   the intake never waits for the uplink.
 //! - [`queue`]: the durable store-and-forward queue: readings wait on disk,
@@ -21,8 +23,9 @@
 //! - [`store`]: the sled database the queue lives in, configured for a
 //!   battery host; moves a store it cannot open aside.
 //! - [`uplink`]: readings into messages: the encodings (SenML CBOR/JSON,
-//!   line protocol), the batch packer that fills each message, and the
-//!   upload windows that decide when the radio comes up.
+//!   line protocol), the batch packer that fills each message, the
+//!   transports (the module's MQTT and HTTP clients) and the upload windows
+//!   that decide when the radio comes up.
 //! - [`modem`]: the LEXI-R10 seen from the host. [`modem::at`] is the AT engine
 //!   (a pure codec over byte slices, a client that owns the serial port and
 //!   fans URCs out); the files beside it hold one typed struct per AT command,
@@ -38,10 +41,9 @@
 //! - `backoff`: the one rule for waiting after consecutive failures (the
 //!   plugin host's calls, the daemon's windows).
 //! - `demo` (feature `demo`): the demo's in-process MQTT broker.
-//!
-//! Still to come: the HTTP client of `uplink/`.
 
 mod backoff;
+pub mod command;
 pub mod config;
 pub mod daemon;
 #[cfg(feature = "demo")]

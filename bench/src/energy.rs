@@ -10,9 +10,15 @@
 //!   once; then, for every reading of 3 sensors at one reading a minute
 //!   each, a login (`AT+UMQTTC=1`, waiting for `+UUMQTTC: 1,1`), one
 //!   publish of that reading, and a logout. No `+UPSV`, no sleep votes.
-//! - agent: the daemon (`daemon::run_on`) with its defaults (15-minute
-//!   windows, power manager, Hibernate between windows), except
+//! - agent (MQTT): the daemon (`daemon::run_on`) with its defaults
+//!   (15-minute windows, power manager, Hibernate between windows), except
 //!   `uplink.jitter = "0s"` so two runs agree.
+//! - agent (HTTP): the same daemon with `uplink.transport = "http"`: each
+//!   message one POST through the module's HTTP client (direct link) to a
+//!   small HTTP server in the benchmark's runtime that answers `204` at
+//!   once (`energy/server.rs`; the module's client behind the simulator is
+//!   a real reqwest client on loopback). Its messages are up to 8 KiB
+//!   (`uplink.http.max_payload_bytes`), MQTT's 1 KiB.
 //!
 //! The agent's readings: its plugins run on their own threads in real time,
 //! which a paused clock does not drive, and its queue belongs to the daemon.
@@ -23,29 +29,31 @@
 //! instead of 3 every minute.
 //! Each run's "per reading" divides by the readings that run delivered.
 //!
-//! Printed for each run: energy per reading, the modem's awake fraction
-//! (Booting + Idle + Active over module time), radio sessions (logins in the
-//! transcript, RRC connections in the ledger), AT command lines and serial
-//! bytes (both directions) per reading; the ratio naive/agent of energy per
-//! reading is the last line. Each run also writes an SVG timeline of its
-//! power states and publishes (a full-day strip and the first hour).
+//! Printed for each run, side by side: energy per reading, the modem's
+//! awake fraction (Booting + Idle + Active over module time), radio
+//! sessions (MQTT logins and HTTP requests in the transcript, RRC
+//! connections in the ledger), AT command lines and serial bytes (both
+//! directions) per reading; the ratios naive/agent of energy per reading
+//! are the last lines. Each run also writes an SVG timeline of its power
+//! states and messages (a full-day strip and the first hour,
+//! `energy/timeline.rs`).
+//!
+//! `edge-bench energy --tls`: naive and agent (MQTT) over TLS, through the
+//! virtual broker's in-memory OpenSSL server (real handshakes, real bytes;
+//! its CA imported into the module): the naive client pays a full
+//! handshake for every connection (no session resumption), the agent its
+//! defaults (`resumption = "ticket"`: one full handshake, then resumed
+//! ones, the session data kept across Hibernate). Printed besides: full and
+//! resumed handshakes, their bytes and energy per reading. (HTTPS is the
+//! same TLS layer; its resumption is shown by `tests/it/http_uplink.rs`.)
 //!
 //! The currents behind the millijoules are the simulator's ASSUMPTIONS
 //! (`sim/src/energy.rs`); the ratio depends on them.
-//!
-//! `edge-bench energy --tls`: the same two runs over TLS, through the
-//! virtual broker's in-memory OpenSSL server (real handshakes, real bytes;
-//! its CA imported into the module): the naive client pays a full handshake
-//! for every connection (no session resumption), the agent its defaults
-//! (`resumption = "ticket"`: one full handshake, then resumed ones, the
-//! session data kept across Hibernate). Printed besides: full and resumed
-//! handshakes, their bytes and energy per reading.
 
 // A benchmark: a failure stops it with its reason, as in `benches/codec.rs`.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -59,6 +67,11 @@ use edge_agent::reading::{Reading, Value};
 use lexi_sim::{
     EnergyReport, MqttBackend, PowerLogEntry, PowerMode, SimConfig, SimHandle, Simulator,
 };
+
+use timeline::timeline_svg;
+
+mod server;
+mod timeline;
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 const MINUTE: Duration = Duration::from_secs(60);
@@ -75,6 +88,7 @@ struct RunResult {
     pending: u64,
     energy: EnergyReport,
     log: Vec<PowerLogEntry>,
+    /// When each message left: a publish, or an HTTP request.
     published: Vec<Duration>,
     transcript: Vec<(Duration, String)>,
     serial: (u64, u64),
@@ -87,6 +101,7 @@ struct Figures {
     readings: u64,
     mj_per_reading: f64,
     awake_fraction: f64,
+    /// MQTT logins and HTTP requests: each one a connection to the server.
     logins: usize,
     rrc_connections: u64,
     at_per_reading: f64,
@@ -112,7 +127,7 @@ fn figures(
         awake_fraction: awake_fraction(energy),
         logins: transcript
             .iter()
-            .filter(|(_, l)| l == "AT+UMQTTC=1")
+            .filter(|(_, l)| l == "AT+UMQTTC=1" || l.starts_with("AT+UHTTPC="))
             .count(),
         rrc_connections: energy.rrc_connections,
         at_per_reading: per(transcript.len() as f64),
@@ -133,13 +148,6 @@ fn awake_fraction(energy: &EnergyReport) -> f64 {
 }
 
 /// Runs the benchmark.
-/// How the runs reach the broker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Security {
-    Plain,
-    Tls,
-}
-
 pub fn run() {
     let security = match std::env::args().nth(2).as_deref() {
         None => Security::Plain,
@@ -149,23 +157,33 @@ pub fn run() {
             std::process::exit(2);
         }
     };
+    if security == Security::Tls {
+        return run_tls();
+    }
     if cfg!(debug_assertions) {
         eprintln!("note: a debug build; run with --release for real figures");
     }
     let wall = std::time::Instant::now();
-    let naive = paused_runtime().block_on(naive_run(security));
-    let agent = paused_runtime().block_on(agent_run(security));
+    let runs = [
+        (
+            "naive",
+            paused_runtime().block_on(naive_run(Security::Plain)),
+        ),
+        (
+            "agent",
+            paused_runtime().block_on(agent_run(Transport::Mqtt)),
+        ),
+        (
+            "agent-http",
+            paused_runtime().block_on(agent_run(Transport::Http)),
+        ),
+    ];
 
     let out_dir =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
     let mut svgs = Vec::new();
-    for (name, r) in [("naive", &naive), ("agent", &agent)] {
-        let suffix = if security == Security::Tls {
-            "-tls"
-        } else {
-            ""
-        };
-        let path = out_dir.join(format!("energy-{name}{suffix}.svg"));
+    for (name, r) in &runs {
+        let path = out_dir.join(format!("energy-{name}.svg"));
         let end = r.energy.elapsed;
         let svg = timeline_svg(
             &format!("{name}: 24 h, 3 readings/min"),
@@ -177,140 +195,163 @@ pub fn run() {
         svgs.push(path);
     }
 
-    let a = figures(
-        &naive.energy,
-        naive.readings,
-        &naive.transcript,
-        naive.serial,
-    );
-    let b = figures(
-        &agent.energy,
-        agent.readings,
-        &agent.transcript,
-        agent.serial,
-    );
+    let f: Vec<Figures> = runs
+        .iter()
+        .map(|(_, r)| figures(&r.energy, r.readings, &r.transcript, r.serial))
+        .collect();
+    let r: Vec<&RunResult> = runs.iter().map(|(_, r)| r).collect();
     println!(
         "energy: 3 sensors x 1 reading/min, 24 simulated hours, simulated LEXI-R10 \
-         (currents are the simulator's ASSUMPTIONS), virtual broker {} ms",
+         (currents are the simulator's ASSUMPTIONS), virtual broker {} ms, HTTP server on \
+         loopback",
         BROKER_LATENCY.as_millis()
     );
     println!(
-        "agent: defaults, uplink.jitter = \"0s\"; its readings are its heartbeat's (10 every 200 s)"
+        "agent: defaults, uplink.jitter = \"0s\"; its readings are its heartbeat's (10 every 200 s); \
+         agent (HTTP): the same with uplink.transport = \"http\""
     );
-    if security == Security::Tls {
-        println!(
-            "TLS: the virtual broker's OpenSSL server; naive = a full handshake per connection, \
-             agent = [uplink.mqtt.tls] defaults (session resumption kept across Hibernate)"
-        );
-    }
-    println!("{:<42} {:>14} {:>14}", "figure", "naive", "agent");
-    let row = |name: &str, a: String, b: String| println!("{name:<42} {a:>14} {b:>14}");
-    row(
-        "readings delivered",
-        a.readings.to_string(),
-        b.readings.to_string(),
+    println!(
+        "{:<42} {:>14} {:>14} {:>14}",
+        "figure", "naive", "agent (MQTT)", "agent (HTTP)"
     );
-    row(
-        "readings pending at the end (not counted)",
-        naive.pending.to_string(),
-        agent.pending.to_string(),
-    );
-    row(
-        "energy total (mJ)",
-        format!("{:.0}", naive.energy.total_mj),
-        format!("{:.0}", agent.energy.total_mj),
-    );
-    row(
-        "energy per reading (mJ)",
-        format!("{:.2}", a.mj_per_reading),
-        format!("{:.2}", b.mj_per_reading),
-    );
-    row(
-        "modem awake fraction (Booting+Idle+Active)",
-        format!("{:.2}%", a.awake_fraction * 100.0),
-        format!("{:.2}%", b.awake_fraction * 100.0),
-    );
-    row(
-        "radio sessions: MQTT logins",
-        a.logins.to_string(),
-        b.logins.to_string(),
-    );
-    row(
-        "radio sessions: RRC connections",
-        a.rrc_connections.to_string(),
-        b.rrc_connections.to_string(),
-    );
-    if security == Security::Tls {
-        let tls_rows = |name: &str, f: &dyn Fn(&RunResult) -> String| {
-            row(name, f(&naive), f(&agent));
-        };
-        tls_rows("TLS handshakes: full", &|r| {
-            r.energy.tls.full.count.to_string()
-        });
-        tls_rows("TLS handshakes: resumed", &|r| {
-            r.energy.tls.resumed.count.to_string()
-        });
-        tls_rows("TLS handshake bytes per reading", &|r| {
-            let t = &r.energy.tls;
-            let bytes = t.full.bytes_sent
-                + t.full.bytes_received
-                + t.resumed.bytes_sent
-                + t.resumed.bytes_received;
-            format!("{:.1}", bytes as f64 / r.readings.max(1) as f64)
-        });
-        tls_rows("TLS bytes per handshake: full", &|r| {
-            let f = &r.energy.tls.full;
-            format!(
-                "{:.0}",
-                (f.bytes_sent + f.bytes_received) as f64 / f.count.max(1) as f64
-            )
-        });
-        tls_rows("TLS bytes per handshake: resumed", &|r| {
-            let f = &r.energy.tls.resumed;
-            format!(
-                "{:.0}",
-                (f.bytes_sent + f.bytes_received) as f64 / f.count.max(1) as f64
-            )
-        });
-        tls_rows("TLS handshake energy per reading (mJ)", &|r| {
-            let t = &r.energy.tls;
-            format!(
-                "{:.2}",
-                (t.full.millijoules + t.resumed.millijoules) / r.readings.max(1) as f64
-            )
-        });
-    }
-    row(
-        "AT command lines per reading",
-        format!("{:.2}", a.at_per_reading),
-        format!("{:.2}", b.at_per_reading),
-    );
-    row(
-        "serial bytes per reading (both ways)",
-        format!("{:.1}", a.serial_per_reading),
-        format!("{:.1}", b.serial_per_reading),
-    );
-    row(
-        "module time simulated (h)",
-        format!("{:.2}", naive.energy.elapsed.as_secs_f64() / 3600.0),
-        format!("{:.2}", agent.energy.elapsed.as_secs_f64() / 3600.0),
-    );
-    row(
-        "real time taken (s)",
-        format!("{:.1}", naive.real.as_secs_f64()),
-        format!("{:.1}", agent.real.as_secs_f64()),
-    );
+    let row = |name: &str, cell: &dyn Fn(usize) -> String| {
+        println!("{name:<42} {:>14} {:>14} {:>14}", cell(0), cell(1), cell(2))
+    };
+    row("readings delivered", &|i| f[i].readings.to_string());
+    row("readings pending at the end (not counted)", &|i| {
+        r[i].pending.to_string()
+    });
+    row("energy total (mJ)", &|i| {
+        format!("{:.0}", r[i].energy.total_mj)
+    });
+    row("energy per reading (mJ)", &|i| {
+        format!("{:.2}", f[i].mj_per_reading)
+    });
+    row("modem awake fraction (Booting+Idle+Active)", &|i| {
+        format!("{:.2}%", f[i].awake_fraction * 100.0)
+    });
+    row("radio sessions: MQTT logins, HTTP requests", &|i| {
+        f[i].logins.to_string()
+    });
+    row("radio sessions: RRC connections", &|i| {
+        f[i].rrc_connections.to_string()
+    });
+    row("AT command lines per reading", &|i| {
+        format!("{:.2}", f[i].at_per_reading)
+    });
+    row("serial bytes per reading (both ways)", &|i| {
+        format!("{:.1}", f[i].serial_per_reading)
+    });
+    row("module time simulated (h)", &|i| {
+        format!("{:.2}", r[i].energy.elapsed.as_secs_f64() / 3600.0)
+    });
+    row("real time taken (s)", &|i| {
+        format!("{:.1}", r[i].real.as_secs_f64())
+    });
     for p in &svgs {
         println!("timeline: {}", p.display());
     }
+    println!("real time, all runs: {:.1} s", wall.elapsed().as_secs_f64());
+    println!(
+        "ratio naive/agent energy per reading: {:.1}x",
+        f[0].mj_per_reading / f[1].mj_per_reading
+    );
+    println!(
+        "ratio naive/agent (HTTP) energy per reading: {:.1}x",
+        f[0].mj_per_reading / f[2].mj_per_reading
+    );
+}
+
+/// How the runs reach the broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Security {
+    Plain,
+    Tls,
+}
+
+/// `--tls`: naive against the agent over MQTT with TLS.
+fn run_tls() {
+    let wall = std::time::Instant::now();
+    let naive = paused_runtime().block_on(naive_run(Security::Tls));
+    let agent = paused_runtime().block_on(agent_run_with(Transport::Mqtt, Security::Tls));
+    let runs = [("naive", &naive), ("agent", &agent)];
+    let f: Vec<Figures> = runs
+        .iter()
+        .map(|(_, r)| figures(&r.energy, r.readings, &r.transcript, r.serial))
+        .collect();
+    println!(
+        "energy --tls: 3 sensors x 1 reading/min, 24 simulated hours, simulated LEXI-R10 \
+         (currents are the simulator's ASSUMPTIONS), virtual broker {} ms with its OpenSSL server",
+        BROKER_LATENCY.as_millis()
+    );
+    println!(
+        "naive = a full handshake per connection; agent = [uplink.mqtt.tls] defaults (session \
+         resumption kept across Hibernate)"
+    );
+    println!("{:<42} {:>14} {:>14}", "figure", "naive", "agent");
+    let row = |name: &str, cell: &dyn Fn(usize) -> String| {
+        println!("{name:<42} {:>14} {:>14}", cell(0), cell(1));
+    };
+    let r = [&naive, &agent];
+    row("readings delivered", &|i| f[i].readings.to_string());
+    row("energy per reading (mJ)", &|i| {
+        format!("{:.2}", f[i].mj_per_reading)
+    });
+    row("modem awake fraction (Booting+Idle+Active)", &|i| {
+        format!("{:.2}%", f[i].awake_fraction * 100.0)
+    });
+    row("radio sessions: MQTT logins", &|i| f[i].logins.to_string());
+    row("TLS handshakes: full", &|i| {
+        r[i].energy.tls.full.count.to_string()
+    });
+    row("TLS handshakes: resumed", &|i| {
+        r[i].energy.tls.resumed.count.to_string()
+    });
+    let per_handshake = |h: &lexi_sim::HandshakeEnergy| {
+        format!(
+            "{:.0}",
+            (h.bytes_sent + h.bytes_received) as f64 / h.count.max(1) as f64
+        )
+    };
+    row("TLS bytes per handshake: full", &|i| {
+        per_handshake(&r[i].energy.tls.full)
+    });
+    row("TLS bytes per handshake: resumed", &|i| {
+        per_handshake(&r[i].energy.tls.resumed)
+    });
+    row("TLS handshake bytes per reading", &|i| {
+        let t = &r[i].energy.tls;
+        let bytes = t.full.bytes_sent
+            + t.full.bytes_received
+            + t.resumed.bytes_sent
+            + t.resumed.bytes_received;
+        format!("{:.1}", bytes as f64 / r[i].readings.max(1) as f64)
+    });
+    row("TLS handshake energy per reading (mJ)", &|i| {
+        let t = &r[i].energy.tls;
+        format!(
+            "{:.2}",
+            (t.full.millijoules + t.resumed.millijoules) / r[i].readings.max(1) as f64
+        )
+    });
+    row("serial bytes per reading (both ways)", &|i| {
+        format!("{:.1}", f[i].serial_per_reading)
+    });
     println!(
         "real time, both runs: {:.1} s",
         wall.elapsed().as_secs_f64()
     );
     println!(
         "ratio naive/agent energy per reading: {:.1}x",
-        a.mj_per_reading / b.mj_per_reading
+        f[0].mj_per_reading / f[1].mj_per_reading
     );
+}
+
+/// Which of the module's clients the agent's run uploads through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Mqtt,
+    Http,
 }
 
 fn paused_runtime() -> tokio::runtime::Runtime {
@@ -329,10 +370,16 @@ fn sim_config(dir: &Path) -> SimConfig {
     c
 }
 
-/// The agent's config for both runs (the naive run takes its modem, MQTT
-/// and encoding settings from it too). With TLS, the virtual broker's CA
-/// and `resumption`.
-fn agent_config(dir: &Path, security: Security, resumption: &str) -> Config {
+/// The agent's config for its runs (the naive run takes its modem, MQTT
+/// and encoding settings from it too); with HTTP, the uplink to the server
+/// on `http_port`.
+fn agent_config(
+    dir: &Path,
+    transport: Transport,
+    http_port: u16,
+    security: Security,
+    resumption: &str,
+) -> Config {
     let path = dir.join("config.toml");
     let mqtt = match security {
         Security::Plain => "[uplink.mqtt]\nhost = \"127.0.0.1\"\nport = 1883\n".to_owned(),
@@ -345,12 +392,19 @@ fn agent_config(dir: &Path, security: Security, resumption: &str) -> Config {
             )
         }
     };
+    let uplink = match transport {
+        Transport::Mqtt => String::new(),
+        Transport::Http => format!(
+            "transport = \"http\"\n\n[uplink.http]\n\
+             url = \"http://127.0.0.1:{http_port}/telemetry/{{device_id}}\"\n"
+        ),
+    };
     std::fs::write(
         &path,
         format!(
             "[agent]\ndata_dir = {:?}\ndevice_id = {DEVICE:?}\nheartbeat_interval = \"200s\"\n\n\
              [modem]\nport = \"sim\"\n\n\
-             [uplink]\njitter = \"0s\"\n\n{mqtt}",
+             [uplink]\njitter = \"0s\"\n{uplink}\n{mqtt}",
             dir.join("data"),
         ),
     )
@@ -361,13 +415,22 @@ fn agent_config(dir: &Path, security: Security, resumption: &str) -> Config {
 }
 
 async fn collect(sim: &SimHandle, readings: u64, pending: u64, real: Duration) -> RunResult {
+    let transcript = sim.timed_transcript();
+    let mut published: Vec<Duration> = sim.published().into_iter().map(|p| p.at).collect();
+    published.extend(
+        transcript
+            .iter()
+            .filter(|(_, l)| l.starts_with("AT+UHTTPC="))
+            .map(|(at, _)| *at),
+    );
+    published.sort();
     RunResult {
         readings,
         pending,
         energy: sim.energy().await.expect("the energy report"),
         log: sim.power_log().await.expect("the power log"),
-        published: sim.published().into_iter().map(|p| p.at).collect(),
-        transcript: sim.timed_transcript(),
+        published,
+        transcript,
         serial: sim.serial_bytes(),
         real,
     }
@@ -376,7 +439,7 @@ async fn collect(sim: &SimHandle, readings: u64, pending: u64, real: Duration) -
 async fn naive_run(security: Security) -> RunResult {
     let wall = std::time::Instant::now();
     let dir = tempfile::tempdir().expect("a scratch directory");
-    let config = agent_config(dir.path(), security, "off");
+    let config = agent_config(dir.path(), Transport::Mqtt, 0, security, "off");
     let (sim, io) = Simulator::spawn_duplex(sim_config(dir.path())).expect("the simulator");
     let (at, _engine) = AtClient::spawn(io, ClientOptions::default());
     let info = boot(&at, &config.modem.boot_settings())
@@ -443,10 +506,15 @@ fn sensor_reading(name: &str, value: f64) -> Reading {
     }
 }
 
-async fn agent_run(security: Security) -> RunResult {
+async fn agent_run(transport: Transport) -> RunResult {
+    agent_run_with(transport, Security::Plain).await
+}
+
+async fn agent_run_with(transport: Transport, security: Security) -> RunResult {
     let wall = std::time::Instant::now();
     let dir = tempfile::tempdir().expect("a scratch directory");
-    let config = agent_config(dir.path(), security, "ticket");
+    let server = server::start().await;
+    let config = agent_config(dir.path(), transport, server.port, security, "ticket");
     let (sim, io) = Simulator::spawn_duplex(sim_config(dir.path())).expect("the simulator");
     let (client, engine) = AtClient::spawn(io, ClientOptions::default());
     let link = ModemLink {
@@ -466,147 +534,8 @@ async fn agent_run(security: Security) -> RunResult {
     )
     .await;
     sim.shutdown();
+    server.stop();
     r
-}
-
-fn color(state: PowerMode) -> &'static str {
-    match state {
-        PowerMode::Off => "#444444",
-        PowerMode::Booting => "#9467bd",
-        PowerMode::Active => "#d62728",
-        PowerMode::Idle => "#ff7f0e",
-        PowerMode::Sleep1 => "#bcbd22",
-        PowerMode::Sleep2 => "#17becf",
-        PowerMode::Hibernate => "#2ca02c",
-    }
-}
-
-const SVG_W: f64 = 1200.0;
-const MARGIN: f64 = 60.0;
-const BAND_H: f64 = 40.0;
-
-/// The power log as a timeline: a strip over `[0, end]` and a zoom on the
-/// first hour, one band per state entry (class `band` in the full strip,
-/// `zoom` in the zoom), a tick per publish under each strip, a legend.
-fn timeline_svg(
-    title: &str,
-    log: &[PowerLogEntry],
-    published: &[Duration],
-    end: Duration,
-) -> String {
-    let zoom_end = end.min(Duration::from_secs(3600));
-    let height = 2.0 * (BAND_H + 70.0) + 80.0;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{height}" font-family="sans-serif" font-size="12">"#,
-        SVG_W + 2.0 * MARGIN
-    );
-    let _ = writeln!(
-        s,
-        r#"<text x="{MARGIN}" y="20" font-size="16">{}</text>"#,
-        xml_escape(title)
-    );
-    strip(
-        &mut s,
-        "band",
-        "full run (hours)",
-        log,
-        published,
-        end,
-        3600.0,
-        40.0,
-    );
-    strip(
-        &mut s,
-        "zoom",
-        "first hour (minutes)",
-        log,
-        published,
-        zoom_end,
-        60.0,
-        40.0 + BAND_H + 70.0,
-    );
-    let legend_y = 40.0 + 2.0 * (BAND_H + 70.0);
-    for (i, state) in PowerMode::ALL.iter().enumerate() {
-        let x = MARGIN + i as f64 * 120.0;
-        let _ = writeln!(
-            s,
-            r#"<rect x="{x}" y="{legend_y}" width="12" height="12" fill="{}"/><text x="{}" y="{}">{state:?}</text>"#,
-            color(*state),
-            x + 16.0,
-            legend_y + 11.0
-        );
-    }
-    let x = MARGIN + 7.0 * 120.0;
-    let _ = writeln!(
-        s,
-        r#"<line x1="{x}" y1="{legend_y}" x2="{x}" y2="{}" stroke="black"/><text x="{}" y="{}">publish</text>"#,
-        legend_y + 12.0,
-        x + 6.0,
-        legend_y + 11.0
-    );
-    s.push_str("</svg>\n");
-    s
-}
-
-#[allow(clippy::too_many_arguments)]
-fn strip(
-    s: &mut String,
-    class: &str,
-    label: &str,
-    log: &[PowerLogEntry],
-    published: &[Duration],
-    end: Duration,
-    tick_unit_s: f64,
-    y: f64,
-) {
-    let span = end.as_secs_f64().max(1e-9);
-    let x_of = |t: Duration| MARGIN + t.min(end).as_secs_f64() / span * SVG_W;
-    let _ = writeln!(s, r#"<text x="{MARGIN}" y="{}">{label}</text>"#, y - 4.0);
-    for (i, e) in log.iter().enumerate() {
-        if e.at > end {
-            break;
-        }
-        let stop = log.get(i + 1).map_or(end, |n| n.at.min(end));
-        let (x0, x1) = (x_of(e.at), x_of(stop));
-        let _ = writeln!(
-            s,
-            r#"<rect class="{class}" x="{x0:.2}" y="{y}" width="{:.3}" height="{BAND_H}" fill="{}"><title>{:?} at {:.1} s</title></rect>"#,
-            (x1 - x0).max(0.0),
-            color(e.state),
-            e.state,
-            e.at.as_secs_f64()
-        );
-    }
-    let tick_y = y + BAND_H + 2.0;
-    for p in published.iter().filter(|p| **p <= end) {
-        let x = x_of(*p);
-        let _ = writeln!(
-            s,
-            r#"<line x1="{x:.2}" y1="{tick_y}" x2="{x:.2}" y2="{}" stroke="black" stroke-width="0.5"/>"#,
-            tick_y + 10.0
-        );
-    }
-    // Axis labels: at most ~24 of them.
-    let units = (span / tick_unit_s).floor() as u64;
-    let step = (units / 24).max(1) * if tick_unit_s == 60.0 { 5 } else { 1 };
-    let mut u = 0;
-    while u <= units {
-        let x = MARGIN + (u as f64 * tick_unit_s) / span * SVG_W;
-        let _ = writeln!(
-            s,
-            r#"<text x="{x:.1}" y="{}" text-anchor="middle">{u}</text>"#,
-            tick_y + 26.0
-        );
-        u += step;
-    }
-}
-
-fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 #[cfg(test)]
@@ -681,60 +610,22 @@ mod tests {
     }
 
     #[test]
+    fn http_requests_count_as_radio_sessions() {
+        let transcript = vec![
+            line(0, "AT+UHTTPNV=0,1"),
+            line(1, "AT+UHTTPC=0,7,\"/t\",6,\"application/senml+cbor\",120"),
+            line(2, "AT+UHTTPER=0"),
+            line(3, "AT+UHTTPC=0,7,\"/t\",6,\"application/senml+cbor\",80"),
+        ];
+        let f = figures(&report(&[], 0.0, 0), 4, &transcript, (0, 0));
+        assert_eq!(f.logins, 2);
+    }
+
+    #[test]
     fn no_readings_and_no_time_give_zeros_not_nan() {
         let f = figures(&report(&[], 0.0, 0), 0, &[], (0, 0));
         assert_eq!(f.mj_per_reading, 0.0);
         assert_eq!(f.awake_fraction, 0.0);
         assert_eq!(f.serial_per_reading, 0.0);
-    }
-
-    fn entry(at: u64, state: PowerMode) -> PowerLogEntry {
-        PowerLogEntry {
-            at: Duration::from_secs(at),
-            state,
-        }
-    }
-
-    #[test]
-    fn the_svg_has_one_band_per_log_entry_and_a_tick_per_publish() {
-        let log = vec![
-            entry(0, PowerMode::Booting),
-            entry(6, PowerMode::Idle),
-            entry(20, PowerMode::Active),
-            entry(30, PowerMode::Idle),
-            entry(40, PowerMode::Hibernate),
-            entry(4000, PowerMode::Idle),
-        ];
-        let published = vec![Duration::from_secs(25), Duration::from_secs(4001)];
-        let svg = timeline_svg("t <1>", &log, &published, Duration::from_secs(7200));
-        assert!(svg.starts_with("<svg"), "{svg}");
-        assert!(svg.trim_end().ends_with("</svg>"), "{svg}");
-        assert_eq!(svg.matches("<svg").count(), 1);
-        assert_eq!(svg.matches(r#"class="band""#).count(), log.len(), "{svg}");
-        // The zoom covers the first hour: the entry at 4000 s is outside it.
-        assert_eq!(
-            svg.matches(r#"class="zoom""#).count(),
-            log.len() - 1,
-            "{svg}"
-        );
-        // Full strip: both publishes; zoom: only the first; legend: one.
-        assert_eq!(svg.matches(r#"stroke-width="0.5""#).count(), 3, "{svg}");
-        assert!(svg.contains("t &lt;1&gt;"));
-        for state in PowerMode::ALL {
-            assert!(svg.contains(&format!(">{state:?}</text>")), "{state:?}");
-        }
-        // Every element opened is closed.
-        assert_eq!(
-            svg.matches("<rect").count(),
-            svg.matches("</rect>").count() + 7
-        );
-    }
-
-    #[test]
-    fn a_band_spans_from_its_entry_to_the_next() {
-        let log = vec![entry(0, PowerMode::Idle), entry(1800, PowerMode::Hibernate)];
-        let svg = timeline_svg("x", &log, &[], Duration::from_secs(3600));
-        // Half the run each: 600 px of the 1200 px strip.
-        assert_eq!(svg.matches(r#"width="600.000""#).count(), 4, "{svg}");
     }
 }

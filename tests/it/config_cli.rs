@@ -463,3 +463,108 @@ fn config_is_offered_only_by_the_commands_that_read_a_configuration() {
         );
     }
 }
+
+#[test]
+fn the_printed_sample_names_every_key_of_the_http_tables() {
+    let sample = stdout(&edge_agent(&["config"], &[]));
+    let dir = tempfile::tempdir().unwrap();
+    let probe = write_config(
+        &dir,
+        "[modem]\nport = \"/dev/ttyUSB0\"\n[uplink.http]\nurl = \"http://x/\"\nprobe = 1\n\
+         [uplink.http.tls]\nprobe = 1\n",
+    );
+    let err = stderr(&check(&probe, &[]));
+    let keys = sample_keys(&sample);
+    let mut tables_checked = 0;
+    for line in err.lines() {
+        let Some((before, allowed)) = line.split_once(": unknown key; the keys allowed here are ")
+        else {
+            continue;
+        };
+        let table = before
+            .rsplit(": ")
+            .next()
+            .unwrap()
+            .trim_end_matches(".probe");
+        tables_checked += 1;
+        for key in allowed.split(", ").map(|k| k.trim_matches('`')) {
+            let dotted = format!("{table}.{key}");
+            let as_key = keys.iter().any(|(t, k)| t == table && k == key);
+            let as_table = keys.iter().any(|(t, k)| *t == dotted && k.is_empty());
+            assert!(
+                as_key || as_table,
+                "the sample lacks {dotted} (a `{key} = ` line in [{table}], or a [{dotted}] \
+                 table)"
+            );
+        }
+    }
+    assert_eq!(tables_checked, 2, "{err}");
+}
+
+#[test]
+fn check_exits_2_naming_the_key_for_every_bad_http_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = "[modem]\nport = \"/dev/ttyUSB0\"\n[uplink]\ntransport = \"http\"\n";
+    let cases = [
+        // A URL that does not parse, and a scheme other than http/https.
+        (
+            "[uplink.http]\nurl = \"ingest.example.com\"\n",
+            "uplink.http.url",
+        ),
+        (
+            "[uplink.http]\nurl = \"ftp://ingest.example.com/\"\n",
+            "uplink.http.url",
+        ),
+        // https without its TLS table, or without a CA unless verify = "none".
+        (
+            "[uplink.http]\nurl = \"https://ingest.example.com/\"\n",
+            "uplink.http.tls",
+        ),
+        (
+            "[uplink.http]\nurl = \"https://ingest.example.com/\"\n[uplink.http.tls]\n\
+             verify = \"chain-and-hostname\"\n",
+            "uplink.http.tls.ca_file",
+        ),
+        // Header names and values the module cannot carry.
+        (
+            "[uplink.http]\nurl = \"http://x/\"\nheaders = { \"X:Y\" = \"1\" }\n",
+            "uplink.http.headers",
+        ),
+        (
+            "[uplink.http]\nurl = \"http://x/\"\nheaders = { X-Y = \"a\\\"b\" }\n",
+            "uplink.http.headers",
+        ),
+        // transport = "http" without [uplink.http].
+        ("", "uplink.transport"),
+    ];
+    for (text, key) in cases {
+        let path = write_config(&dir, &format!("{base}{text}"));
+        let out = check(&path, &[]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{text}\n{err}");
+        assert!(err.contains(&format!(": {key}: ")), "{text}\n{err}");
+    }
+    // Both keys are named when the table is missing.
+    let path = write_config(&dir, base);
+    let err = stderr(&check(&path, &[]));
+    assert!(
+        err.contains("uplink.transport") && err.contains("uplink.http"),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_prints_the_http_header_values_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(
+        &dir,
+        "[modem]\nport = \"/dev/ttyUSB0\"\n[uplink]\ntransport = \"http\"\n[uplink.http]\n\
+         url = \"http://10.0.0.7:8086/write\"\nheaders = { Authorization = \"Token s3cr3t\" }\n",
+    );
+    let out = check(&path, &[("EDGE_AGENT_UPLINK__HTTP__METHOD", "file")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(!text.contains("s3cr3t"), "{text}");
+    assert!(text.contains("Authorization = \"***\""), "{text}");
+    assert!(text.contains("method = \"file\""), "{text}");
+}

@@ -6,8 +6,12 @@ mod config_cli;
 mod demo_broker;
 #[cfg(feature = "demo")]
 mod field;
-// Helpers of the tests that publish to the demo broker.
-#[cfg(feature = "demo")]
+#[cfg(feature = "sim")]
+mod http_server;
+#[cfg(feature = "sim")]
+mod http_uplink;
+// The agent in this process on a simulator the test holds.
+#[cfg(feature = "sim")]
 mod in_process;
 mod modem_cli;
 mod modem_pty;

@@ -15,7 +15,9 @@
 //!    `modem.sim.nvm_dir` derived from `agent.data_dir`, and the rules across
 //!    `[[plugins]]` keys and entries (`plugins.rs`), across the
 //!    `[modem.power.wake]` keys (`power.rs`), `modem.power.usb_off` against
-//!    `modem.port` (`power.rs`) and across `[doorbell]` keys (`doorbell.rs`).
+//!    `modem.port` (`power.rs`), across `[doorbell]` keys (`doorbell.rs`),
+//!    and across the `[uplink]` tables (`load/uplink.rs`: the broker, the
+//!    HTTP transport, the TLS tables).
 //!
 //! Keys inside arrays of tables are named with their index, as a person
 //! counts entries in the file from 0: `plugins[1].sha256`.
@@ -31,6 +33,8 @@ use super::env::{self, EnvSource};
 use super::files::{self, Document, Files};
 use super::locate::Target;
 use super::{env_var_for, Config, ConfigError, Origin, Problem, MASK, SIM_NVM_SUBDIR};
+
+mod uplink;
 
 /// A loaded configuration and where its values came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -264,61 +268,7 @@ fn deserialize_all(
             ),
         });
     }
-    // The broker is required once the MQTT uplink is declared (any key of
-    // `[uplink.mqtt]` set). A config without it still loads, so the queue
-    // and modem tools work on a gateway not yet given a broker; whoever
-    // starts the uplink checks `MqttConfig::host` and names the key.
-    let uplink_declared = value.find_ref("uplink.mqtt").is_some();
-    let host_rejected = problems.iter().any(|p| p.key == "uplink.mqtt.host");
-    if uplink_declared
-        && config.uplink.transport == super::Transport::Mqtt
-        && config.uplink.mqtt.host.is_none()
-        && !host_rejected
-    {
-        problems.push(Problem {
-            key: "uplink.mqtt.host".into(),
-            origin: Origin::NotSet,
-            message: format!(
-                "required key is missing: the MQTT uplink is configured, so set `host` in \
-                 the [uplink.mqtt] table of {} (the broker's name or IP address), or set {}",
-                sources.path.display(),
-                env_var_for("uplink.mqtt.host")
-            ),
-        });
-    }
-    if let Some(tls) = &config.uplink.mqtt.tls {
-        // TLS has its own port; one set explicitly is kept.
-        if value.find_ref("uplink.mqtt.port").is_none() {
-            config.uplink.mqtt.port = super::DEFAULT_MQTTS_PORT;
-            chosen.push(format!(
-                "uplink.mqtt.port = {} because [uplink.mqtt.tls] is set (MQTT over TLS)",
-                super::DEFAULT_MQTTS_PORT
-            ));
-        }
-        // Without a broker there is nothing to check against; the missing
-        // host is reported on its own.
-        let target = config.uplink.mqtt.tls_target();
-        let problems_found = target.map_or_else(Vec::new, |t| super::tls::check(tls, t));
-        for (field, message) in problems_found {
-            let key: Vec<String> = ["uplink", "mqtt", "tls", field]
-                .iter()
-                .map(|k| (*k).to_owned())
-                .collect();
-            let shown = key.join(".");
-            if problems.iter().any(|p| p.key == shown) {
-                continue;
-            }
-            let origin = match sources.origin(&key, value, Target::Value) {
-                Origin::NotSet => sources.origin(&key[..3], value, Target::Value),
-                origin => origin,
-            };
-            problems.push(Problem {
-                key: shown,
-                origin,
-                message,
-            });
-        }
-    }
+    uplink::check(&mut config, value, sources, problems, chosen);
     let uplink = &config.uplink;
     if !uplink.interval.is_zero()
         && uplink.jitter > uplink.interval

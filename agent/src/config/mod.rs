@@ -13,7 +13,9 @@
 //!   types. `queue.sync` and `queue.on_full` use the queue's own types
 //!   ([`SyncPolicy`], [`OnFull`]).
 //! - `uplink.rs`: the `[uplink]` table (encoding, message limits, transport);
-//!   `mqtt.rs`: `[uplink.mqtt]`, the MQTT profile.
+//!   `mqtt.rs`: `[uplink.mqtt]`, the MQTT profile; `http.rs`:
+//!   `[uplink.http]`, the HTTP profile and requests, with `url.rs`, the URL
+//!   taken apart; `tls.rs`: the TLS table both share.
 //! - `plugins.rs`: the `[[plugins]]` entries and the rules across their keys.
 //! - `doorbell.rs`: `[doorbell]`, the always-on wake-up socket.
 //! - `power.rs`: `[modem.power]`, sleep and wake, and the rules across the
@@ -26,6 +28,7 @@ mod doorbell;
 mod env;
 mod error;
 mod files;
+mod http;
 mod load;
 mod locate;
 mod mqtt;
@@ -33,6 +36,7 @@ mod plugins;
 mod power;
 mod tls;
 mod uplink;
+mod url;
 mod values;
 
 #[cfg(test)]
@@ -50,6 +54,10 @@ pub use doorbell::{DoorbellConfig, DoorbellProtocol, DEFAULT_DOORBELL_HELLO, DOO
 pub use env::{env_var_for, ENV_PREFIX, ENV_SEPARATOR};
 pub use error::{ConfigError, Origin, Problem};
 pub use files::{drop_in_dir, DROP_IN_DIR};
+pub use http::{
+    HttpConfig, HttpConfigError, HttpHeaders, HttpUrlText, DEFAULT_HTTP_MAX_PAYLOAD_BYTES,
+    DEFAULT_HTTP_TIMEOUT, MAX_HTTP_HEADERS,
+};
 pub use load::{EnvOverride, LoadedConfig};
 pub use mqtt::{
     ClientId, MqttConfig, MqttHost, MqttPassword, MqttText, MqttTopic, ProfileError, Transport,
@@ -73,6 +81,7 @@ pub use uplink::{
     DEFAULT_UPLOAD_INTERVAL, DEFAULT_UPLOAD_JITTER, MAX_PAYLOAD_BYTES_RANGE, MAX_PENDING_RANGE,
     MAX_READINGS_RANGE,
 };
+pub use url::{HttpUrl, Scheme, UrlHost, DEFAULT_HTTPS_PORT, DEFAULT_HTTP_PORT};
 pub use values::{Apn, Baud, DeviceId, InvalidValue, LogFilter, ModemPort, PdpType, SimPin};
 
 /// Where `edge-agent` looks for its config file unless told otherwise.

@@ -49,6 +49,9 @@ pub enum Transport {
     /// The embedded MQTT client (`+UMQTT`, §6).
     #[default]
     Mqtt,
+    /// The embedded HTTP client (`+UHTTP`, §7): one POST per message,
+    /// `[uplink.http]`.
+    Http,
 }
 
 /// Text the module takes inside a quoted parameter: printable ASCII, no `"`.
@@ -316,11 +319,11 @@ fn default_keepalive() -> Duration {
 /// Default of `uplink.mqtt.pdp_context`.
 pub const DEFAULT_PDP_CONTEXT: u8 = 1;
 
-fn default_pdp_context() -> u8 {
+pub(super) fn default_pdp_context() -> u8 {
     DEFAULT_PDP_CONTEXT
 }
 
-fn pdp_context<'de, D: Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+pub(super) fn pdp_context<'de, D: Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
     let n = values::integer_in(d, 1..=15, "a PDP context id, 1..=15")?;
     u8::try_from(n).map_err(serde::de::Error::custom)
 }

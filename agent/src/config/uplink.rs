@@ -1,8 +1,10 @@
 //! `[uplink]`: how readings are packed into messages and which of the
-//! module's clients carries them (`transport`, `[uplink.mqtt]` in `mqtt.rs`).
+//! module's clients carries them (`transport`, `[uplink.mqtt]` in `mqtt.rs`,
+//! `[uplink.http]` in `http.rs`).
 
 use serde::{Deserialize, Serialize};
 
+use super::http::HttpConfig;
 use super::mqtt::{MqttConfig, Transport};
 use super::values;
 use crate::uplink::{Encoder, Encoding, Limits, Packer};
@@ -89,8 +91,8 @@ pub struct UplinkConfig {
     #[serde(default = "default_upload_jitter")]
     pub jitter: Duration,
 
-    /// `uplink.transport`: `"mqtt"` (the module's embedded MQTT client, the
-    /// only one so far). Default `"mqtt"`.
+    /// `uplink.transport`: `"mqtt"` (the module's embedded MQTT client) or
+    /// `"http"` (its HTTP client, `[uplink.http]`). Default `"mqtt"`.
     #[serde(default)]
     pub transport: Transport,
 
@@ -98,6 +100,11 @@ pub struct UplinkConfig {
     /// declared: after a successful load, no host means no key of it was set.
     #[serde(default, skip_serializing_if = "MqttConfig::is_undeclared")]
     pub mqtt: MqttConfig,
+
+    /// `[uplink.http]`: the server and the HTTP profile; `None` when the
+    /// table is absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpConfig>,
 }
 
 impl Default for UplinkConfig {
@@ -111,6 +118,7 @@ impl Default for UplinkConfig {
             jitter: DEFAULT_UPLOAD_JITTER,
             transport: Transport::default(),
             mqtt: MqttConfig::default(),
+            http: None,
         }
     }
 }
@@ -145,15 +153,25 @@ fn max_pending<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error
 
 impl UplinkConfig {
     /// A packer for these settings, naming readings after `device_id` (the
-    /// configured one, or the module's IMEI).
+    /// configured one, or the module's IMEI). Its byte limit is the
+    /// transport's: `uplink.max_payload_bytes` for MQTT (one publish),
+    /// `uplink.http.max_payload_bytes` for HTTP (one POST body).
     pub fn packer(&self, device_id: Option<&str>) -> Packer {
         Packer::new(
             Encoder::new(self.encoding, device_id),
             Limits {
-                max_payload_bytes: self.max_payload_bytes,
+                max_payload_bytes: self.max_payload_bytes(),
                 max_readings: self.max_readings,
             },
         )
+    }
+
+    /// The largest message of the configured transport.
+    pub fn max_payload_bytes(&self) -> usize {
+        match (self.transport, &self.http) {
+            (Transport::Http, Some(http)) => http.max_payload_bytes,
+            _ => self.max_payload_bytes,
+        }
     }
 
     /// The upload-window policy these settings describe.

@@ -1,5 +1,6 @@
 //! The agent at run time: open the queue, bring the module up, provision
-//! the MQTT profile, then keep readings flowing until told to stop.
+//! the uplink's profile (MQTT or HTTP), then keep readings flowing until
+//! told to stop.
 //!
 //! Sources: the heartbeat, and the configured plugins, started once the
 //! module is up; what they emit arrives on the plugin host's bounded channel
@@ -12,9 +13,10 @@
 //! One pass of the daemon loop: housekeeping on the queue (lease timeouts,
 //! expiry, an interval flush); then, if an upload window is due
 //! (`uplink/window.rs`: at start, every `uplink.interval` plus jitter,
-//! earlier for `uplink.max_pending` readings or an urgent one), one MQTT
-//! session that drains everything pending, answers the commands that
-//! arrived, and logs out; then a wait for the next thing to do: plugin
+//! earlier for `uplink.max_pending` readings or an urgent one), one uplink
+//! session (an MQTT login, or HTTP's requests) that drains everything
+//! pending, answers the commands that arrived, and closes (the MQTT
+//! logout); then a wait for the next thing to do: plugin
 //! readings, a heartbeat due, the next window, a retry after a failed
 //! login (with backoff), a registration change, or the shutdown signal.
 //! With `uplink.interval = "0s"` there are no windows: the session stays
@@ -53,11 +55,16 @@
 //! - `window_state.rs`: the window decisions, pure;
 //! - `upload.rs`: one window: log in (with backoff), drain, serve the
 //!   commands, log out, let the module sleep;
+//! - `uplink.rs`: the declared transport (`Uplink`: its profile, options,
+//!   provisioning, restore, TLS, how a session opens); `session.rs`: a
+//!   window's session on either transport (`UplinkSession`) and the drain's
+//!   `Transport` with TLS around each HTTPS request: one shape, so the
+//!   window logic has no second copy for HTTP;
 //! - `wake.rs`: waking the module for a window, the restore after deep
 //!   sleep or a reboot, the doorbell reopened, a silent module reported;
 //! - `sources.rs`: the plugins and the intake, the heartbeat;
-//! - `downlink.rs`: commands over MQTT and their replies, the doorbell's
-//!   ring read.
+//! - `downlink.rs`: the server's commands (MQTT's command topic, HTTP's
+//!   response bodies) and their replies, the doorbell's ring read.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -69,10 +76,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 use crate::config::Config;
-use crate::config::{ProfileError, TlsConfigError};
+use crate::config::{HttpConfigError, ProfileError, TlsConfigError};
 use crate::modem::at::{AtClient, RegStatus, UrcSubscription};
-use crate::modem::mqtt::profile::{MqttProfile, ProvisionError};
-use crate::modem::mqtt::session::{MqttSession, SessionOptions};
+use crate::modem::http::profile::ProvisionError as HttpProvisionError;
+use crate::modem::mqtt::profile::ProvisionError;
 use crate::modem::security::SecurityError;
 use crate::modem::socket::SocketManager;
 use crate::modem::{BootError, LinkError, ModemLink};
@@ -83,15 +90,19 @@ use crate::queue::{Queue, QueueError};
 use crate::timekeeper::TimeKeeper;
 use crate::uplink::{DrainControl, Packer};
 
+use session::UplinkSession;
 use sources::Sources;
 use tls::Tls;
+use uplink::Uplink;
 use window_state::WindowState;
 
 mod downlink;
 mod run_loop;
+mod session;
 mod sources;
 mod start;
 mod tls;
+mod uplink;
 mod upload;
 mod wake;
 mod window_state;
@@ -108,7 +119,8 @@ pub enum RunMode {
 /// What a run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunReport {
-    /// Messages the broker confirmed.
+    /// Messages the far end confirmed (the broker, or a 2xx of the HTTP
+    /// server).
     pub messages: usize,
     /// Readings delivered (acked in the queue).
     pub delivered: usize,
@@ -134,6 +146,10 @@ pub enum RunError {
     Profile(#[from] ProfileError),
     #[error("cannot provision the MQTT profile: {0}")]
     Provision(#[from] ProvisionError),
+    #[error("the HTTP uplink: {0}")]
+    Http(#[from] HttpConfigError),
+    #[error("cannot provision the HTTP profile: {0}")]
+    HttpProvision(#[from] HttpProvisionError),
     #[error("the module's power settings: {0}")]
     Power(#[from] PowerError),
     #[error("cannot wake the module: {0}")]
@@ -198,11 +214,12 @@ struct Agent<'c> {
     /// Shared with the intake, which appends while windows upload.
     queue: Arc<Queue>,
     packer: Packer,
-    profile: MqttProfile,
-    /// `[uplink.mqtt.tls]`: what the module holds for TLS and the session
-    /// data; `None` for plain MQTT.
+    /// The declared transport: its profile and its sessions' options.
+    uplink: Uplink,
+    /// The transport's TLS table (`[uplink.mqtt.tls]`, `[uplink.http.tls]`):
+    /// what the module holds for TLS and the session data; `None` for plain
+    /// MQTT or HTTP.
     tls: Option<Tls>,
-    options: SessionOptions,
     power: PowerManager,
     waker: Waker,
     sockets: SocketManager,
@@ -219,7 +236,7 @@ struct Agent<'c> {
     /// Held exactly while the module must stay awake (a window, a session
     /// the doorbell asked for); the module may sleep otherwise.
     awake: Option<AwakeGuard>,
-    session: Option<MqttSession>,
+    session: Option<UplinkSession>,
     /// When windows open and why, the retries, the doorbell's asks.
     windows: WindowState,
     /// Echoes the link had seen when echo was last known off (`ATE0`): any

@@ -4,7 +4,7 @@
 //! while it moves), then a wait for the next event: plugin readings, a
 //! timer (heartbeat, window, retry, housekeeping), a URC, downlink, or the
 //! shutdown signal. On the signal the plugins stop first and what they
-//! emitted is queued; then the session logs out.
+//! emitted is queued; then the session closes (the MQTT logout).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -16,16 +16,16 @@ use tracing::{info, warn};
 use crate::backoff::jittered;
 use crate::intake::Intake;
 use crate::modem::at::Urc;
-use crate::modem::mqtt::session::{MqttSession, SessionError};
+use crate::modem::mqtt::session::SessionError;
 use crate::modem::LinkError;
 use crate::plugin_host::PluginHost;
 use crate::queue::QueueError;
-use crate::uplink::{drain, Budget};
+use crate::uplink::Budget;
 
-use super::downlink::{serve_downlink, wait_downlink};
+use super::session::wait_downlink;
 use super::sources::{plugin_vitals, Sources};
 use super::window_state::retry_backoff;
-use super::{jitter, Agent, RunError, RunReport};
+use super::{jitter, Agent, RunError, RunReport, UplinkSession};
 
 /// Connection attempts `run --once` makes before giving up on its window.
 const ONCE_ATTEMPTS: u32 = 3;
@@ -52,7 +52,8 @@ impl Agent<'_> {
     /// `run --once`: one sample from every source (each plugin's first
     /// poll; push sensors emit from start until shutdown), then the
     /// heartbeat, which then also tells how the plugins fared; then one
-    /// window.
+    /// window. Commands an HTTP response carries are answered (their
+    /// replies queued for the next run); the plugins are stopped by then.
     pub(super) async fn once(mut self, sources: Sources) -> Result<RunReport, RunError> {
         let Sources {
             host,
@@ -95,13 +96,12 @@ impl Agent<'_> {
                 hold_implausible_times: !self.time.is_known(),
                 ..Budget::UNLIMITED
             };
-            let drained = drain(&self.queue, &self.packer, &mut s, budget).await?;
-            self.report.messages += drained.messages;
-            self.report.delivered += drained.delivered;
-            self.report.dead_lettered += drained.dead_lettered;
-            self.report.dead_reason = drained.dead_reason.or(self.report.dead_reason.take());
+            self.drain_through(&mut s, budget).await?;
+            if matches!(s, UplinkSession::Http(_)) {
+                self.serve_downlink(&mut s, None).await;
+            }
             self.keep_tls_session_data(&s).await;
-            if let Err(e) = s.logout().await {
+            if let Err(e) = s.close().await {
                 warn!(error = %e, "MQTT logout not confirmed");
             }
         }
@@ -144,16 +144,19 @@ impl Agent<'_> {
                 }
                 Event::Urc(urc) => self.on_urc(urc)?,
                 Event::Downlink(Ok(())) => {
-                    if let Some(s) = self.session.as_mut() {
-                        serve_downlink(s, &sources.host, &self.options).await;
+                    if let Some(mut s) = self.session.take() {
+                        self.serve_downlink(&mut s, Some(&sources.host)).await;
+                        self.session = Some(s);
                     }
                 }
                 Event::Downlink(Err(e)) => warn!(error = %e, "MQTT session dropped; reconnecting"),
             }
         }
         info!("stopping");
-        self.notifier
-            .stopping("stopping: plugins, then the MQTT session, then the queue");
+        self.notifier.stopping(&format!(
+            "stopping: plugins, then the {} session, then the queue",
+            self.uplink.name()
+        ));
         // Plugins stop before the session ends; what they emitted until
         // they stopped is queued (and stays queued for the next run).
         let Sources { host, intake, .. } = sources;
@@ -161,7 +164,7 @@ impl Agent<'_> {
         intake.finish().await?;
         if let Some(s) = self.session.take() {
             info!("logging out");
-            if let Err(e) = s.logout().await {
+            if let Err(e) = s.close().await {
                 warn!(error = %e, "MQTT logout not confirmed");
             }
         }
@@ -236,8 +239,8 @@ impl Agent<'_> {
         let pending = self.queue.stats()?.counters.pending_count;
         let module = if self.windows.silence_reported() {
             "the module does not answer; retrying"
-        } else if self.session.as_ref().is_some_and(MqttSession::is_connected) {
-            "MQTT session up"
+        } else if let Some(s) = self.session.as_ref().filter(|s| s.is_connected()) {
+            s.status()
         } else {
             "waiting for the next window"
         };

@@ -1,7 +1,8 @@
 //! The start of a run and its end: open the queue, bring the module up
 //! (waking it first if it sleeps: an agent may restart while the module
-//! sleeps between windows), apply the sleep settings, provision the MQTT
-//! profile under a guard, learn the time, open the doorbell; at the end,
+//! sleeps between windows), apply the sleep settings, provision the
+//! uplink's profile (MQTT or HTTP) under a guard, learn the time, open the
+//! doorbell; at the end,
 //! let the module sleep, flush the queue and report.
 
 use std::sync::Arc;
@@ -12,8 +13,6 @@ use tracing::{info, warn};
 use crate::config::Config;
 use crate::modem::at::{AtClient, AtError};
 use crate::modem::clock::ReadClock;
-use crate::modem::mqtt::profile::provision;
-use crate::modem::mqtt::session::SessionOptions;
 use crate::modem::socket::SocketManager;
 use crate::modem::{boot, BootError, BootSettings, ModemInfo, ModemLink};
 use crate::notify::Notifier;
@@ -22,12 +21,12 @@ use crate::queue::{Queue, QueueError};
 use crate::timekeeper::{set_system_clock, TimeKeeper};
 use crate::uplink::DrainControl;
 
-use super::{jitter, Agent, RunError, RunMode, RunReport, Tls, WindowState};
+use super::{jitter, Agent, RunError, RunMode, RunReport, Uplink, WindowState};
 
 impl<'c> Agent<'c> {
     /// Opens the queue, brings the module up (waking it first if it sleeps),
-    /// applies the sleep settings, provisions the MQTT profile and opens the
-    /// doorbell. Returns with the module voted awake (`self.awake`).
+    /// applies the sleep settings, provisions the uplink's profile and opens
+    /// the doorbell. Returns with the module voted awake (`self.awake`).
     pub(super) async fn start(
         link: ModemLink,
         config: &'c Config,
@@ -49,37 +48,29 @@ impl<'c> Agent<'c> {
             .as_ref()
             .map_or_else(|| info.identity.imei.clone(), |d| d.as_str().to_string());
         let packer = config.uplink.packer(Some(&device_id));
-        let mqtt = &config.uplink.mqtt;
-        let profile = mqtt.profile(&info.identity.imei, &device_id)?;
-        let mut tls = match (&mqtt.tls, mqtt.tls_target()) {
-            (Some(tls), Some(target)) => Some(Tls::from_config(tls, target, mqtt.port)?),
-            _ => None,
-        };
+        let (uplink, mut tls) = Uplink::from_config(config, &info.identity.imei, &device_id)?;
         // The power manager owns the sleep settings and the votes from here
         // on; everything that needs the module awake holds one of its guards.
         let power = PowerManager::new(at.clone());
         power.configure(&config.modem.power.settings()).await?;
-        // §6.1.4: vote down before the profile is configured. `run --once`
-        // is one window from here to its logout, so it keeps this guard
-        // throughout; the daemon lets the module sleep until its first
-        // window.
+        // §6.1.4, §7.1.2: vote down before the profile is configured.
+        // `run --once` is one window from here to its logout, so it keeps
+        // this guard throughout; the daemon lets the module sleep until its
+        // first window.
         let awake = Some(power.acquire().await?);
-        // The credentials and the security profile before the MQTT profile
-        // that names them (§6.9); the old credentials go only once the
-        // profile uses the new ones.
+        // The credentials and the security profile before the transport's
+        // profile that names them (§6.9, §7.5); the old credentials go only
+        // once the profile uses the new ones.
         if let Some(tls) = tls.as_mut() {
             tls.provision(&at).await?;
         }
-        let provisioned = provision(&at, queue.store(), &profile).await?;
-        info!(?provisioned, device_id, "MQTT profile ready");
+        // After this boot, for HTTP also the use of the stored profile
+        // after a wake, armed before the first request (§7.1.2.2).
+        let provisioned = uplink.provision(&at, queue.store()).await?;
+        info!(?provisioned, device_id, "{} profile ready", uplink.name());
         if let Some(tls) = &tls {
             tls.remove_stale(&at).await;
         }
-        let options = SessionOptions::new(
-            mqtt.qos,
-            mqtt.topic.for_device(&device_id),
-            Some(mqtt.command_topic.for_device(&device_id)),
-        );
         let heartbeat_every = Some(config.agent.heartbeat_interval.get()).filter(|d| !d.is_zero());
         let started = Instant::now();
         let windows = WindowState::new(
@@ -93,9 +84,8 @@ impl<'c> Agent<'c> {
             urcs,
             queue,
             packer,
-            profile,
+            uplink,
             tls,
-            options,
             power,
             waker,
             sockets: SocketManager::new(at.clone()),

@@ -1,11 +1,14 @@
-//! TLS at run time (application note §3, §6.9): what the module must hold
-//! before a secure login, and the session data that makes the next
-//! handshake a resumed one.
+//! TLS at run time (application note §3, §6.9, §7.5): what the module must
+//! hold before a secure connection, and the session data that makes the
+//! next handshake a resumed one. One shape for both transports: a
+//! "login" is an MQTT login, or one HTTPS request (each request is a
+//! connection of its own); the transport tells what its handshake reported
+//! (the resumption status of `+UUSECPRF`) and whether a failure was TLS's.
 //!
 //! - At start, under the start's awake guard: the credentials checked by MD5
 //!   and imported only when missing or changed, the security profile
-//!   applied, and, once the MQTT profile names it, the agent's credentials
-//!   the config no longer names removed.
+//!   applied, and, once the transport's profile names it, the agent's
+//!   credentials the config no longer names removed.
 //! - After every reboot and deep sleep (the profile is volatile): the
 //!   profile applied again; the module then holds no session data.
 //! - Before a login: the session data kept in the store for this profile,
@@ -26,7 +29,6 @@ use tracing::{debug, info, warn};
 
 use crate::config::{TlsConfig, TlsConfigError, TlsTarget, Verify};
 use crate::modem::at::AtClient;
-use crate::modem::mqtt::session::{MqttSession, SessionError};
 use crate::modem::security::{
     apply_profile, ensure_credentials, remove_stale_credentials, CredentialsReport,
     ReadSessionData, SecurityError, SecuritySetting, SessionCache, SetSecurityProfile, Stored,
@@ -38,10 +40,12 @@ use crate::store::{Store, StoreError};
 /// left session data (§3.4).
 const SESSION_DATA_HELD: u8 = 2;
 
-/// TLS for the MQTT uplink: the settings, what the module holds, counts.
+/// TLS for the uplink: the settings, what the module holds, counts.
 #[derive(Debug)]
 pub(super) struct Tls {
     settings: TlsSettings,
+    /// `MQTT` or `HTTP`, for the messages.
+    transport: &'static str,
     /// The broker, for the session data's key and the messages.
     server: String,
     port: u16,
@@ -67,8 +71,9 @@ pub(super) struct HandshakeCounts {
 }
 
 impl Tls {
-    /// The TLS of `[uplink.mqtt.tls]` for `host:port`; reads and checks the
-    /// files (again: they may have changed since the config was loaded).
+    /// The TLS of `target.table` (`[uplink.mqtt.tls]`, `[uplink.http.tls]`)
+    /// for `host:port`; reads and checks the files (again: they may have
+    /// changed since the config was loaded).
     pub fn from_config(
         tls: &TlsConfig,
         target: TlsTarget<'_>,
@@ -85,6 +90,11 @@ impl Tls {
         let shown = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
         Ok(Tls {
             settings,
+            transport: if target.table.contains("http") {
+                "HTTP"
+            } else {
+                "MQTT"
+            },
             server: target.host.to_owned(),
             port,
             ca_file: shown(&tls.ca_file),
@@ -121,7 +131,7 @@ impl Tls {
         Ok(report)
     }
 
-    /// Once the MQTT profile uses this security profile: the agent's
+    /// Once the transport's profile uses this security profile: the agent's
     /// credentials the config no longer names go. A failure leaves them
     /// (they cost NVM, not function) and is logged.
     pub async fn remove_stale(&self, at: &AtClient) {
@@ -186,12 +196,13 @@ impl Tls {
     }
 
     /// A secure login succeeded: count it, and keep the session data the
-    /// handshake left.
+    /// handshake left. `resumption` is what the transport saw its handshake
+    /// report (`+UUSECPRF`), as `(security profile, status)`.
     pub async fn logged_in(
         &mut self,
         at: &AtClient,
         store: &Store,
-        session: &MqttSession,
+        resumption: Option<(u8, u8)>,
         now_secs: Option<u64>,
     ) {
         if self.offered {
@@ -199,7 +210,8 @@ impl Tls {
         } else {
             self.full_handshakes += 1;
         }
-        self.keep_session_data(at, store, session, now_secs).await;
+        self.keep_session_data(at, store, resumption, now_secs)
+            .await;
     }
 
     /// Reads and keeps the session data once the module reported it (with
@@ -209,11 +221,11 @@ impl Tls {
         &mut self,
         at: &AtClient,
         store: &Store,
-        session: &MqttSession,
+        resumption: Option<(u8, u8)>,
         now_secs: Option<u64>,
     ) {
         let profile = &self.settings.profile;
-        let reported = session.resumption() == Some((profile.id, SESSION_DATA_HELD));
+        let reported = resumption == Some((profile.id, SESSION_DATA_HELD));
         if self.kept_this_session || !profile.resumption.is_on() || !reported {
             return;
         }
@@ -238,27 +250,27 @@ impl Tls {
         }
     }
 
-    /// A login failed. A TLS failure is explained in words with the files
-    /// and the server concerned; with session data offered, the data is
-    /// dropped so the next attempt is a full handshake.
+    /// A login failed; `tls_failure` is the transport's words for it when
+    /// it was a TLS failure (`None`: another failure, nothing to do). A TLS
+    /// failure is explained in words with the files and the server
+    /// concerned; with session data offered, the data is dropped so the
+    /// next attempt is a full handshake.
     pub async fn login_failed(
         &mut self,
         at: &AtClient,
         store: &Store,
-        error: &SessionError,
+        tls_failure: Option<&str>,
     ) -> Result<(), StoreError> {
-        let SessionError::LoginRefused { error: code } = error else {
+        let Some(words) = tls_failure else {
             return Ok(());
         };
-        if !code.is_tls() {
-            return Ok(());
-        }
         warn!(
             server = %format_args!("{}:{}", self.server, self.port),
             ca_file = self.ca_file.as_deref().unwrap_or("(none)"),
             cert_file = self.cert_file.as_deref().unwrap_or("(none)"),
-            "secure MQTT login failed: {}; the readings stay queued, the next window tries again",
-            code.describe()
+            "secure {} connection failed: {words}; the readings stay queued, the next window \
+             tries again",
+            self.transport
         );
         if self.offered {
             info!("dropping the TLS session data that login offered");

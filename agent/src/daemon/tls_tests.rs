@@ -3,7 +3,7 @@
 //! session data crosses a store reopen, as it crosses a reboot.
 
 use super::*;
-use crate::modem::mqtt::session::SessionOptions;
+use crate::modem::mqtt::session::{MqttSession, SessionOptions};
 use crate::modem::security::{
     Credential, CredentialKind, MinTlsVersion, Resumption, SecurityProfile, Validation,
 };
@@ -14,6 +14,7 @@ const TICKET: &str = "AAECAwQFBgcICQ==";
 
 fn tls() -> Tls {
     Tls {
+        transport: "MQTT",
         settings: TlsSettings {
             credentials: vec![Credential {
                 kind: CredentialKind::Ca,
@@ -99,10 +100,10 @@ async fn the_first_boot_pays_a_full_handshake_and_the_next_offers_the_kept_data(
             tls.restore(&at).await.unwrap();
             tls.before_login(&at, &store, Some(1_800_000_000)).await;
             let session = MqttSession::connect(&at, options()).await.unwrap();
-            tls.logged_in(&at, &store, &session, Some(1_800_000_000))
+            tls.logged_in(&at, &store, session.resumption(), Some(1_800_000_000))
                 .await;
             // Asked again before the logout: read once per session.
-            tls.keep_session_data(&at, &store, &session, Some(1_800_000_000))
+            tls.keep_session_data(&at, &store, session.resumption(), Some(1_800_000_000))
                 .await;
         };
         let module = async {
@@ -127,14 +128,14 @@ async fn the_first_boot_pays_a_full_handshake_and_the_next_offers_the_kept_data(
         tls.restore(&at).await.unwrap();
         tls.before_login(&at, &store, Some(1_800_000_100)).await;
         let session = MqttSession::connect(&at, options()).await.unwrap();
-        tls.logged_in(&at, &store, &session, Some(1_800_000_100))
+        tls.logged_in(&at, &store, session.resumption(), Some(1_800_000_100))
             .await;
         // A second login in the same boot: the module holds its own data,
         // nothing is set.
         session.logout().await.unwrap();
         tls.before_login(&at, &store, Some(1_800_000_200)).await;
         let session = MqttSession::connect(&at, options()).await.unwrap();
-        tls.logged_in(&at, &store, &session, Some(1_800_000_200))
+        tls.logged_in(&at, &store, session.resumption(), Some(1_800_000_200))
             .await;
     };
     let module = async {
@@ -174,7 +175,9 @@ async fn a_tls_failure_with_offered_data_drops_it_so_the_next_login_is_a_full_ha
     let client = async {
         tls.before_login(&at, &store, Some(1_800_000_000)).await;
         let error = MqttSession::connect(&at, options()).await.unwrap_err();
-        tls.login_failed(&at, &store, &error).await.unwrap();
+        tls.login_failed(&at, &store, error.tls_failure())
+            .await
+            .unwrap();
         tls.before_login(&at, &store, Some(1_800_000_000)).await;
     };
     let module = async {
@@ -208,7 +211,9 @@ async fn a_refusal_that_is_not_tls_keeps_the_data() {
     let client = async {
         tls.before_login(&at, &store, Some(1_800_000_000)).await;
         let error = MqttSession::connect(&at, options()).await.unwrap_err();
-        tls.login_failed(&at, &store, &error).await.unwrap();
+        tls.login_failed(&at, &store, error.tls_failure())
+            .await
+            .unwrap();
     };
     let module = async {
         peer.ok(&format!("AT+USECPRF=0,13,3,{TICKET},{}", TICKET.len()))

@@ -1,20 +1,24 @@
-//! One upload window: log in (waking the module first; on failure the
-//! window is retried with capped exponential backoff and jitter, never
-//! exiting), drain what was queued when it began, answer the commands that
-//! arrived, log out, close the window's own sockets, and let the module
-//! sleep. With `uplink.interval = "0s"` the session stays up instead and
-//! everything goes as it comes.
+//! One upload window: open the uplink's session (waking the module first;
+//! for MQTT a login, which on failure is retried with capped exponential
+//! backoff and jitter, never exiting), drain what was queued when it
+//! began, answer the commands that arrived, close the session, close the
+//! window's own sockets, and let the module sleep. A far end that cannot
+//! take the messages (HTTP 5xx, 429, 408, a network failure) ends the
+//! window and holds the next one back, at least as long as its
+//! `Retry-After`. With `uplink.interval = "0s"` the session stays up
+//! instead and everything goes as it comes.
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 
-use crate::modem::mqtt::session::{MqttSession, SessionError};
+use crate::modem::mqtt::session::SessionError;
 use crate::plugin_host::PluginHost;
-use crate::uplink::{drain, Budget};
+use crate::queue::QueueError;
+use crate::uplink::{drain, Budget, DrainReport};
 
-use super::downlink::serve_downlink;
+use super::session::{Sending, UplinkSession};
 use super::wake::silence_advice;
 use super::{jitter, Agent, RunError};
 
@@ -23,37 +27,43 @@ use super::{jitter, Agent, RunError};
 const DOORBELL_SESSION_LINGER: Duration = Duration::from_secs(30);
 
 impl Agent<'_> {
-    /// Logs in (`MqttSession::connect`), with TLS's part around it: the
-    /// kept session data offered before, the new one kept after, a TLS
-    /// failure explained and its data dropped.
-    pub(super) async fn login(&mut self) -> Result<MqttSession, SessionError> {
-        let now = self.utc_now_secs();
-        if let Some(tls) = self.tls.as_mut() {
-            tls.before_login(&self.at, self.queue.store(), now).await;
-        }
-        let login = MqttSession::connect(&self.at, self.options.clone()).await;
-        if let Some(tls) = self.tls.as_mut() {
-            match &login {
-                Ok(session) => {
-                    tls.logged_in(&self.at, self.queue.store(), session, now)
-                        .await
-                }
-                Err(e) => {
-                    if let Err(store) = tls.login_failed(&self.at, self.queue.store(), e).await {
-                        warn!(error = %store, "cannot drop the TLS session data");
-                    }
+    /// Opens the uplink's session: for MQTT the login
+    /// (`MqttSession::connect`), with TLS's part around it: the kept
+    /// session data offered before, the new one kept after, a TLS failure
+    /// explained and its data dropped. HTTP's TLS happens around each
+    /// request instead (`session.rs`).
+    pub(super) async fn login(&mut self) -> Result<UplinkSession, SessionError> {
+        let tls_at_login = self.uplink.tls_at_login();
+        let Some(tls) = self.tls.as_mut().filter(|_| tls_at_login) else {
+            return self.uplink.open(&self.at).await;
+        };
+        let now = self.time.utc_now_ns().and_then(secs);
+        tls.before_login(&self.at, self.queue.store(), now).await;
+        let login = self.uplink.open(&self.at).await;
+        match &login {
+            Ok(UplinkSession::Mqtt(session)) => {
+                tls.logged_in(&self.at, self.queue.store(), session.resumption(), now)
+                    .await
+            }
+            Ok(UplinkSession::Http(_)) => {}
+            Err(e) => {
+                if let Err(store) = tls
+                    .login_failed(&self.at, self.queue.store(), e.tls_failure())
+                    .await
+                {
+                    warn!(error = %store, "cannot drop the TLS session data");
                 }
             }
         }
         login
     }
 
-    /// Before a logout: the session data the handshake left, if the module
-    /// reported it only after the login (TLS 1.3 tickets).
-    pub(super) async fn keep_tls_session_data(&mut self, session: &MqttSession) {
+    /// Before an MQTT logout: the session data the handshake left, if the
+    /// module reported it only after the login (TLS 1.3 tickets).
+    pub(super) async fn keep_tls_session_data(&mut self, session: &UplinkSession) {
         let now = self.utc_now_secs();
-        if let Some(tls) = self.tls.as_mut() {
-            tls.keep_session_data(&self.at, self.queue.store(), session, now)
+        if let (Some(tls), UplinkSession::Mqtt(session)) = (self.tls.as_mut(), session) {
+            tls.keep_session_data(&self.at, self.queue.store(), session.resumption(), now)
                 .await;
         }
     }
@@ -61,9 +71,32 @@ impl Agent<'_> {
     /// UTC in whole seconds, if known (not on a gateway at 1970 before the
     /// network time).
     fn utc_now_secs(&self) -> Option<u64> {
-        self.time
-            .utc_now_ns()
-            .and_then(|ns| u64::try_from(ns / 1_000_000_000).ok())
+        self.time.utc_now_ns().and_then(secs)
+    }
+
+    /// Drains through `session` with `budget` (TLS around each HTTPS
+    /// request) and adds what it did to the run's report.
+    pub(super) async fn drain_through(
+        &mut self,
+        session: &mut UplinkSession,
+        budget: Budget,
+    ) -> Result<DrainReport, QueueError> {
+        let mut sending = Sending {
+            now_secs: self.utc_now_secs(),
+            session,
+            tls: self.tls.as_mut(),
+            at: &self.at,
+            store: self.queue.store(),
+        };
+        let drained = drain(&self.queue, &self.packer, &mut sending, budget).await?;
+        self.report.messages += drained.messages;
+        self.report.delivered += drained.delivered;
+        self.report.dead_lettered += drained.dead_lettered;
+        self.report.dead_reason = drained
+            .dead_reason
+            .clone()
+            .or(self.report.dead_reason.take());
+        Ok(drained)
     }
 
     /// Opens a window if one is due and not held back by a retry's backoff:
@@ -115,8 +148,12 @@ impl Agent<'_> {
         }
         match self.login().await {
             Ok(s) => {
+                if s.open_proves_link() {
+                    self.windows.logged_in();
+                } else {
+                    self.windows.opened();
+                }
                 self.session = Some(s);
-                self.windows.logged_in();
                 true
             }
             // A daemon that runs for years rides out broker outages and even
@@ -144,7 +181,7 @@ impl Agent<'_> {
     /// answers the commands that came, logs out, closes the window's own
     /// sockets and lets the module sleep.
     async fn upload(&mut self, plugins: &PluginHost) -> Result<(), RunError> {
-        let Some(s) = self.session.as_mut() else {
+        let Some(mut s) = self.session.take() else {
             return Ok(());
         };
         // A window sends what waited for it; readings the intake queues
@@ -159,15 +196,23 @@ impl Agent<'_> {
         // While the time is unknown, readings the host's wrong clock
         // stamped wait for it (`crate::timekeeper`).
         budget.hold_implausible_times = !self.time.is_known();
-        let drained = drain(&self.queue, &self.packer, s, budget).await?;
-        self.report.messages += drained.messages;
-        self.report.delivered += drained.delivered;
-        self.report.dead_lettered += drained.dead_lettered;
-        self.report.dead_reason = drained.dead_reason.or(self.report.dead_reason.take());
+        let drained = self.drain_through(&mut s, budget).await?;
+        if let Some(pushed_back) = s.take_backpressure() {
+            let wait = self
+                .windows
+                .held_off(Instant::now(), jitter(), pushed_back.retry_after);
+            info!(
+                ?wait,
+                retry_after = ?pushed_back.retry_after,
+                "the server could not take this window's messages; the next window waits"
+            );
+        } else if drained.is_complete() {
+            self.windows.delivered();
+        }
         if !self.windows.is_continuous() {
-            if self.windows.take_linger() {
+            if self.windows.take_linger() && s.pushes_downlink() {
                 // The server rang for a session: give its commands time to
-                // arrive.
+                // arrive (over HTTP they came in the responses already).
                 if let Ok(Ok(())) =
                     tokio::time::timeout(DOORBELL_SESSION_LINGER, s.wait_downlink()).await
                 {
@@ -176,12 +221,10 @@ impl Agent<'_> {
             }
             // Commands that reached the module during the window are
             // answered before the radio goes quiet again.
-            serve_downlink(s, plugins, &self.options).await;
-            if let Some(s) = self.session.take() {
-                self.keep_tls_session_data(&s).await;
-                if let Err(e) = s.logout().await {
-                    warn!(error = %e, "MQTT logout not confirmed");
-                }
+            self.serve_downlink(&mut s, Some(plugins)).await;
+            self.keep_tls_session_data(&s).await;
+            if let Err(e) = s.close().await {
+                warn!(error = %e, "MQTT logout not confirmed");
             }
             // No socket the window opened outlives it (a non-AoN socket
             // would keep the module out of deep sleep); the doorbell stays.
@@ -199,8 +242,15 @@ impl Agent<'_> {
             // The window is over: the vote goes up, the module may sleep
             // until the next one.
             self.awake = None;
+        } else {
+            self.session = Some(s);
         }
         self.windows.window_done(Instant::now(), jitter());
         Ok(())
     }
+}
+
+/// Whole seconds of a Unix time in nanoseconds.
+fn secs(ns: i64) -> Option<u64> {
+    u64::try_from(ns / 1_000_000_000).ok()
 }

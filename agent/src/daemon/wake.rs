@@ -2,7 +2,9 @@
 //! (UART bytes alone do not wake it), else one `AT` whose echo reveals an
 //! unannounced reboot; the vote down; the restore of what deep sleep or a
 //! reboot made it forget (the MQTT profile reloaded from NVM, never
-//! rewritten unless the config changed); the module's socket list after
+//! rewritten unless the config changed; the HTTP profile, which the module
+//! reloads itself after deep sleep, checked, and armed again after a
+//! reboot); the module's socket list after
 //! either, and the doorbell opened again if it is gone. A module that does
 //! not answer is reported once, with the setting that most likely explains
 //! it. Invariant: the doorbell is (re)opened only while a guard is held.
@@ -72,8 +74,8 @@ impl Agent<'_> {
     /// action if it is in deep sleep (UART bytes alone do not wake it),
     /// `AT`s until it answers (Sleep-1 loses the first bytes), the vote
     /// down, and, if deep sleep or a reboot cost it its volatile settings,
-    /// their restore (the MQTT profile reloaded from NVM, never rewritten
-    /// unless the config changed); then the doorbell, if it was lost.
+    /// their restore (the uplink's profile back, never rewritten unless the
+    /// config changed); then the doorbell, if it was lost.
     pub(super) async fn wake_for_window(&mut self) -> Result<AwakeGuard, WakeForWindowError> {
         let power_settings = self.config.modem.power.settings();
         if power_settings.enabled && self.power.status().state.is_deep_sleep() {
@@ -101,7 +103,7 @@ impl Agent<'_> {
                 &self.at,
                 &power_settings,
                 self.queue.store(),
-                &self.profile,
+                self.uplink.restore_profile(rebooted),
             )
             .await?;
             info!(?restored, "module settings restored");

@@ -186,9 +186,36 @@ impl WindowState {
 
     /// A session is up: the backoff starts afresh.
     pub fn logged_in(&mut self) {
+        self.opened();
+        self.delivered();
+    }
+
+    /// A window opened a session whose open proves nothing about the far
+    /// end (HTTP opens without asking it): counted, the backoff kept until
+    /// a message is delivered.
+    pub fn opened(&mut self) {
         self.windows_opened += 1;
+    }
+
+    /// The far end took what it was sent: the backoff starts afresh.
+    pub fn delivered(&mut self) {
         self.retries.succeeded();
         self.retry_at = None;
+    }
+
+    /// The far end could not take the window's messages (HTTP 5xx, 429,
+    /// 408, a network failure) at `now`: no window before the backoff
+    /// (spread by `jitter`) has run, nor before `retry_after` (the server's
+    /// `Retry-After`) has. Returns the wait.
+    pub fn held_off(
+        &mut self,
+        now: Instant,
+        jitter: f64,
+        retry_after: Option<Duration>,
+    ) -> Duration {
+        let wait = jittered(self.retries.failed(), jitter).max(retry_after.unwrap_or_default());
+        self.retry_at = Some(now + wait);
+        wait
     }
 
     /// An attempt at a window failed at `now` (no wake, no login): the next

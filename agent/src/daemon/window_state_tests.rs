@@ -380,3 +380,44 @@ fn a_failed_interval_window_wakes_the_loop_at_its_retry_not_at_the_slot_that_pas
     assert_eq!(state.reason(slot + wait / 2, 1), None);
     assert_eq!(state.reason(slot + wait, 1), Some(WindowReason::Interval));
 }
+
+#[test]
+fn a_server_that_cannot_take_the_window_holds_the_next_back_at_least_its_retry_after() {
+    let t0 = Instant::now();
+    let mut state = after_start(t0);
+    // A backlog that would open a window at once.
+    assert_eq!(
+        state.reason(t0 + S, 100),
+        Some(WindowReason::Backlog { pending: 100 })
+    );
+    state.opened();
+    let wait = state.held_off(t0 + S, 0.0, Some(2 * MIN));
+    state.window_done(t0 + S, 0.0);
+    assert_eq!(wait, 2 * MIN);
+    assert_eq!(state.reason(t0 + S + MIN, 100), None);
+    assert_eq!(state.next_wake(), Some(t0 + S + 2 * MIN));
+    assert_eq!(
+        state.reason(t0 + S + 2 * MIN, 100),
+        Some(WindowReason::Backlog { pending: 100 })
+    );
+}
+
+#[test]
+fn without_retry_after_the_backoff_grows_until_a_message_is_delivered() {
+    let t0 = Instant::now();
+    let mut state = after_start(t0);
+    let mut now = t0;
+    let mut waits = Vec::new();
+    for _ in 0..3 {
+        // Opening an HTTP window proves nothing: the backoff goes on.
+        state.opened();
+        let wait = state.held_off(now, 0.0, None);
+        state.window_done(now, 0.0);
+        waits.push(wait);
+        now += wait;
+    }
+    assert!(waits[0] < waits[1] && waits[1] < waits[2], "{waits:?}");
+    state.delivered();
+    assert_eq!(state.held_off(now, 0.0, None), waits[0]);
+    assert_eq!(state.windows_opened(), 4);
+}

@@ -1,5 +1,6 @@
 //! The stable digest of what the agent declared to the module (profiles,
-//! security settings): 64-bit FNV-1a. `std`'s `DefaultHasher` is not used:
+//! security settings): 64-bit FNV-1a; and [`Provisioned`], what a
+//! provisioning by digest did. `std`'s `DefaultHasher` is not used:
 //! its output may change between Rust releases, and a toolchain upgrade must
 //! not make every gateway rewrite its NVM or drop its TLS session.
 
@@ -32,4 +33,17 @@ impl Default for Fnv1a {
     fn default() -> Self {
         Fnv1a::new()
     }
+}
+
+/// What provisioning a profile by its digest did (MQTT's and HTTP's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provisioned {
+    /// The stored digest matched: the profile was reloaded from NVM only.
+    Reloaded,
+    /// The profile changed (or was never written): every op written, then
+    /// stored in NVM once, then the digest recorded.
+    Written,
+    /// After deep sleep the module brought the profile back from NVM on
+    /// its own (HTTP, §7.1.2): nothing was sent but the check that it did.
+    Kept,
 }

@@ -8,7 +8,8 @@
 //! - [`guard`]: [`AwakeGuard`], the proof that the module is voted awake.
 //! - [`state`]: the pure power-state machine behind [`PowerStatus`].
 //! - [`restore`]: [`restore_after_deep_sleep`]: start-up settings, sleep
-//!   settings and the MQTT profile from NVM, after the module lost them.
+//!   settings and the uplink's profile (MQTT's from NVM, HTTP's checked or
+//!   armed again), after the module lost them.
 //! - [`wake`]: the configured wake action (GPIO pulse, command, or the
 //!   simulator's line), then sacrificial `AT`s; [`gpio`] holds the Linux
 //!   GPIO character device's uAPI.
@@ -33,7 +34,7 @@ pub mod wake;
 
 pub use guard::AwakeGuard;
 pub use manager::{PowerManager, PowerSettings};
-pub use restore::{restore_after_deep_sleep, RestoreError};
+pub use restore::{restore_after_deep_sleep, RestoreError, UplinkProfile};
 pub use state::{PowerEvent, PowerState, PowerStatus};
 pub use wake::{WakeAction, WakeError, WakeLine, Waker};
 

@@ -15,12 +15,14 @@
 //!   reading).
 //!
 //! - [`mqtt`]: the module's MQTT session (`modem::mqtt`) as a
-//!   [`Transport`]; the daemon drains through it in its upload windows.
-//!   The HTTP transport will take the same shape.
+//!   [`Transport`]; [`http`]: its HTTP client (`modem::http`), one POST per
+//!   message, judged by the status. The daemon drains through either in
+//!   its upload windows.
 
 pub mod batch;
 pub mod drain;
 pub mod encode;
+pub mod http;
 pub mod mqtt;
 pub mod window;
 

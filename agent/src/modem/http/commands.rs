@@ -64,7 +64,8 @@ pub enum HttpSetting {
     /// Op 7: the request timeout in seconds (at least 30 `[lib]`).
     Timeout(u16),
     /// Op 9: a custom request header, `"<index>:<name>:<value>"` `[lib]`
-    /// (index 0-4).
+    /// (index 0-4). The value is a secret (a token): never shown in a label
+    /// or a log.
     CustomHeader {
         index: u8,
         name: String,
@@ -93,19 +94,28 @@ impl HttpSetting {
         }
     }
 
-    fn params(&self, password: &str) -> String {
+    /// The parameters after `<p>,`; with `masked`, the password and the
+    /// header values as [`crate::values::MASK`].
+    fn params(&self, masked: bool) -> String {
+        let secret = |value: &str| {
+            if masked {
+                crate::values::MASK.to_owned()
+            } else {
+                value.to_owned()
+            }
+        };
         match self {
             HttpSetting::ServerIp(ip) => format!("0,\"{ip}\""),
             HttpSetting::ServerName(name) => format!("1,\"{name}\""),
             HttpSetting::Username(user) => format!("2,\"{user}\""),
-            HttpSetting::Password(_) => format!("3,\"{password}\""),
+            HttpSetting::Password(password) => format!("3,\"{}\"", secret(password)),
             HttpSetting::Auth(a) => format!("4,{}", *a as u8),
             HttpSetting::Port(p) => format!("5,{p}"),
             HttpSetting::Secure(None) => "6,0".to_owned(),
             HttpSetting::Secure(Some(profile)) => format!("6,1,{profile}"),
             HttpSetting::Timeout(s) => format!("7,{s}"),
             HttpSetting::CustomHeader { index, name, value } => {
-                format!("9,\"{index}:{name}:{value}\"")
+                format!("9,\"{index}:{name}:{}\"", secret(value))
             }
             HttpSetting::IoMode(m) => format!("10,{}", *m as u8),
             HttpSetting::PdpMapping { cid, ip_type } => format!("20,{cid},{ip_type}"),
@@ -113,10 +123,10 @@ impl HttpSetting {
     }
 }
 
-/// Never prints the password.
+/// Never prints the password or a header's value.
 impl std::fmt::Debug for HttpSetting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "UHTTP={}", self.params(crate::values::MASK))
+        write!(f, "UHTTP={}", self.params(true))
     }
 }
 
@@ -130,18 +140,8 @@ pub struct SetHttpProfile {
 
 ok_command!(
     SetHttpProfile,
-    |c| {
-        let password = match &c.setting {
-            HttpSetting::Password(p) => p.as_str(),
-            _ => "",
-        };
-        format!("AT+UHTTP={},{}", c.profile, c.setting.params(password))
-    },
-    label = |c| format!(
-        "AT+UHTTP={},{}",
-        c.profile,
-        c.setting.params(crate::values::MASK)
-    )
+    |c| format!("AT+UHTTP={},{}", c.profile, c.setting.params(false)),
+    label = |c| format!("AT+UHTTP={},{}", c.profile, c.setting.params(true))
 );
 
 /// `AT+UHTTPNV=<p>,<op>` (§7.1.1).
@@ -168,6 +168,31 @@ ok_command!(HttpNvm, |c| format!(
     "AT+UHTTPNV={},{}",
     c.profile, c.op as u8
 ));
+
+/// `AT+UHTTPNV?`: which profiles use their NVM copy after a wake,
+/// `+UHTTPNV: <p>,<0|1>` per profile (§7.1.1). A module that rebooted has
+/// forgotten it (§7.1.2.2), even one that rebooted while asleep.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadHttpNvm;
+
+impl AtCommand for ReadHttpNvm {
+    /// `(profile, armed)` per line.
+    type Response = Vec<(u8, bool)>;
+    fn text(&self) -> String {
+        "AT+UHTTPNV?".into()
+    }
+    fn response_prefix(&self) -> Option<&'static str> {
+        Some("+UHTTPNV")
+    }
+    fn parse(&self, r: &Response) -> Result<Vec<(u8, bool)>, ParseError> {
+        r.lines_with("+UHTTPNV")
+            .map(|line| {
+                let f = Fields::parse(line, "+UHTTPNV")?;
+                Ok((f.int_as(0)?, f.int(1)? == 1))
+            })
+            .collect()
+    }
+}
 
 /// `+UHTTPC`'s `<http_command>` (§7.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -301,15 +326,29 @@ pub struct HttpErrorCode {
 impl HttpErrorCode {
     pub const NONE: HttpErrorCode = HttpErrorCode { class: 0, code: 0 };
 
-    /// In words, where the code is known (`[lib]`: codes seen in the field).
+    /// In words, where the code is known (`[lib]`: codes seen in the field;
+    /// `[model]`: the simulator's, see lexi-sim's `module/http` docs).
     pub fn describe(self) -> &'static str {
         match (self.class, self.code) {
             (0, 0) => "no error",
+            (3, 4) => "the server's name does not resolve",
+            (3, 7) => "the profile names no server (the module lost its HTTP profile?)",
             (3, 10) => "internal error of the module's HTTP client",
             (3, 11) => "the server does not respond (or packets are lost)",
             (10, 22) => "the PDP context is not active",
+            (_, 70) => "TLS: the server's certificate is not trusted by the CA (uplink.http.tls.ca_file)",
+            (_, 71) => "TLS: the server's certificate is not for this host name (uplink.http.tls.server_name)",
+            (_, 72) => "TLS: the server refused the TLS version or cipher (uplink.http.tls.min_version)",
+            (_, 73) => "TLS: the server refused or missed the client certificate (uplink.http.tls.cert_file, key_file)",
+            (_, 74) => "TLS: the handshake failed",
             _ => "see the AT commands manual's error class and code tables",
         }
+    }
+
+    /// A TLS handshake failure (`[model]`: codes 70-74, as the MQTT
+    /// client's, see `MqttErrorCode::is_tls`).
+    pub fn is_tls(self) -> bool {
+        (70..=74).contains(&self.code)
     }
 
     /// Worth another attempt later: the network, not the request.

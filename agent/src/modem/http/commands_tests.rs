@@ -32,14 +32,6 @@ fn profile_settings_follow_the_note_and_mask_the_password() {
         (set(HttpSetting::Secure(None)), "AT+UHTTP=0,6,0"),
         (set(HttpSetting::Timeout(60)), "AT+UHTTP=0,7,60"),
         (
-            set(HttpSetting::CustomHeader {
-                index: 0,
-                name: "X-Device".into(),
-                value: "gw-7".into(),
-            }),
-            "AT+UHTTP=0,9,\"0:X-Device:gw-7\"",
-        ),
-        (
             set(HttpSetting::IoMode(IoMode::DirectLink)),
             "AT+UHTTP=0,10,1",
         ),
@@ -56,6 +48,15 @@ fn profile_settings_follow_the_note_and_mask_the_password() {
     assert_eq!(password.text(), "AT+UHTTP=0,3,\"P455w0rd\"");
     assert!(!password.label().contains("P455w0rd"));
     assert!(!format!("{password:?}").contains("P455w0rd"));
+    // A header's value is a secret too (an `Authorization` token).
+    let header = set(HttpSetting::CustomHeader {
+        index: 0,
+        name: "X-Device".into(),
+        value: "gw-7".into(),
+    });
+    assert_eq!(header.text(), "AT+UHTTP=0,9,\"0:X-Device:gw-7\"");
+    assert_eq!(header.label(), "AT+UHTTP=0,9,\"0:X-Device:***\"");
+    assert!(!format!("{header:?}").contains("gw-7"));
     assert_eq!(ResetHttpProfile(0).text(), "AT+UHTTP=0");
 }
 
@@ -138,6 +139,21 @@ fn a_direct_link_post_streams_its_body_after_connect_and_reads_the_response_stre
 }
 
 #[test]
+fn which_profiles_are_armed_after_a_wake_is_read() {
+    let read = ReadHttpNvm;
+    assert_eq!(read.text(), "AT+UHTTPNV?");
+    let armed = read
+        .parse(&answer(&[
+            "+UHTTPNV: 0,1",
+            "+UHTTPNV: 1,0",
+            "+UHTTPNV: 2,0",
+            "+UHTTPNV: 3,0",
+        ]))
+        .unwrap();
+    assert_eq!(armed, [(0, true), (1, false), (2, false), (3, false)]);
+}
+
+#[test]
 fn the_last_error_is_read_and_explained() {
     let read = ReadHttpError(1);
     assert_eq!(read.text(), "AT+UHTTPER=1");
@@ -149,6 +165,9 @@ fn the_last_error_is_read_and_explained() {
         .parse(&answer(&["+UHTTPER: 1,0,0"]))
         .unwrap()
         .is_retryable());
+    let tls = HttpErrorCode { class: 3, code: 70 };
+    assert!(tls.is_tls() && !e.is_tls());
+    assert!(tls.to_string().contains("uplink.http.tls.ca_file"), "{tls}");
 }
 
 /// Through the AT client against a scripted module: the body after

@@ -97,15 +97,8 @@ pub enum ProvisionError {
     Store(#[from] StoreError),
 }
 
-/// What [`provision`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Provisioned {
-    /// The stored digest matched: the profile was reloaded from NVM only.
-    Reloaded,
-    /// The profile changed (or was never written): every op written, then
-    /// stored in NVM once, then the digest recorded.
-    Written,
-}
+/// What [`provision`] did (shared with the HTTP profile).
+pub use crate::modem::digest::Provisioned;
 
 /// Makes the module hold `profile` (§6.1.3, §6.1.4). If the digest in
 /// `store` equals the profile's, sends only `AT+UMQTTNV=1`; otherwise every

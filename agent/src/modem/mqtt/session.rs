@@ -192,6 +192,15 @@ pub enum SessionError {
 }
 
 impl SessionError {
+    /// A refused login's TLS failure, in words (`None` for any other
+    /// failure).
+    pub fn tls_failure(&self) -> Option<&'static str> {
+        match self {
+            SessionError::LoginRefused { error } if error.is_tls() => Some(error.describe()),
+            _ => None,
+        }
+    }
+
     /// Worth reconnecting after a backoff; false when the same attempt will
     /// fail the same way (e.g. refused credentials).
     pub fn is_retryable(&self) -> bool {
@@ -232,46 +241,9 @@ impl PublishError {
     }
 }
 
-/// A command received on the command topic.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// Upload everything pending now.
-    Flush,
-    /// Answer on the reply topic.
-    Ping,
-    /// `plugin <instance> <payload>`: for a plugin instance, which answers
-    /// (the daemon forwards it and publishes the outcome on the reply topic).
-    Plugin { instance: String, payload: Vec<u8> },
-    /// Anything else, as received (lossy UTF-8, trimmed).
-    Unknown(String),
-}
-
-impl Command {
-    pub fn parse(payload: &[u8]) -> Command {
-        // The payload of a plugin command is passed on byte for byte (it may
-        // be JSON or binary), so it is split off before any lossy decoding.
-        if let Some(rest) = payload.trim_ascii_start().strip_prefix(b"plugin ") {
-            let rest = rest.trim_ascii_start();
-            let end = rest
-                .iter()
-                .position(u8::is_ascii_whitespace)
-                .unwrap_or(rest.len());
-            let (instance, payload) = rest.split_at(end);
-            if !instance.is_empty() {
-                return Command::Plugin {
-                    instance: String::from_utf8_lossy(instance).into_owned(),
-                    payload: payload.get(1..).unwrap_or_default().to_vec(),
-                };
-            }
-        }
-        let text = String::from_utf8_lossy(payload);
-        match text.trim() {
-            "flush" => Command::Flush,
-            "ping" => Command::Ping,
-            other => Command::Unknown(other.to_owned()),
-        }
-    }
-}
+/// The commands the command topic carries: the agent's one grammar, shared
+/// with the HTTP uplink's responses (`crate::command`).
+pub use crate::command::Command;
 
 /// Receives the commands read from the command topic. Replies to `ping`
 /// and to unknown commands are the session's business.
