@@ -311,3 +311,52 @@ async fn a_hundred_reboots_cost_exactly_one_full_handshake_counted_by_the_server
     assert_eq!(server.full(), 1, "resumed: {}", server.resumed());
     assert_eq!(server.resumed(), 99);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_over_many_run_once_costs_one_full_handshake_counted_by_the_server() {
+    let pki = Pki::new();
+    let http = crate::http_server::TestServer::start().await;
+    let server = CountingTlsProxy::start(&pki, http.port).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("https.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[agent]\ndata_dir = {:?}\ndevice_id = \"{DEVICE}\"\nheartbeat_interval = \"0s\"\n\n\
+             [modem]\nport = \"sim\"\nregistration_timeout = \"10s\"\n\n\
+             [uplink]\ntransport = \"http\"\n\n\
+             [uplink.http]\nurl = \"https://localhost:{}/v1/{{device_id}}\"\n\n\
+             [uplink.http.tls]\nca_file = {:?}\n",
+            dir.path().join("data"),
+            server.port,
+            pki.path("ca.pem"),
+        ),
+    )
+    .unwrap();
+    let config = Config::load_with_env(&path, Vec::<(String, String)>::new())
+        .unwrap()
+        .config;
+    const RUNS: usize = 10;
+    for run in 0..RUNS {
+        queue_readings(&config, 2);
+        let boot = boot_once(dir.path(), &config).await;
+        assert_eq!(boot.report.pending, 0, "run {run}: {:#?}", boot.transcript);
+        assert_eq!(boot.sent("AT+UHTTP=0,6,1,1").len(), usize::from(run == 0));
+        // Every boot after the first offers the data it kept.
+        let offered = boot.sent("AT+USECPRF=1,13,3,").len();
+        assert_eq!(
+            offered,
+            usize::from(run > 0),
+            "run {run}: {:#?}",
+            boot.transcript
+        );
+    }
+    let received = http.received();
+    assert_eq!(received.len(), RUNS);
+    assert!(received
+        .iter()
+        .all(|r| r.header("host") == Some(&format!("localhost:{}", server.port))));
+    assert_eq!(server.failed(), 0);
+    assert_eq!(server.full(), 1, "resumed: {}", server.resumed());
+    assert_eq!(server.resumed(), RUNS as u64 - 1);
+}
